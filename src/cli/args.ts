@@ -1,0 +1,107 @@
+// Command-line parsing and validation. Pure: returns a command or throws a
+// UsageError whose message quotes the bad value and says what is valid.
+import { parseArgs } from 'node:util';
+import { DATAPLANES, LAB_NAME_PATTERN, MAX_NODES, type Dataplane } from '../lab/plan.js';
+
+export class UsageError extends Error {}
+
+export type Command =
+  | { kind: 'help'; topic?: string }
+  | { kind: 'version' }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; kubeconfigOut?: string }
+  | { kind: 'lab-down'; name?: string; all: boolean }
+  | { kind: 'lab-status'; name: string; json: boolean }
+  | { kind: 'lab-preflight'; install: boolean; tests: boolean }
+  | { kind: 'demo'; nodes: number; dataplane: Dataplane; keep: boolean };
+
+type OptSpec = Record<string, { type: 'string' } | { type: 'boolean' }>;
+
+const describe = (v: unknown) => `\`${String(v)}\` (${typeof v})`;
+
+function parse<T extends OptSpec>(argv: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, strict: true as const, allowPositionals: false as const });
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    const flags = Object.keys(options).map((o) => `--${o}`).join(', ');
+    const m = /'([^']+)'/.exec(e.message);
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag \`${m?.[1] ?? '?'}\` for \`${usage}\` (valid: ${flags})`);
+    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument \`${m?.[1] ?? '?'}\` for \`${usage}\``);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${e.message.replace(/\.$/, '')} (in \`${usage}\`)`);
+    throw new UsageError(e.message);
+  }
+}
+
+export function parseNodes(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isInteger(n) || n < 1 || n > MAX_NODES) {
+    throw new UsageError(`expected \`--nodes\` to be an integer from 1 to ${MAX_NODES}, got ${describe(v)}`);
+  }
+  return n;
+}
+
+export function parseDataplane(v: string | undefined): Dataplane {
+  if (v === undefined) return 'host-gw';
+  if (!(DATAPLANES as readonly string[]).includes(v)) {
+    throw new UsageError(`expected \`--dataplane\` to be one of ${DATAPLANES.join(', ')}, got ${describe(v)}`);
+  }
+  return v as Dataplane;
+}
+
+export function parseLabName(v: string | undefined): string {
+  if (v === undefined) return 'podwire';
+  if (!LAB_NAME_PATTERN.test(v)) {
+    throw new UsageError(`expected \`--name\` to be 1-16 lowercase letters and digits starting with a letter, got ${describe(v)}`);
+  }
+  return v;
+}
+
+export const HELP = `podwire — packet-level conformance suite for the Kubernetes network model
+
+Usage:
+  podwire lab up [--name NAME] [--nodes N] [--dataplane host-gw|vxlan] [--kubeconfig-out PATH]
+  podwire lab status [--name NAME] [--json]
+  podwire lab down [--name NAME | --all]
+  podwire lab preflight [--install] [--tests]
+  podwire demo [--nodes N] [--dataplane host-gw|vxlan] [--keep]
+  podwire help | --version
+
+Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw. Lab commands need root.
+Exit codes: 0 ok, 1 failure, 2 bad usage or unmet precondition.`;
+
+export function parseCommand(argv: string[]): Command {
+  const [cmd, sub, ...rest] = argv;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return { kind: 'help' };
+  if (cmd === '--version' || cmd === 'version') return { kind: 'version' };
+  if (cmd === 'demo') {
+    const { values } = parse(argv.slice(1), { nodes: { type: 'string' }, dataplane: { type: 'string' }, keep: { type: 'boolean' } }, 'podwire demo');
+    return { kind: 'demo', nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), keep: values.keep ?? false };
+  }
+  if (cmd === 'lab') {
+    switch (sub) {
+      case 'up': {
+        const { values } = parse(rest, { name: { type: 'string' }, nodes: { type: 'string' }, dataplane: { type: 'string' }, 'kubeconfig-out': { type: 'string' } }, 'podwire lab up');
+        const out = values['kubeconfig-out'];
+        if (out !== undefined && !out.trim()) throw new UsageError('expected `--kubeconfig-out` to be a file path, got `` (empty)');
+        return { kind: 'lab-up', name: parseLabName(values.name), nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), ...(out ? { kubeconfigOut: out } : {}) };
+      }
+      case 'down': {
+        const { values } = parse(rest, { name: { type: 'string' }, all: { type: 'boolean' } }, 'podwire lab down');
+        if (values.all && values.name !== undefined) throw new UsageError('give either `--name` or `--all` to `podwire lab down`, not both');
+        return values.all ? { kind: 'lab-down', all: true } : { kind: 'lab-down', name: parseLabName(values.name), all: false };
+      }
+      case 'status': {
+        const { values } = parse(rest, { name: { type: 'string' }, json: { type: 'boolean' } }, 'podwire lab status');
+        return { kind: 'lab-status', name: parseLabName(values.name), json: values.json ?? false };
+      }
+      case 'preflight': {
+        const { values } = parse(rest, { install: { type: 'boolean' }, tests: { type: 'boolean' } }, 'podwire lab preflight');
+        return { kind: 'lab-preflight', install: values.install ?? false, tests: values.tests ?? false };
+      }
+      default:
+        throw new UsageError(`unknown lab command ${describe(sub ?? '')}; expected up, status, down or preflight`);
+    }
+  }
+  throw new UsageError(`unknown command ${describe(cmd)}; run \`podwire help\``);
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env node
+// podwire's entry point: parse, check preconditions, dispatch. Errors end as
+// one line on stderr and an exit code (0 ok, 1 failure, 2 usage/precondition).
+import { readFileSync } from 'node:fs';
+import { HELP, UsageError, parseCommand, type Command } from './args.js';
+import { runDemo } from './demo.js';
+import { KubeconfigError } from '../kube/client.js';
+import { allLabs, labDown } from '../lab/down.js';
+import { LAB_REQUIREMENTS, PreflightError, TEST_REQUIREMENTS, preflight } from '../lab/preflight.js';
+import { formatStatus, labStatus } from '../lab/status.js';
+import { LabError, labUp } from '../lab/up.js';
+import { onInterrupt } from './signals.js';
+
+const progress = (line: string) => process.stderr.write(`podwire: ${line}\n`);
+
+function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new LabError(`${what} needs root (network namespaces, CNI, iptables); run it with sudo`);
+}
+
+async function execute(cmd: Command): Promise<number> {
+  switch (cmd.kind) {
+    case 'help':
+      console.log(HELP);
+      return 0;
+    case 'version': {
+      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+      console.log(pkg.version);
+      return 0;
+    }
+    case 'lab-up': {
+      requireRoot('podwire lab up');
+      const t0 = performance.now();
+      const up = labUp({ name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, kubeconfigOut: cmd.kubeconfigOut, log: progress });
+      // An interrupt lets the build finish its current step, then removes everything.
+      const release = onInterrupt(async () => {
+        await up.catch(() => undefined);
+        await labDown(cmd.name);
+      });
+      const r = await up;
+      release();
+      console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      console.log(`kubeconfig: ${r.kubeconfig}`);
+      console.log(`try: kubectl --kubeconfig ${r.kubeconfig} get nodes -o wide`);
+      return 0;
+    }
+    case 'lab-down': {
+      requireRoot('podwire lab down');
+      const names = cmd.all ? await allLabs() : [cmd.name!];
+      for (const name of names) {
+        const r = await labDown(name);
+        if (!r.found && !cmd.all) {
+          console.log(`no lab named ${name}: nothing to remove`);
+          continue;
+        }
+        console.log(`lab ${name} removed: ${r.netnsRemoved.length} netns, ${r.processesKilled} process(es) killed${r.serverStopped ? ', API server stopped' : ''}`);
+      }
+      if (cmd.all && names.length === 0) console.log('no labs found');
+      return 0;
+    }
+    case 'lab-status': {
+      const s = await labStatus(cmd.name);
+      console.log(cmd.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+      return s.api.healthy ? 0 : 1;
+    }
+    case 'lab-preflight': {
+      const reqs = cmd.tests ? [...LAB_REQUIREMENTS, ...TEST_REQUIREMENTS] : LAB_REQUIREMENTS;
+      const installed = await preflight(reqs, { install: cmd.install, log: progress });
+      console.log(installed.length ? `installed: ${installed.join(' ')}` : 'all lab requirements are present');
+      return 0;
+    }
+    case 'demo':
+      requireRoot('podwire demo');
+      return runDemo(cmd, progress);
+  }
+}
+
+export function exitCodeFor(err: unknown): number {
+  return err instanceof UsageError || err instanceof LabError || err instanceof PreflightError || err instanceof KubeconfigError ? 2 : 1;
+}
+
+async function main(): Promise<void> {
+  let code: number;
+  try {
+    code = await execute(parseCommand(process.argv.slice(2)));
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`podwire: ${msg.split('\n')[0]}\n`);
+    if (process.env.PODWIRE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    code = exitCodeFor(err);
+  }
+  process.exitCode = code;
+}
+
+void main();

@@ -1,0 +1,76 @@
+// Running a command in a pod through the pods/exec WebSocket API and
+// collecting its output as bytes, with its exit code from the status channel.
+import { Readable, Writable } from 'node:stream';
+import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+
+export interface ExecTarget {
+  namespace: string;
+  pod: string;
+  container?: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+export class ExecError extends Error {}
+
+/** Exit code carried by an exec Status: 0 on Success, the ExitCode cause on NonZeroExitCode. */
+export function exitCodeOf(status: V1Status): number | undefined {
+  if (status.status === 'Success') return 0;
+  if (status.reason === 'NonZeroExitCode') {
+    const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode');
+    const code = Number(cause?.message);
+    return Number.isInteger(code) ? code : undefined;
+  }
+  return undefined;
+}
+
+function collector(into: Buffer[]): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      into.push(Buffer.from(chunk));
+      cb();
+    },
+  });
+}
+
+export async function execInPod(
+  kc: KubeConfig,
+  target: ExecTarget,
+  command: string[],
+  opts: { stdin?: Buffer | string; timeoutMs?: number } = {},
+): Promise<ExecResult> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const where = `${target.namespace}/${target.pod}`;
+  let status: V1Status | undefined;
+  const stdin = opts.stdin === undefined ? null : Readable.from([Buffer.from(opts.stdin)]);
+  let ws;
+  try {
+    ws = await new Exec(kc).exec(target.namespace, target.pod, target.container ?? '', command, collector(out), collector(err), stdin, false, (s) => {
+      status = s;
+    });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : (e as { message?: string })?.message ?? String(e);
+    throw new ExecError(`exec in ${where} failed: ${msg}`);
+  }
+  await new Promise<void>((resolve, reject) => {
+    const timer = opts.timeoutMs
+      ? setTimeout(() => {
+          ws.close();
+          reject(new ExecError(`exec in ${where} timed out after ${opts.timeoutMs} ms: ${command.join(' ')}`));
+        }, opts.timeoutMs)
+      : undefined;
+    ws.on('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  if (!status) throw new ExecError(`exec in ${where} ended without a status (connection lost?): ${command.join(' ')}`);
+  const exitCode = exitCodeOf(status);
+  if (exitCode === undefined) throw new ExecError(`exec in ${where} failed: ${status.message ?? status.reason ?? 'unknown error'}`);
+  return { exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+}

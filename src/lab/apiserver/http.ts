@@ -1,0 +1,280 @@
+// The lab's HTTPS Kubernetes API: routing, bearer-token auth, JSON and Table
+// responses, Status errors, pods/log and the pods/exec WebSocket upgrade.
+// Every request error becomes a Status; nothing a client sends crashes it.
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { timingSafeEqual } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+import { KUBE_VERSION, type Cluster } from './cluster.js';
+import { bridgeExec, pickProtocol } from './exec-stream.js';
+import { listOf, type KubeObject, type Pod } from './objects.js';
+import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { ApiError, errors } from './status.js';
+import { toTable, wantsTable } from './tables.js';
+import type { LabRuntime } from '../runtime.js';
+
+const MAX_BODY = 3 * 1024 * 1024;
+const POD_FIELDS = ['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.phase', 'status.podIP', 'spec.restartPolicy'];
+
+export interface ApiServerOptions {
+  cluster: Cluster;
+  runtime: LabRuntime;
+  token: string;
+  key: Buffer;
+  cert: Buffer;
+  log: (line: string) => void;
+}
+
+type Reply = { code: number; body: unknown } | { stream: true };
+
+interface Ctx {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  method: string;
+  parts: string[];
+}
+
+const API_RESOURCES = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: 'v1',
+  resources: [
+    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list'], shortNames: ['ns'] },
+    { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get', 'list'], shortNames: ['no'] },
+    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'deletecollection', 'get', 'list'], shortNames: ['po'], categories: ['all'] },
+    { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
+    { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+    { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
+  ],
+};
+
+export function createApiServer(opts: ApiServerOptions): Server {
+  const { cluster, token } = opts;
+  const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => pickProtocol([...protocols].join(',')) ?? false });
+  const expected = Buffer.from(`Bearer ${token}`);
+
+  const authorized = (req: IncomingMessage): boolean => {
+    const got = Buffer.from(req.headers.authorization ?? '');
+    return got.length === expected.length && timingSafeEqual(got, expected);
+  };
+
+  const server = createServer({ key: opts.key, cert: opts.cert }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://lab');
+    const ctx: Ctx = { req, res, url, method: req.method ?? 'GET', parts: url.pathname.split('/').filter(Boolean) };
+    handle(ctx)
+      .then((reply) => {
+        if ('stream' in reply) return;
+        send(res, reply.code, reply.body);
+      })
+      .catch((err: unknown) => {
+        const apiErr = err instanceof ApiError ? err : errors.internal(err instanceof Error ? err.message : String(err));
+        if (!(err instanceof ApiError)) opts.log(`internal error on ${ctx.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+        if (!res.headersSent) send(res, apiErr.code, apiErr.toStatus());
+        else res.destroy();
+      });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => undefined);
+    const reject = (e: ApiError) => {
+      const body = JSON.stringify(e.toStatus());
+      socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    };
+    try {
+      if (!authorized(req)) throw errors.unauthorized();
+      const url = new URL(req.url ?? '/', 'https://lab');
+      const p = url.pathname.split('/').filter(Boolean);
+      // /api/v1/namespaces/{ns}/pods/{name}/exec
+      if (!(p.length === 7 && p[0] === 'api' && p[1] === 'v1' && p[2] === 'namespaces' && p[4] === 'pods' && p[6] === 'exec')) {
+        throw errors.noRoute();
+      }
+      if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+        throw errors.badRequest(`the podwire lab serves exec over WebSocket only, not ${req.headers.upgrade ?? 'a plain request'} (kubectl >= 1.30 uses WebSocket)`);
+      }
+      const protocol = pickProtocol(req.headers['sec-websocket-protocol']);
+      if (!protocol) throw errors.badRequest('exec needs one of the WebSocket subprotocols v5.channel.k8s.io, v4.channel.k8s.io');
+      const command = url.searchParams.getAll('command');
+      if (command.length === 0) throw errors.badRequest('you must specify at least 1 command');
+      if (flag(url, 'tty')) throw errors.badRequest('tty is not supported by the podwire lab');
+      const target = cluster.execTarget(p[3]!, p[5]!, url.searchParams.get('container'));
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const child = opts.runtime.spawnIn(target.sandbox, { argv: command, env: target.env, cwd: target.spec.workingDir }, { stdin: flag(url, 'stdin') });
+        cluster.trackExec(target.rec, child);
+        bridgeExec(ws, protocol, child, { stdout: flag(url, 'stdout'), stderr: flag(url, 'stderr') });
+        opts.log(`exec ${p[3]}/${p[5]} ${JSON.stringify(command)} pid=${child.pid} protocol=${protocol}`);
+      });
+    } catch (err) {
+      reject(err instanceof ApiError ? err : errors.internal(String(err)));
+    }
+  });
+
+  async function handle(ctx: Ctx): Promise<Reply> {
+    const { parts, method, req } = ctx;
+    const path = '/' + parts.join('/');
+    // Public, as on a real API server.
+    if (method === 'GET' && ['/healthz', '/livez', '/readyz'].includes(path)) {
+      ctx.res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok');
+      return { stream: true };
+    }
+    if (method === 'GET' && path === '/version') {
+      return { code: 200, body: { ...KUBE_VERSION, platform: `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`, goVersion: 'n/a', compiler: 'podwire', buildDate: cluster.lab.createdAt } };
+    }
+    if (!authorized(req)) throw errors.unauthorized();
+    if (method === 'GET' && path === '/api') {
+      const port = (req.socket.localPort ?? 0).toString();
+      return { code: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }] } };
+    }
+    if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [] } };
+    if (method === 'GET' && path === '/api/v1') return { code: 200, body: API_RESOURCES };
+    if (parts[0] !== 'api' || parts[1] !== 'v1') throw errors.noRoute();
+    if (flag(ctx.url, 'watch')) {
+      throw errors.badRequest('watch is not supported by the podwire lab; poll with list instead');
+    }
+    const rest = parts.slice(2);
+    const [r0, r1, r2, r3, r4] = rest;
+    // cluster-scoped
+    if (r0 === 'nodes') {
+      if (method !== 'GET') throw errors.methodNotAllowed(method);
+      if (rest.length === 1) return render(ctx, 'Node', cluster.nodes.filter((n) => matchesLabels(parseLabelSelector(ctx.url.searchParams.get('labelSelector')), n.metadata.labels)), true);
+      if (rest.length === 2) return render(ctx, 'Node', [cluster.getNode(r1!)], false);
+      throw errors.noRoute();
+    }
+    if (r0 === 'pods' && rest.length === 1) {
+      if (method !== 'GET') throw errors.methodNotAllowed(method);
+      return render(ctx, 'Pod', selectPods(ctx, cluster.listPods()), true);
+    }
+    if (r0 === 'namespaces') {
+      if (rest.length === 1) {
+        if (method === 'GET') return render(ctx, 'Namespace', cluster.listNamespaces().filter((n) => matchesLabels(parseLabelSelector(ctx.url.searchParams.get('labelSelector')), n.metadata.labels)), true);
+        if (method === 'POST') return { code: 201, body: cluster.createNamespace(await readBody(req)) };
+        throw errors.methodNotAllowed(method);
+      }
+      const ns = r1!;
+      if (rest.length === 2) {
+        if (method === 'GET') return render(ctx, 'Namespace', [cluster.getNamespace(ns)], false);
+        if (method === 'DELETE') return { code: 200, body: cluster.deleteNamespace(ns) };
+        throw errors.methodNotAllowed(method);
+      }
+      if (r2 !== 'pods') throw errors.noRoute();
+      if (rest.length === 3) {
+        if (method === 'GET') {
+          cluster.getNamespace(ns);
+          return render(ctx, 'Pod', selectPods(ctx, cluster.listPods(ns)), true);
+        }
+        if (method === 'POST') return { code: 201, body: cluster.createPod(ns, await readBody(req)) };
+        if (method === 'DELETE') {
+          const pods = selectPods(ctx, cluster.listPods(ns));
+          await Promise.all(pods.map((p) => cluster.deletePod(ns, p.metadata.name, graceSeconds(ctx.url))));
+          return { code: 200, body: listOf('Pod', pods, cluster.resourceVersion()) };
+        }
+        throw errors.methodNotAllowed(method);
+      }
+      const name = r3!;
+      if (rest.length === 4) {
+        if (method === 'GET') return render(ctx, 'Pod', [cluster.getPod(ns, name)], false);
+        if (method === 'DELETE') {
+          const body = await readBody(req, true) as { gracePeriodSeconds?: number } | undefined;
+          return { code: 200, body: await cluster.deletePod(ns, name, body?.gracePeriodSeconds ?? graceSeconds(ctx.url)) };
+        }
+        throw errors.methodNotAllowed(method);
+      }
+      if (rest.length === 5 && r4 === 'status' && method === 'GET') return { code: 200, body: cluster.getPod(ns, name) };
+      if (rest.length === 5 && r4 === 'log' && method === 'GET') return streamLog(ctx, cluster.logFile(ns, name, ctx.url.searchParams.get('container')));
+      if (rest.length === 5 && r4 === 'exec') {
+        cluster.getPod(ns, name);
+        throw errors.badRequest('Upgrade request required: exec needs a WebSocket connection');
+      }
+    }
+    throw errors.noRoute();
+  }
+
+  function selectPods(ctx: Ctx, pods: Pod[]): Pod[] {
+    const labels = parseLabelSelector(ctx.url.searchParams.get('labelSelector'));
+    const fields = parseFieldSelector(ctx.url.searchParams.get('fieldSelector'), POD_FIELDS, 'Pod');
+    return pods.filter((p) => matchesLabels(labels, p.metadata.labels) && matchesFields(fields, (f) => podField(p, f)));
+  }
+
+  function render(ctx: Ctx, kind: KubeObject['kind'], items: KubeObject[], list: boolean): Reply {
+    const rv = cluster.resourceVersion();
+    if (wantsTable(ctx.req.headers.accept)) return { code: 200, body: toTable(kind, items, rv, ctx.url.searchParams.get('includeObject')) };
+    return { code: 200, body: list ? listOf(kind, items, rv) : items[0] };
+  }
+
+  async function streamLog(ctx: Ctx, file: string): Promise<Reply> {
+    const tail = Number(ctx.url.searchParams.get('tailLines') ?? NaN);
+    const size = await stat(file).then((s) => s.size, () => 0);
+    ctx.res.writeHead(200, { 'Content-Type': 'text/plain' });
+    if (size === 0) {
+      ctx.res.end();
+      return { stream: true };
+    }
+    if (Number.isInteger(tail) && tail >= 0) {
+      const lines = (await readFile(file, 'utf8')).split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      ctx.res.end(lines.slice(Math.max(0, lines.length - tail)).map((l) => l + '\n').join(''));
+      return { stream: true };
+    }
+    createReadStream(file, { end: size - 1 }).pipe(ctx.res);
+    return { stream: true };
+  }
+
+  return server;
+}
+
+function podField(p: Pod, f: string): string | undefined {
+  switch (f) {
+    case 'metadata.name':
+      return p.metadata.name;
+    case 'metadata.namespace':
+      return p.metadata.namespace;
+    case 'spec.nodeName':
+      return p.spec.nodeName;
+    case 'status.phase':
+      return p.status.phase;
+    case 'status.podIP':
+      return p.status.podIP;
+    case 'spec.restartPolicy':
+      return p.spec.restartPolicy;
+  }
+  return undefined;
+}
+
+/** Query booleans as the API server parses them (Go's strconv.ParseBool). */
+export function flag(url: URL, name: string): boolean {
+  return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(url.searchParams.get(name) ?? '');
+}
+
+function graceSeconds(url: URL): number | undefined {
+  const v = url.searchParams.get('gracePeriodSeconds');
+  return v === null ? undefined : Number(v);
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readBody(req: IncomingMessage, optional = false): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY) throw errors.tooLarge(MAX_BODY);
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (!text.trim()) {
+    if (optional) return undefined;
+    throw errors.badRequest('request body is empty');
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw errors.badRequest(`the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}

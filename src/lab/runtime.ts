@@ -1,0 +1,111 @@
+// The lab's container runtime, driven by the API server: a pod sandbox is a
+// netns wired by the CNI plugin (or the node's netns for hostNetwork pods);
+// a container is a host process inside that netns (no image is pulled: the
+// command uses the host's tools). Exec runs a further process there.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { cniAdd, cniDel, bridgeNetConf, type CniCall } from './cni.js';
+import { podNetns, type NodePlan } from './plan.js';
+import { ipBatch, run } from './sh.js';
+import { killNetnsProcesses, pidAlive, waitGone } from './topology.js';
+import { paths, type LabState } from './state.js';
+
+export interface Sandbox {
+  id: string;
+  netns: string;
+  ip: string;
+  hostNetwork: boolean;
+  node: NodePlan;
+}
+
+export interface ProcessSpec {
+  argv: string[];
+  env: Record<string, string>;
+  cwd?: string;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export class LabRuntime {
+  private readonly p;
+  constructor(readonly lab: LabState) {
+    this.p = paths(lab.stateDir);
+  }
+
+  private cniCall(sb: { id: string; netns: string; node: NodePlan }, podRef: { namespace: string; name: string }): CniCall {
+    return {
+      binDir: this.lab.cniBinDir,
+      nodeNetns: sb.node.netns,
+      containerId: `pw${sb.id}`,
+      podNetnsPath: `/var/run/netns/${sb.netns}`,
+      ifName: 'eth0',
+      conf: bridgeNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name)),
+      // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
+      args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
+    };
+  }
+
+  async createSandbox(node: NodePlan, hostNetwork: boolean, podRef: { namespace: string; name: string }): Promise<Sandbox> {
+    const id = randomBytes(5).toString('hex');
+    if (hostNetwork) return { id, netns: node.netns, ip: node.underlayIP, hostNetwork, node };
+    const netns = podNetns(this.lab.name, id);
+    await run('ip', ['netns', 'add', netns]);
+    try {
+      await ipBatch(netns, ['link set lo up']);
+      const { ip } = await cniAdd(this.cniCall({ id, netns, node }, podRef));
+      return { id, netns, ip, hostNetwork, node };
+    } catch (err) {
+      await run('ip', ['netns', 'del', netns]).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Kills what runs in the sandbox, releases its address (CNI DEL) and removes its netns. */
+  async destroySandbox(sb: Sandbox, podRef: { namespace: string; name: string }): Promise<void> {
+    if (sb.hostNetwork) return;
+    await killNetnsProcesses([sb.netns]);
+    await cniDel(this.cniCall(sb, podRef)).catch(() => undefined);
+    await run('ip', ['netns', 'del', sb.netns]).catch(() => undefined);
+  }
+
+  /** Spawns a process in the sandbox's netns, in its own process group so it can be ended as a whole. */
+  spawnIn(sb: Sandbox, spec: ProcessSpec, stdio: { stdin: boolean; logFile?: string }): ChildProcess {
+    const env = { PATH: DEFAULT_PATH, HOME: '/root', ...spec.env };
+    let log: WriteStream | undefined;
+    const out = stdio.logFile ? (log = createWriteStream(stdio.logFile, { flags: 'a' })) : undefined;
+    const child = spawn('ip', ['netns', 'exec', sb.netns, ...spec.argv], {
+      env,
+      cwd: spec.cwd ?? '/',
+      detached: true,
+      stdio: [stdio.stdin ? 'pipe' : 'ignore', out ? 'pipe' : 'pipe', out ? 'pipe' : 'pipe'],
+    });
+    if (out && log) {
+      child.stdout?.pipe(log, { end: false });
+      child.stderr?.pipe(log, { end: false });
+      child.on('close', () => log?.end());
+    }
+    return child;
+  }
+
+  podLogFile(namespace: string, pod: string, container: string): string {
+    return `${this.p.podLogs}/${namespace}_${pod}_${container}.log`;
+  }
+}
+
+/** SIGTERM to a process group, SIGKILL after `graceMs` if still alive. */
+export async function endProcessGroup(pid: number | undefined, graceMs: number): Promise<void> {
+  if (!pid) return;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  if (!pidAlive(pid)) return;
+  signal('SIGTERM');
+  if (await waitGone([pid], graceMs)) return;
+  signal('SIGKILL');
+  await waitGone([pid], 2_000);
+}

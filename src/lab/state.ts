@@ -1,0 +1,65 @@
+// The lab's on-disk state under /run/podwire/<lab>/: written by `lab up`,
+// read by the API server, `lab status` and `lab down`.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Dataplane, NodePlan } from './plan.js';
+
+export interface LabState {
+  apiVersion: 'podwire.dev/v1alpha1';
+  kind: 'LabState';
+  name: string;
+  dataplane: Dataplane;
+  nodes: NodePlan[];
+  fabricNetns: string;
+  internetNetns: string;
+  stateDir: string;
+  cniBinDir: string;
+  token: string;
+  createdAt: string;
+  /** Where `lab up --kubeconfig-out` wrote a copy (removed again by `lab down`). */
+  kubeconfigOut?: string;
+}
+
+/** Written by the API server once it listens. */
+export interface ApiEndpoint {
+  pid: number;
+  port: number;
+  url: string;
+}
+
+export const paths = (stateDir: string) => ({
+  state: join(stateDir, 'state.json'),
+  api: join(stateDir, 'api.json'),
+  kubeconfig: join(stateDir, 'kubeconfig'),
+  caCert: join(stateDir, 'pki', 'ca.crt'),
+  serverCert: join(stateDir, 'pki', 'server.crt'),
+  serverKey: join(stateDir, 'pki', 'server.key'),
+  pki: join(stateDir, 'pki'),
+  serverLog: join(stateDir, 'server.log'),
+  podLogs: join(stateDir, 'pods'),
+  ipam: (node: string) => join(stateDir, 'ipam', node),
+  cniConf: (node: string) => join(stateDir, 'cni', `${node}.conflist.json`),
+  cniDir: join(stateDir, 'cni'),
+});
+
+export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify(value, null, 2) + '\n', { mode });
+  await rename(tmp, file);
+}
+
+export async function readJson<T>(file: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as T;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export async function ensureDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+export const readLabState = (stateDir: string) => readJson<LabState>(paths(stateDir).state);
+export const readApiEndpoint = (stateDir: string) => readJson<ApiEndpoint>(paths(stateDir).api);

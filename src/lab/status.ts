@@ -1,0 +1,79 @@
+// `lab status`: what a lab is made of and whether its API answers.
+// The JSON form (LabStatus) is a documented interface (README).
+import { readFile } from 'node:fs/promises';
+import { apiRequest } from './lab-api.js';
+import { labPlan } from './plan.js';
+import { paths, readApiEndpoint, readLabState } from './state.js';
+import { pidAlive } from './topology.js';
+import { NETNS_ANNOTATION, type Pod } from './apiserver/objects.js';
+import { LabError } from './up.js';
+
+export interface LabStatus {
+  apiVersion: 'podwire.dev/v1alpha1';
+  kind: 'LabStatus';
+  name: string;
+  dataplane: string;
+  stateDir: string;
+  kubeconfig: string;
+  api: { url: string | null; pid: number | null; running: boolean; healthy: boolean };
+  nodes: { name: string; netns: string; underlayIP: string; podCIDR: string }[];
+  pods: { namespace: string; name: string; node: string | null; netns: string | null; ip: string | null; phase: string; hostNetwork: boolean }[];
+}
+
+export async function labStatus(name: string): Promise<LabStatus> {
+  const { stateDir } = labPlan(name, 1, 'host-gw');
+  const p = paths(stateDir);
+  const state = await readLabState(stateDir);
+  if (!state) throw new LabError(`no lab named \`${name}\` (no ${p.state}); start one with \`podwire lab up --name ${name}\``);
+  const api = await readApiEndpoint(stateDir);
+  const running = !!api && pidAlive(api.pid);
+  let healthy = false;
+  let pods: Pod[] = [];
+  if (api && running) {
+    const target = { url: api.url, ca: await readFile(p.caCert), token: state.token };
+    healthy = await apiRequest(target, 'GET', '/healthz', { timeoutMs: 2_000 }).then((r) => r.status === 200, () => false);
+    if (healthy) {
+      const r = await apiRequest(target, 'GET', '/api/v1/pods', { timeoutMs: 5_000 }).catch(() => undefined);
+      pods = (r?.json as { items?: Pod[] } | undefined)?.items ?? [];
+    }
+  }
+  return {
+    apiVersion: 'podwire.dev/v1alpha1',
+    kind: 'LabStatus',
+    name,
+    dataplane: state.dataplane,
+    stateDir,
+    kubeconfig: p.kubeconfig,
+    api: { url: api?.url ?? null, pid: api?.pid ?? null, running, healthy },
+    nodes: state.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIP: n.underlayIP, podCIDR: n.podCIDR })),
+    pods: pods.map((pod) => ({
+      namespace: pod.metadata.namespace ?? '',
+      name: pod.metadata.name,
+      node: pod.spec.nodeName ?? null,
+      netns: pod.metadata.annotations?.[NETNS_ANNOTATION] ?? null,
+      ip: pod.status.podIP ?? null,
+      phase: pod.status.phase,
+      hostNetwork: pod.spec.hostNetwork === true,
+    })),
+  };
+}
+
+export function formatStatus(s: LabStatus): string {
+  const lines = [
+    `lab ${s.name} (${s.dataplane})  state ${s.stateDir}`,
+    `api ${s.api.url ?? '-'}  pid ${s.api.pid ?? '-'}  ${s.api.healthy ? 'healthy' : s.api.running ? 'NOT ANSWERING' : 'NOT RUNNING'}`,
+    `kubeconfig ${s.kubeconfig}`,
+    '',
+    table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR'], s.nodes.map((n) => [n.name, n.netns, n.underlayIP, n.podCIDR])),
+  ];
+  if (s.pods.length) {
+    lines.push('', table(['NAMESPACE/POD', 'NODE', 'PHASE', 'IP', 'NETNS'],
+      s.pods.map((p) => [`${p.namespace}/${p.name}`, p.node ?? '-', p.phase, p.ip ?? '-', p.netns ?? '-'])));
+  }
+  return lines.join('\n');
+}
+
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}

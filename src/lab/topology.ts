@@ -1,0 +1,149 @@
+// Builds and removes the lab's network: a fabric netns (underlay bridge and
+// router), N node netns, an internet host behind the router (DESIGN §5).
+// Everything is created inside lab netns; the root netns is never touched.
+import { rm } from 'node:fs/promises';
+import {
+  CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_PREFIX, ROUTER_INTERNET_IP, ROUTER_UNDERLAY_IP, UNDERLAY_CIDR,
+  VXLAN_PORT, labOfNetns, netnsPrefix, type LabPlan, type NodePlan,
+} from './plan.js';
+import { ipBatch, listNetns, netnsPids, run, shIn } from './sh.js';
+
+const UNDERLAY_PREFIX = UNDERLAY_CIDR.split('/')[1];
+
+/** Node-side NAT: masquerade pod traffic to destinations outside the cluster (pods and nodes). */
+export function nodeNatRules(): string {
+  return [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':PW-EGRESS - [0:0]',
+    '-A POSTROUTING -s ' + CLUSTER_POD_CIDR + ' -j PW-EGRESS',
+    '-A PW-EGRESS -d ' + CLUSTER_POD_CIDR + ' -j RETURN',
+    '-A PW-EGRESS -d ' + UNDERLAY_CIDR + ' -j RETURN',
+    '-A PW-EGRESS -j MASQUERADE',
+    'COMMIT',
+    '',
+  ].join('\n');
+}
+
+function dataplaneLines(plan: LabPlan, node: NodePlan): { ip: string[]; bridge: string[] } {
+  const others = plan.nodes.filter((n) => n.index !== node.index);
+  if (plan.dataplane === 'host-gw') {
+    return { ip: others.map((o) => `route add ${o.podCIDR} via ${o.underlayIP} dev eth0`), bridge: [] };
+  }
+  const ip = [
+    `link add flannel.1 type vxlan id 1 dev eth0 dstport ${VXLAN_PORT} nolearning local ${node.underlayIP}`,
+    `link set flannel.1 address ${node.vxlanMAC}`,
+    `addr add ${node.podCIDR.replace('/24', '/32')} dev flannel.1`,
+    'link set flannel.1 up',
+  ];
+  const bridge: string[] = [];
+  for (const o of others) {
+    const gw = o.podCIDR.replace('/24', '');
+    ip.push(`route add ${o.podCIDR} via ${gw} dev flannel.1 onlink`);
+    ip.push(`neigh add ${gw} lladdr ${o.vxlanMAC} dev flannel.1 nud permanent`);
+    bridge.push(`fdb add ${o.vxlanMAC} dev flannel.1 dst ${o.underlayIP}`);
+  }
+  return { ip, bridge };
+}
+
+function sysctlScript(): string {
+  // Written through /proc so one shell does all of it.
+  return 'echo 1 > /proc/sys/net/ipv4/ip_forward\n';
+}
+
+async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
+  const dp = dataplaneLines(plan, node);
+  await ipBatch(node.netns, [
+    'link set lo up',
+    `addr add ${node.underlayIP}/${UNDERLAY_PREFIX} dev eth0`,
+    'link set eth0 up',
+    `route add default via ${ROUTER_UNDERLAY_IP} dev eth0`,
+    ...dp.ip,
+  ]);
+  const bridgeCmds = dp.bridge.map((l) => `bridge ${l}`).join('\n');
+  await shIn(node.netns, `${sysctlScript()}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules()}EOF\n`);
+}
+
+/** Creates the whole topology. On failure the caller tears the lab down. */
+export async function buildTopology(plan: LabPlan): Promise<void> {
+  const all = [plan.fabricNetns, plan.internetNetns, ...plan.nodes.map((n) => n.netns)];
+  await ipBatch(undefined, all.map((ns) => `netns add ${ns}`));
+  const fabric = plan.fabricNetns;
+  await ipBatch(fabric, [
+    'link set lo up',
+    'link add br0 type bridge',
+    `addr add ${ROUTER_UNDERLAY_IP}/${UNDERLAY_PREFIX} dev br0`,
+    'link set br0 up',
+    ...plan.nodes.flatMap((n) => [
+      `link add ${n.name} type veth peer name eth0 netns ${n.netns}`,
+      `link set ${n.name} master br0`,
+      `link set ${n.name} up`,
+    ]),
+    `link add internet type veth peer name eth0 netns ${plan.internetNetns}`,
+    `addr add ${ROUTER_INTERNET_IP}/${INTERNET_PREFIX} dev internet`,
+    'link set internet up',
+  ]);
+  await shIn(fabric, sysctlScript());
+  await ipBatch(plan.internetNetns, [
+    'link set lo up',
+    `addr add ${INTERNET_IP}/${INTERNET_PREFIX} dev eth0`,
+    'link set eth0 up',
+    `route add default via ${ROUTER_INTERNET_IP} dev eth0`,
+  ]);
+  await Promise.all(plan.nodes.map((n) => buildNode(plan, n)));
+}
+
+/** Every netns that belongs to `lab`, whatever state files say. */
+export async function labNetns(lab: string): Promise<string[]> {
+  const prefix = netnsPrefix(lab);
+  return (await listNetns()).filter((n) => n.startsWith(prefix) && labOfNetns(n) === lab);
+}
+
+/** Kills (SIGKILL, by PID) every process living in the given netns and waits for them to be gone. */
+export async function killNetnsProcesses(netns: readonly string[]): Promise<number[]> {
+  const pids = (await Promise.all(netns.map(netnsPids))).flat().filter((p) => p !== process.pid);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  await waitGone(pids, 5_000);
+  return pids;
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function waitGone(pids: readonly number[], timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pids.every((p) => !pidAlive(p))) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Removes every netns of the lab (after killing what runs in them) and its state directory. */
+export async function destroyLab(lab: string, stateDir: string): Promise<{ netns: string[]; killed: number[] }> {
+  const netns = await labNetns(lab);
+  const killed = await killNetnsProcesses(netns);
+  if (netns.length) {
+    await ipBatch(undefined, netns.map((n) => `netns del ${n}`)).catch(async () => {
+      // A batch stops at its first error; fall back to one by one.
+      for (const n of netns) await run('ip', ['netns', 'del', n]).catch(() => undefined);
+    });
+  }
+  await rm(stateDir, { recursive: true, force: true });
+  return { netns, killed };
+}

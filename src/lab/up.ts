@@ -1,0 +1,111 @@
+// `lab up`: topology, PKI, the detached API server, the kubeconfig.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { generatePki, kubeconfigYaml } from './certs.js';
+import { DEFAULT_CNI_BIN_DIR } from './cni.js';
+import { apiRequest } from './lab-api.js';
+import { labPlan, type Dataplane } from './plan.js';
+import { LAB_REQUIREMENTS, preflight } from './preflight.js';
+import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type LabState } from './state.js';
+import { buildTopology, labNetns, pidAlive } from './topology.js';
+import { labDown } from './down.js';
+
+export class LabError extends Error {}
+
+export interface LabUpOptions {
+  name: string;
+  nodes: number;
+  dataplane: Dataplane;
+  kubeconfigOut?: string;
+  log?: (line: string) => void;
+}
+
+export interface LabUpResult {
+  state: LabState;
+  api: ApiEndpoint;
+  kubeconfig: string;
+  timingsMs: Record<string, number>;
+}
+
+const SERVER_MAIN = fileURLToPath(new URL('./apiserver/main.js', import.meta.url));
+const API_READY_TIMEOUT_MS = 15_000;
+
+export async function assertNameFree(name: string): Promise<void> {
+  const plan = labPlan(name, 1, 'host-gw');
+  const netns = await labNetns(name);
+  if (existsSync(plan.stateDir) || netns.length) {
+    throw new LabError(`a lab named \`${name}\` already exists (${existsSync(plan.stateDir) ? plan.stateDir : `${netns.length} netns`}); use another --name or run \`podwire lab down --name ${name}\``);
+  }
+}
+
+export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
+  const log = opts.log ?? (() => undefined);
+  const t0 = performance.now();
+  const timingsMs: Record<string, number> = {};
+  const mark = (k: string, from: number) => (timingsMs[k] = Math.round(performance.now() - from));
+
+  await preflight(LAB_REQUIREMENTS, { install: true, log });
+  await assertNameFree(opts.name);
+  const plan = labPlan(opts.name, opts.nodes, opts.dataplane);
+  const p = paths(plan.stateDir);
+  await ensureDir(plan.stateDir);
+  const state: LabState = {
+    apiVersion: 'podwire.dev/v1alpha1',
+    kind: 'LabState',
+    ...plan,
+    cniBinDir: DEFAULT_CNI_BIN_DIR,
+    token: randomBytes(24).toString('hex'),
+    createdAt: new Date().toISOString(),
+    ...(opts.kubeconfigOut ? { kubeconfigOut: opts.kubeconfigOut } : {}),
+  };
+  try {
+    await writeJsonAtomic(p.state, state);
+    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}`);
+    const t1 = performance.now();
+    await Promise.all([
+      buildTopology(plan).then(() => mark('topology', t1)),
+      generatePki(p.pki, `podwire-${opts.name}`).then(() => mark('pki', t1)),
+    ]);
+    log('starting the API server');
+    const t2 = performance.now();
+    const api = await startServer(plan.stateDir);
+    mark('apiserver', t2);
+    const kubeconfig = await kubeconfigYaml({ name: opts.name, server: api.url, caCertFile: p.caCert, token: state.token });
+    await writeFile(p.kubeconfig, kubeconfig, { mode: 0o600 });
+    if (opts.kubeconfigOut) await writeFile(opts.kubeconfigOut, kubeconfig, { mode: 0o600 });
+    mark('total', t0);
+    return { state, api, kubeconfig: opts.kubeconfigOut ?? p.kubeconfig, timingsMs };
+  } catch (err) {
+    await labDown(opts.name).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function startServer(stateDir: string): Promise<ApiEndpoint> {
+  const p = paths(stateDir);
+  const logFd = openSync(p.serverLog, 'a', 0o600);
+  const child = spawn(process.execPath, [SERVER_MAIN, stateDir], { detached: true, stdio: ['ignore', logFd, logFd] });
+  closeSync(logFd);
+  child.unref();
+  let exited: number | null = null;
+  child.on('exit', (code) => (exited = code ?? -1));
+  const ca = await readFile(p.caCert);
+  const deadline = Date.now() + API_READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exited !== null) {
+      const tail = (await readFile(p.serverLog, 'utf8').catch(() => '')).trim().split('\n').slice(-2).join(' | ');
+      throw new LabError(`the lab API server exited (code ${exited}) before it was ready: ${tail}`);
+    }
+    const api = await readApiEndpoint(stateDir);
+    if (api && api.pid === child.pid) {
+      const ok = await apiRequest({ url: api.url, ca }, 'GET', '/healthz', { timeoutMs: 1_000 }).then((r) => r.status === 200, () => false);
+      if (ok) return api;
+    }
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  if (child.pid && pidAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
+  throw new LabError(`the lab API server did not answer within ${API_READY_TIMEOUT_MS / 1000} s (log: ${p.serverLog})`);
+}
