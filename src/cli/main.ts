@@ -1,20 +1,17 @@
 #!/usr/bin/env node
 // podwire's entry point: parse, check preconditions, dispatch. Errors end as
 // one line on stderr and an exit code (0 ok, 1 failure, 2 usage/precondition).
+// Command modules are imported when used: the Kubernetes client alone costs
+// more than half a second of start-up that lab commands do not need.
 import { readFileSync } from 'node:fs';
 import { HELP, UsageError, parseCommand, type Command } from './args.js';
-import { runDemo } from './demo.js';
-import { KubeconfigError } from '../kube/client.js';
-import { allLabs, labDown } from '../lab/down.js';
-import { LAB_REQUIREMENTS, PreflightError, TEST_REQUIREMENTS, preflight } from '../lab/preflight.js';
-import { formatStatus, labStatus } from '../lab/status.js';
-import { LabError, labUp } from '../lab/up.js';
 import { onInterrupt } from './signals.js';
+import { PreconditionError } from './errors.js';
 
 const progress = (line: string) => process.stderr.write(`podwire: ${line}\n`);
 
 function requireRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new LabError(`${what} needs root (network namespaces, CNI, iptables); run it with sudo`);
+  if (process.getuid?.() !== 0) throw new PreconditionError(`${what} needs root (network namespaces, CNI, iptables); run it with sudo`);
 }
 
 async function execute(cmd: Command): Promise<number> {
@@ -29,6 +26,8 @@ async function execute(cmd: Command): Promise<number> {
     }
     case 'lab-up': {
       requireRoot('podwire lab up');
+      const { labUp } = await import('../lab/up.js');
+      const { labDown } = await import('../lab/down.js');
       const t0 = performance.now();
       const up = labUp({ name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, kubeconfigOut: cmd.kubeconfigOut, log: progress });
       // An interrupt lets the build finish its current step, then removes everything.
@@ -45,6 +44,7 @@ async function execute(cmd: Command): Promise<number> {
     }
     case 'lab-down': {
       requireRoot('podwire lab down');
+      const { allLabs, labDown } = await import('../lab/down.js');
       const names = cmd.all ? await allLabs() : [cmd.name!];
       for (const name of names) {
         const r = await labDown(name);
@@ -58,11 +58,13 @@ async function execute(cmd: Command): Promise<number> {
       return 0;
     }
     case 'lab-status': {
+      const { formatStatus, labStatus } = await import('../lab/status.js');
       const s = await labStatus(cmd.name);
       console.log(cmd.json ? JSON.stringify(s, null, 2) : formatStatus(s));
       return s.api.healthy ? 0 : 1;
     }
     case 'lab-preflight': {
+      const { LAB_REQUIREMENTS, TEST_REQUIREMENTS, preflight } = await import('../lab/preflight.js');
       const reqs = cmd.tests ? [...LAB_REQUIREMENTS, ...TEST_REQUIREMENTS] : LAB_REQUIREMENTS;
       const installed = await preflight(reqs, { install: cmd.install, log: progress });
       console.log(installed.length ? `installed: ${installed.join(' ')}` : 'all lab requirements are present');
@@ -70,12 +72,12 @@ async function execute(cmd: Command): Promise<number> {
     }
     case 'demo':
       requireRoot('podwire demo');
-      return runDemo(cmd, progress);
+      return (await import('./demo.js')).runDemo(cmd, progress);
   }
 }
 
 export function exitCodeFor(err: unknown): number {
-  return err instanceof UsageError || err instanceof LabError || err instanceof PreflightError || err instanceof KubeconfigError ? 2 : 1;
+  return err instanceof UsageError || err instanceof PreconditionError ? 2 : 1;
 }
 
 async function main(): Promise<void> {

@@ -1,9 +1,10 @@
 // Loading a kubeconfig into @kubernetes/client-node: the one path to every
 // cluster, the lab included.
+import { PreconditionError } from '../cli/errors.js';
 import { existsSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
-export class KubeconfigError extends Error {}
+export class KubeconfigError extends PreconditionError {}
 
 export interface Kube {
   kc: KubeConfig;

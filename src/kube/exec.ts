@@ -28,10 +28,14 @@ export function exitCodeOf(status: V1Status): number | undefined {
   return undefined;
 }
 
-function collector(into: Buffer[]): Writable {
+export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+
+function collector(into: Buffer[], stream: 'stdout' | 'stderr', listener?: OutputListener): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, cb) {
-      into.push(Buffer.from(chunk));
+      const b = Buffer.from(chunk);
+      into.push(b);
+      listener?.(stream, b);
       cb();
     },
   });
@@ -41,7 +45,7 @@ export async function execInPod(
   kc: KubeConfig,
   target: ExecTarget,
   command: string[],
-  opts: { stdin?: Buffer | string; timeoutMs?: number } = {},
+  opts: { stdin?: Buffer | string; timeoutMs?: number; onOutput?: OutputListener } = {},
 ): Promise<ExecResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -50,7 +54,7 @@ export async function execInPod(
   const stdin = opts.stdin === undefined ? null : Readable.from([Buffer.from(opts.stdin)]);
   let ws;
   try {
-    ws = await new Exec(kc).exec(target.namespace, target.pod, target.container ?? '', command, collector(out), collector(err), stdin, false, (s) => {
+    ws = await new Exec(kc).exec(target.namespace, target.pod, target.container ?? '', command, collector(out, 'stdout', opts.onOutput), collector(err, 'stderr', opts.onOutput), stdin, false, (s) => {
       status = s;
     });
   } catch (e) {

@@ -1,4 +1,5 @@
 // Host tools the lab needs, and installing the missing ones with apt-get
+import { PreconditionError } from '../cli/errors.js';
 // (when root) or naming the exact command to run.
 import { access, constants } from 'node:fs/promises';
 import { delimiter } from 'node:path';
@@ -51,7 +52,7 @@ export async function missing(reqs: readonly Requirement[]): Promise<Requirement
   return reqs.filter((_, i) => !flags[i]);
 }
 
-export class PreflightError extends Error {}
+export class PreflightError extends PreconditionError {}
 
 export function installCommand(pkgs: readonly string[]): string {
   return `apt-get update && apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;

@@ -1,6 +1,7 @@
 // Builds and removes the lab's network: a fabric netns (underlay bridge and
 // router), N node netns, an internet host behind the router (DESIGN §5).
 // Everything is created inside lab netns; the root netns is never touched.
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import {
   CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_PREFIX, ROUTER_INTERNET_IP, ROUTER_UNDERLAY_IP, UNDERLAY_CIDR,
@@ -116,12 +117,19 @@ export async function killNetnsProcesses(netns: readonly string[]): Promise<numb
   return pids;
 }
 
+/** True while `pid` runs; a zombie (exited, not yet reaped by its parent) counts as gone. */
 export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3, after the parenthesised command name (which may itself hold spaces or parens).
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -1,4 +1,5 @@
 // `lab up`: topology, PKI, the detached API server, the kubeconfig.
+import { PreconditionError } from '../cli/errors.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, t
 import { buildTopology, labNetns, pidAlive } from './topology.js';
 import { labDown } from './down.js';
 
-export class LabError extends Error {}
+export class LabError extends PreconditionError {}
 
 export interface LabUpOptions {
   name: string;

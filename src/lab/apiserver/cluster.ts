@@ -467,11 +467,6 @@ export class Cluster {
     if (!names.includes(c)) throw errors.badRequest(`container ${c} is not valid for pod ${name}`);
     return this.runtime.podLogFile(namespace, name, c);
   }
-
-  /** Ends every pod's processes and sandbox (server shutdown). */
-  async shutdown(): Promise<void> {
-    await Promise.allSettled([...this.pods.values()].map((r) => this.deletePod(r.pod.metadata.namespace!, r.pod.metadata.name, 0)));
-  }
 }
 
 function asObject(body: unknown, kind: string): Record<string, unknown> {

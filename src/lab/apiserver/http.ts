@@ -73,6 +73,8 @@ export function createApiServer(opts: ApiServerOptions): Server {
       .catch((err: unknown) => {
         const apiErr = err instanceof ApiError ? err : errors.internal(err instanceof Error ? err.message : String(err));
         if (!(err instanceof ApiError)) opts.log(`internal error on ${ctx.method} ${req.url}: ${(err as Error)?.stack ?? err}`);
+        // A body left unread would be parsed as the next request on a kept-alive connection.
+        if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
         if (!res.headersSent) send(res, apiErr.code, apiErr.toStatus());
         else res.destroy();
       });

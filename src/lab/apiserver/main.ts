@@ -29,13 +29,11 @@ async function main(): Promise<void> {
     cert: await readFile(p.serverCert),
     log,
   });
-  let stopping = false;
+  // Pods' processes and netns are not torn down here: `lab down` removes
+  // everything of the lab by netns, whether this process is alive or not.
   const stop = (sig: string) => {
-    if (stopping) return;
-    stopping = true;
-    log(`${sig}: shutting down`);
-    server.close();
-    void cluster.shutdown().finally(() => process.exit(0));
+    log(`${sig}: exiting`);
+    process.exit(0);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

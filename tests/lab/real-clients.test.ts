@@ -1,0 +1,98 @@
+// Acceptance 1: real Kubernetes clients work against the lab unchanged.
+import { execa } from 'execa';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { describeLab, useLab } from '../helpers/lab.js';
+
+const POD_YAML = `apiVersion: v1
+kind: Pod
+metadata:
+  name: kubectl-pod
+  labels: {app: kubectl-test}
+spec:
+  nodeName: node-2
+  containers:
+  - name: main
+    image: podwire/probe
+    command: ["sleep", "3600"]
+`;
+
+const PY_EXEC = `
+import sys
+from kubernetes import client, config
+from kubernetes.stream import stream
+config.load_kube_config(config_file=sys.argv[1])
+api = client.CoreV1Api()
+out = stream(api.connect_get_namespaced_pod_exec, sys.argv[2], 'default',
+             command=['sh', '-c', 'ip -4 -o addr show eth0; echo from-python-exec'],
+             stderr=True, stdin=False, stdout=True, tty=False)
+sys.stdout.write(out)
+`;
+
+describeLab('real clients against the lab', () => {
+  const lab = useLab('tclients', ['--nodes', '3']);
+  const dir = mkdtempSync(join(tmpdir(), 'podwire-clients-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const kubectl = (args: string[], reject = true) =>
+    execa('kubectl', ['--kubeconfig', lab().kubeconfig, ...args], { reject, timeout: 60_000 });
+
+  test('kubectl get nodes -o wide lists every node Ready with its InternalIP', async () => {
+    const { stdout } = await kubectl(['get', 'nodes', '-o', 'wide']);
+    const rows = stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^NAME\s+STATUS.*INTERNAL-IP/);
+    expect(rows.slice(1).map((r) => r.split(/\s+/).slice(0, 2))).toEqual([
+      ['node-1', 'Ready'], ['node-2', 'Ready'], ['node-3', 'Ready'],
+    ]);
+    for (const [i, row] of rows.slice(1).entries()) expect(row).toContain(`172.18.0.${11 + i}`);
+  });
+
+  test('kubectl create, get -o wide, exec and delete a pod', async () => {
+    const file = join(dir, 'pod.yaml');
+    writeFileSync(file, POD_YAML);
+    expect((await kubectl(['create', '-f', file, '--validate=false'])).stdout).toContain('pod/kubectl-pod created');
+
+    let row = '';
+    for (let i = 0; i < 100 && !/Running/.test(row); i++) {
+      row = (await kubectl(['get', 'pods', '-o', 'wide', '--no-headers'])).stdout;
+      if (!/Running/.test(row)) await new Promise((r) => setTimeout(r, 100));
+    }
+    const [name, ready, phase, , , ip, node] = row.trim().split(/\s+/);
+    expect([name, ready, phase, node]).toEqual(['kubectl-pod', '1/1', 'Running', 'node-2']);
+    expect(ip).toMatch(/^10\.244\.2\.\d+$/);
+
+    const exec = await kubectl(['exec', 'kubectl-pod', '--', 'ip', 'addr']);
+    expect(exec.stdout).toMatch(/^\d+: lo:/m);
+    expect(exec.stdout).toMatch(/^\d+: eth0@/m);
+    expect(exec.stdout).toContain(`inet ${ip}/24`);
+
+    const failing = await kubectl(['exec', 'kubectl-pod', '--', 'sh', '-c', 'exit 7'], false);
+    expect(failing.exitCode).toBe(7);
+
+    expect((await kubectl(['delete', 'pod', 'kubectl-pod'])).stdout).toContain('pod "kubectl-pod" deleted');
+    const after = await kubectl(['get', 'pod', 'kubectl-pod'], false);
+    expect(after.exitCode).not.toBe(0);
+    expect(after.stderr).toContain('NotFound');
+  });
+
+  test("the official Python client's stream(connect_get_namespaced_pod_exec) runs a command in a lab pod", async () => {
+    const { kube } = lab();
+    await kube.core.createNamespacedPod({
+      namespace: 'default',
+      body: { metadata: { name: 'py-pod' }, spec: { nodeName: 'node-3', containers: [{ name: 'main', image: 'x', command: ['sleep', '3600'] }] } },
+    });
+    let ip: string | undefined;
+    for (let i = 0; i < 100 && !ip; i++) {
+      const p = await kube.core.readNamespacedPod({ name: 'py-pod', namespace: 'default' });
+      ip = p.status?.phase === 'Running' ? p.status.podIP : undefined;
+      if (!ip) await new Promise((r) => setTimeout(r, 100));
+    }
+    const script = join(dir, 'exec.py');
+    writeFileSync(script, PY_EXEC);
+    // Debian's python3-kubernetes lives in the system interpreter.
+    const { stdout } = await execa('/usr/bin/python3', [script, lab().kubeconfig, 'py-pod'], { timeout: 60_000 });
+    expect(stdout).toContain(`inet ${ip}/24`);
+    expect(stdout).toContain('from-python-exec');
+  });
+});
