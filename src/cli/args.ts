@@ -27,8 +27,10 @@ function parse<T extends OptSpec>(argv: string[], options: T, usage: string) {
     const m = /'([^']+)'/.exec(e.message);
     if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag \`${m?.[1] ?? '?'}\` for \`${usage}\` (valid: ${flags})`);
     if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument \`${m?.[1] ?? '?'}\` for \`${usage}\``);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${e.message.replace(/\.$/, '')} (in \`${usage}\`)`);
-    throw new UsageError(e.message);
+    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      throw new UsageError(`flag \`${m?.[1]?.split(' ')[0] ?? '?'}\` of \`${usage}\` needs a value (write --flag=VALUE for a value starting with -)`);
+    }
+    throw new UsageError(e.message.split('\n')[0]!);
   }
 }
 

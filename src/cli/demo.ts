@@ -38,7 +38,8 @@ export async function runDemo(cmd: Extract<Command, { kind: 'demo' }>, log: (s: 
     const ready = await waitRunning(kube.core, 'default', 'demo-probe', 20_000);
     const ip = await execInPod(kube.kc, { namespace: 'default', pod: 'demo-probe' }, ['ip', '-4', '-o', 'addr', 'show', 'eth0']);
     console.log(`\nprobe pod default/demo-probe on ${node}: status.podIP ${ready.status?.podIP}`);
-    console.log(`exec \`ip -4 -o addr show eth0\` in it: ${ip.stdout.toString().trim().replace(/\s+/g, ' ')}`);
+    const inet = /inet \S+/.exec(ip.stdout.toString())?.[0] ?? ip.stdout.toString().trim();
+    console.log(`exec \`ip -4 -o addr show eth0\` in it, over the pods/exec WebSocket: eth0 ${inet}`);
     await kube.core.deleteNamespacedPod({ name: 'demo-probe', namespace: 'default' });
     if (cmd.keep) {
       console.log(`\nlab kept: kubectl --kubeconfig ${r.kubeconfig} get pods -A; remove it with \`podwire lab down --name ${LAB}\``);

@@ -5,7 +5,7 @@
 // more than half a second of start-up that lab commands do not need.
 import { readFileSync } from 'node:fs';
 import { HELP, UsageError, parseCommand, type Command } from './args.js';
-import { onInterrupt } from './signals.js';
+import { onInterrupt, wasInterrupted } from './signals.js';
 import { PreconditionError } from './errors.js';
 
 const progress = (line: string) => process.stderr.write(`podwire: ${line}\n`);
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
   try {
     code = await execute(parseCommand(process.argv.slice(2)));
   } catch (err) {
+    if (wasInterrupted()) return; // the interrupt handler reports and exits
     const msg = err instanceof Error ? err.message : String(err);
     process.stderr.write(`podwire: ${msg.split('\n')[0]}\n`);
     if (process.env.PODWIRE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);

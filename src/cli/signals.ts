@@ -1,11 +1,17 @@
 // SIGINT/SIGTERM handling for commands that create things: run the cleanup
 // once, then exit 130 (SIGINT) or 143 (SIGTERM). Further signals are ignored
 // while cleaning up, so a second Ctrl-C cannot leave half a lab behind.
+let interrupted = false;
+
+/** True once an interrupt started cleaning up: later errors of the abandoned work are noise. */
+export const wasInterrupted = () => interrupted;
+
 export function onInterrupt(cleanup: () => Promise<void>): () => void {
   let running = false;
   const handler = (sig: NodeJS.Signals) => {
     if (running) return;
     running = true;
+    interrupted = true;
     process.stderr.write(`podwire: ${sig}: cleaning up\n`);
     void cleanup()
       .catch((err: unknown) => process.stderr.write(`podwire: cleanup failed: ${(err as Error).message}\n`))

@@ -31,7 +31,7 @@ async function rootSnapshot(): Promise<Record<string, string>> {
 }
 
 const labNetns = async (name: string) =>
-  String((await execa('ip', ['netns', 'list'])).stdout).split('\n').map((l) => l.split(' ')[0]).filter((n) => n?.startsWith(`pw-${name}-`));
+  String((await execa('ip', ['netns', 'list'])).stdout).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`pw-${name}-`));
 
 describeLab('cleanup', () => {
   test('the root network namespace is identical before lab up and after lab down (both dataplanes)', async () => {
