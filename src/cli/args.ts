@@ -12,7 +12,8 @@ export type Command =
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
   | { kind: 'lab-preflight'; install: boolean; tests: boolean }
-  | { kind: 'demo'; nodes: number; dataplane: Dataplane; keep: boolean };
+  | { kind: 'demo'; nodes: number; dataplane: Dataplane; keep: boolean }
+  | { kind: 'decode'; file: string; json: boolean; vxlanPorts: number[] };
 
 type OptSpec = Record<string, { type: 'string' } | { type: 'boolean' }>;
 
@@ -67,10 +68,32 @@ Usage:
   podwire lab down [--name NAME | --all]
   podwire lab preflight [--install] [--tests]
   podwire demo [--nodes N] [--dataplane host-gw|vxlan] [--keep]
+  podwire decode FILE [--json] [--vxlan-port PORT]...
   podwire help | --version
 
 Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw. Lab commands need root.
 Exit codes: 0 ok, 1 failure, 2 bad usage or unmet precondition.`;
+
+export function parsePort(v: string, flag: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`expected \`${flag}\` to be a port from 1 to 65535, got ${describe(v)}`);
+  return n;
+}
+
+function parseDecode(argv: string[]): Command {
+  const usage = 'podwire decode FILE [--json] [--vxlan-port PORT]...';
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' }, 'vxlan-port': { type: 'string', multiple: true } }, strict: true, allowPositionals: true });
+  } catch (err) {
+    const m = /'([^']+)'/.exec((err as Error).message);
+    throw new UsageError(`unknown or incomplete flag \`${m?.[1] ?? '?'}\` for \`${usage}\` (valid: --json, --vxlan-port)`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(`expected one capture file: \`${usage}\`, got ${positionals.length}`);
+  const extra = (values['vxlan-port'] ?? []).map((v) => parsePort(v, '--vxlan-port'));
+  return { kind: 'decode', file: positionals[0]!, json: values.json ?? false, vxlanPorts: [...new Set([4789, 8472, ...extra])] };
+}
 
 export function parseCommand(argv: string[]): Command {
   const [cmd, sub, ...rest] = argv;
@@ -80,6 +103,7 @@ export function parseCommand(argv: string[]): Command {
     const { values } = parse(argv.slice(1), { nodes: { type: 'string' }, dataplane: { type: 'string' }, keep: { type: 'boolean' } }, 'podwire demo');
     return { kind: 'demo', nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), keep: values.keep ?? false };
   }
+  if (cmd === 'decode') return parseDecode(argv.slice(1));
   if (cmd === 'lab') {
     switch (sub) {
       case 'up': {

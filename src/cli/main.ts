@@ -70,6 +70,8 @@ async function execute(cmd: Command): Promise<number> {
       console.log(installed.length ? `installed: ${installed.join(' ')}` : 'all lab requirements are present');
       return 0;
     }
+    case 'decode':
+      return (await import('./decode.js')).runDecode(cmd);
     case 'demo':
       requireRoot('podwire demo');
       return (await import('./demo.js')).runDemo(cmd, progress);

@@ -1,0 +1,27 @@
+// Decoding a capture file from disk as a stream (constant memory).
+import { createReadStream } from 'node:fs';
+import { CaptureReader, type CaptureError, type CaptureFormat } from './capture-file.js';
+import { decodeFrame, type DecodeOptions } from './packet.js';
+import type { DecodedPacket } from './layers.js';
+
+export interface DecodeFileResult {
+  format?: CaptureFormat;
+  packets: number;
+  bytes: number;
+  error?: CaptureError;
+}
+
+export async function decodeFile(path: string, onPacket: (p: DecodedPacket) => void, opts: DecodeOptions = {}): Promise<DecodeFileResult> {
+  const reader = new CaptureReader();
+  let bytes = 0;
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (!reader.push(chunk, (r) => onPacket(decodeFrame(r, opts)))) {
+      stream.destroy();
+      break;
+    }
+  }
+  const error = reader.end();
+  return { format: reader.format, packets: reader.records, bytes, ...(error ? { error } : {}) };
+}

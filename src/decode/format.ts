@@ -1,0 +1,91 @@
+// Renderings of a decoded packet: one human line, or one JSON line (the
+// documented `podwire decode --json` schema, see README). Pure.
+import type { DecodedPacket, Layer } from './layers.js';
+
+export function formatTime(tsNs: bigint): string {
+  const s = tsNs / 1_000_000_000n;
+  const ns = tsNs % 1_000_000_000n;
+  return `${s}.${ns.toString().padStart(9, '0')}`;
+}
+
+function layerText(l: Layer): string {
+  switch (l.kind) {
+    case 'eth':
+      return `ETH ${l.src} > ${l.dst}`;
+    case 'vlan':
+      return `VLAN ${l.id}${l.tpid === 0x8100 ? '' : ` (0x${l.tpid.toString(16)})`}`;
+    case 'sll':
+      return l.version === 1 ? 'SLL' : `SLL2 if ${l.ifindex}`;
+    case 'arp':
+      return l.op === 1 ? `ARP who-has ${l.targetIP} tell ${l.senderIP}` : `ARP ${l.senderIP} is-at ${l.senderMAC}`;
+    case 'ipv4': {
+      const frag = l.fragment ? ` frag id ${l.id} off ${l.fragmentOffset}${l.mf ? ' +' : ''}` : '';
+      return `IP ${l.src} > ${l.dst} proto ${l.protocol}${l.hasOptions ? ' opts' : ''}${frag}`;
+    }
+    case 'ipv6': {
+      const ext = l.extensions.length ? ` ext ${l.extensions.join(',')}` : '';
+      const frag = l.fragment ? ` frag id ${l.fragment.id} off ${l.fragment.offset}${l.fragment.more ? ' +' : ''}` : '';
+      return `IP6 ${l.src} > ${l.dst} nh ${l.protocol}${ext}${frag}`;
+    }
+    case 'tcp':
+      return `TCP ${l.srcPort} > ${l.dstPort}${l.quoted ? '' : ` [${l.flags || '.'}] len ${l.payloadLength}`}`;
+    case 'udp':
+      return `UDP ${l.srcPort} > ${l.dstPort}${l.quoted ? '' : ` len ${l.payloadLength}`}`;
+    case 'icmp':
+    case 'icmpv6':
+      return `${l.kind === 'icmp' ? 'ICMP' : 'ICMP6'} type ${l.type} code ${l.code}${l.mtu !== undefined ? ` mtu ${l.mtu}` : ''}`;
+    case 'vxlan':
+      return `VXLAN vni ${l.vni}`;
+    case 'geneve':
+      return `GENEVE vni ${l.vni}${l.optionsLength ? ` opts ${l.optionsLength}B` : ''}`;
+    case 'gre':
+      return `GRE 0x${l.protocol.toString(16)}${l.key !== undefined ? ` key ${l.key}` : ''}`;
+    case 'wireguard':
+      return `WIREGUARD type ${l.messageType} (encrypted)`;
+    case 'esp':
+      return `ESP spi 0x${(l.spi ?? 0).toString(16)} (encrypted)`;
+  }
+}
+
+/** `#index time LAYER / LAYER / … [quoting …] token … [truncated] [error …]` */
+export function formatPacket(p: DecodedPacket): string {
+  const outer: string[] = [];
+  const quoted: string[] = [];
+  for (const l of p.layers) ('quoted' in l && l.quoted ? quoted : outer).push(layerText(l));
+  let s = `#${p.index} ${formatTime(p.tsNs)} ${outer.join(' / ') || '(no layers decoded)'}`;
+  if (quoted.length) s += ` quoting [${quoted.join(' / ')}]`;
+  if (p.token) s += ` token ${p.token}`;
+  if (p.caplen < p.origLen) s += ` [snaplen ${p.caplen}/${p.origLen}]`;
+  if (p.issue) s += ` [${p.issue.layer} at byte ${p.issue.offset}: ${p.issue.message}]`;
+  return s;
+}
+
+export interface PacketJson {
+  index: number;
+  time: string;
+  caplen: number;
+  origLen: number;
+  linktype: number;
+  layers: Layer[];
+  encapsulation: string[];
+  token: string | null;
+  truncated: boolean;
+  fragment: boolean;
+  issue: { offset: number; layer: string; message: string } | null;
+}
+
+export function packetJson(p: DecodedPacket): PacketJson {
+  return {
+    index: p.index,
+    time: formatTime(p.tsNs),
+    caplen: p.caplen,
+    origLen: p.origLen,
+    linktype: p.linktype,
+    layers: p.layers,
+    encapsulation: p.encapsulation,
+    token: p.token ?? null,
+    truncated: p.truncated,
+    fragment: p.fragment,
+    issue: p.issue ?? null,
+  };
+}
