@@ -29,15 +29,17 @@ export function summarize(name: string, samples: number[], opts: { goalMs?: numb
   };
 }
 
-export function formatTable(rows: Measurement[]): string {
-  const head = ['measurement', 'median', 'min', 'max', 'n', 'goal', 'met'];
-  const body = rows.map((m) => [m.name, `${m.median} ms`, `${m.min} ms`, `${m.max} ms`, String(m.samples.length),
-    m.goal !== undefined ? `<= ${m.goal} ms` : '-', m.met === undefined ? '-' : m.met ? 'yes' : 'NO']);
+export function renderTable(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
   return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-export async function writeReport(file: string, name: string, rows: Measurement[]): Promise<void> {
+export function formatTable(rows: Measurement[]): string {
+  return renderTable(['measurement', 'median', 'min', 'max', 'n', 'goal', 'met'], rows.map((m) => [m.name, `${m.median} ms`, `${m.min} ms`, `${m.max} ms`,
+    String(m.samples.length), m.goal !== undefined ? `<= ${m.goal} ms` : '-', m.met === undefined ? '-' : m.met ? 'yes' : 'NO']));
+}
+
+export async function writeReport(file: string, name: string, data: unknown): Promise<void> {
   await mkdir(new URL('.', `file://${file}`).pathname, { recursive: true });
   const report = {
     apiVersion: 'podwire.dev/v1alpha1',
@@ -45,7 +47,7 @@ export async function writeReport(file: string, name: string, rows: Measurement[
     benchmark: name,
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
-    measurements: rows,
+    ...(data as object),
   };
   await writeFile(file, JSON.stringify(report, null, 2) + '\n');
 }

@@ -1,7 +1,7 @@
 // `podwire decode FILE [--json]`: one line (or one JSON line) per packet.
 import { existsSync, statSync } from 'node:fs';
 import { decodeFile } from '../decode/file.js';
-import { formatPacket, packetJson } from '../decode/format.js';
+import { formatFileError, formatPacket, packetJson } from '../decode/format.js';
 import { PreconditionError } from './errors.js';
 import type { Command } from './args.js';
 
@@ -19,7 +19,7 @@ export async function runDecode(cmd: Extract<Command, { kind: 'decode' }>): Prom
   }, { vxlanPorts: cmd.vxlanPorts });
   flush();
   if (result.error) {
-    process.stderr.write(`podwire: ${cmd.file}: ${result.error.message} (at byte ${result.error.offset}, after ${result.packets} packet(s))\n`);
+    process.stderr.write(`${formatFileError(cmd.file, result.error, result.packets)}\n`);
     return 1;
   }
   return 0;

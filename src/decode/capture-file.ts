@@ -9,8 +9,9 @@ export interface CaptureRecord {
   index: number;
   /** Byte offset of the record (its header) in the file. */
   offset: number;
-  /** Timestamp in nanoseconds since the epoch. */
-  tsNs: bigint;
+  /** Timestamp: seconds since the epoch and nanoseconds within the second. */
+  tsSec: number;
+  tsNsec: number;
   linktype: number;
   caplen: number;
   origLen: number;
@@ -27,6 +28,7 @@ export type CaptureFormat = 'pcap' | 'pcap-ns' | 'pcapng';
 /** Larger than any real frame (64 KiB IP + headers), small enough to reject garbage lengths. */
 export const MAX_RECORD = 262_144 + 64;
 
+const EMPTY = Buffer.alloc(0);
 const PCAP_US = 0xa1b2c3d4;
 const PCAP_NS = 0xa1b23c4d;
 const PCAPNG_SHB = 0x0a0d0d0a;
@@ -48,7 +50,7 @@ export class CaptureReader {
   error?: CaptureError;
   /** Bytes consumed so far (offset of `pending` in the file). */
   private consumed = 0;
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
   private le = true;
   private count = 0;
   private readonly ifaces: Iface[] = [];
@@ -57,22 +59,43 @@ export class CaptureReader {
   /** Feeds bytes; calls `onRecord` for each complete record. Returns false once the stream ended in error. */
   push(chunk: Buffer, onRecord: (r: CaptureRecord) => void): boolean {
     if (this.done) return false;
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    let buf = chunk;
     let pos = 0;
-    const buf = this.pending;
-    for (;;) {
+    if (this.pending.length) {
+      // Join only the bytes a record straddling the two buffers can need, not the whole chunk.
+      const head = Buffer.concat([this.pending, chunk.subarray(0, MAX_RECORD + 64)]);
+      const at = this.parse(head, 0, this.pending.length, onRecord);
+      if (at < 0) return false;
+      if (at < this.pending.length) {
+        // Still short of a whole record: keep everything for the next chunk.
+        this.pending = head.length === this.pending.length + chunk.length ? head : Buffer.concat([this.pending, chunk]);
+        return true;
+      }
+      pos = at - this.pending.length;
+      this.consumed += this.pending.length;
+      this.pending = EMPTY;
+    }
+    const at = this.parse(buf, pos, Infinity, onRecord);
+    if (at < 0) return false;
+    this.consumed += at;
+    // Copy the tail so the (possibly large) chunk it came from can be freed.
+    this.pending = at === buf.length ? EMPTY : Buffer.from(buf.subarray(at));
+    buf = EMPTY;
+    return true;
+  }
+
+  /** Parses records from `pos` while they start before `limit`; the new position, or -1 on damage. */
+  private parse(buf: Buffer, pos: number, limit: number, onRecord: (r: CaptureRecord) => void): number {
+    while (pos < limit) {
       const used = this.format === undefined ? this.header(buf, pos) : this.format === 'pcapng' ? this.ngBlock(buf, pos, onRecord) : this.pcapRecord(buf, pos, onRecord);
       if (used < 0) {
         this.done = true;
-        return false;
+        return -1;
       }
       if (used === 0) break;
       pos += used;
     }
-    this.consumed += pos;
-    // Copy the tail so the (possibly large) chunk it came from can be freed.
-    this.pending = pos === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(pos));
-    return true;
+    return pos;
   }
 
   /** Call at end of input: leftover bytes mean a truncated file. */
@@ -112,7 +135,7 @@ export class CaptureReader {
     const magicLE = buf.readUInt32LE(pos);
     if (magicLE === PCAPNG_SHB) {
       this.format = 'pcapng';
-      return 0 + this.ngBlock(buf, pos, () => undefined);
+      return this.ngBlock(buf, pos, () => undefined);
     }
     if (magicLE === PCAP_US || magicLE === PCAP_NS) this.le = true;
     else if (buf.readUInt32BE(pos) === PCAP_US || buf.readUInt32BE(pos) === PCAP_NS) this.le = false;
@@ -143,12 +166,12 @@ export class CaptureReader {
     const offset = this.consumed + pos;
     if (caplen > MAX_RECORD) return this.fail(offset, `record ${this.count} claims ${caplen} captured bytes (more than ${MAX_RECORD}): corrupt file`);
     if (buf.length - pos < 16 + caplen) return 0;
-    const sec = BigInt(this.u32(buf, pos));
-    const frac = BigInt(this.u32(buf, pos + 4));
+    const frac = this.u32(buf, pos + 4);
     onRecord({
       index: this.count++,
       offset,
-      tsNs: sec * 1_000_000_000n + (this.format === 'pcap-ns' ? frac : frac * 1000n),
+      tsSec: this.u32(buf, pos),
+      tsNsec: this.format === 'pcap-ns' ? frac : frac * 1000,
       linktype: this.linktype!,
       caplen,
       origLen,
@@ -192,7 +215,8 @@ export class CaptureReader {
         const ts = (BigInt(this.u32(body, 4)) << 32n) | BigInt(this.u32(body, 8));
         const caplen = this.u32(body, 12);
         if (20 + caplen > body.length) return this.fail(offset, `pcapng packet block claims ${caplen} bytes in a ${len}-byte block`);
-        onRecord({ index: this.count++, offset, tsNs: (ts * iface.tsNum) / iface.tsDen, linktype: iface.linktype, caplen, origLen: this.u32(body, 16), data: body.subarray(20, 20 + caplen) });
+        const ns = (ts * iface.tsNum) / iface.tsDen;
+        onRecord({ index: this.count++, offset, tsSec: Number(ns / 1_000_000_000n), tsNsec: Number(ns % 1_000_000_000n), linktype: iface.linktype, caplen, origLen: this.u32(body, 16), data: body.subarray(20, 20 + caplen) });
         break;
       }
       case 3: {
@@ -200,7 +224,7 @@ export class CaptureReader {
         if (!iface || body.length < 4) return this.fail(offset, 'pcapng simple packet block without an interface');
         const origLen = this.u32(body, 0);
         const caplen = Math.min(origLen, body.length - 4, iface.snaplen || Infinity);
-        onRecord({ index: this.count++, offset, tsNs: 0n, linktype: iface.linktype, caplen, origLen, data: body.subarray(4, 4 + caplen) });
+        onRecord({ index: this.count++, offset, tsSec: 0, tsNsec: 0, linktype: iface.linktype, caplen, origLen, data: body.subarray(4, 4 + caplen) });
         break;
       }
       default:

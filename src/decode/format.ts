@@ -2,10 +2,8 @@
 // documented `podwire decode --json` schema, see README). Pure.
 import type { DecodedPacket, Layer } from './layers.js';
 
-export function formatTime(tsNs: bigint): string {
-  const s = tsNs / 1_000_000_000n;
-  const ns = tsNs % 1_000_000_000n;
-  return `${s}.${ns.toString().padStart(9, '0')}`;
+export function formatTime(sec: number, nsec: number): string {
+  return `${sec}.${String(nsec).padStart(9, '0')}`;
 }
 
 function layerText(l: Layer): string {
@@ -52,7 +50,7 @@ export function formatPacket(p: DecodedPacket): string {
   const outer: string[] = [];
   const quoted: string[] = [];
   for (const l of p.layers) ('quoted' in l && l.quoted ? quoted : outer).push(layerText(l));
-  let s = `#${p.index} ${formatTime(p.tsNs)} ${outer.join(' / ') || '(no layers decoded)'}`;
+  let s = `#${p.index} ${formatTime(p.tsSec, p.tsNsec)} ${outer.join(' / ') || '(no layers decoded)'}`;
   if (quoted.length) s += ` quoting [${quoted.join(' / ')}]`;
   if (p.token) s += ` token ${p.token}`;
   if (p.caplen < p.origLen) s += ` [snaplen ${p.caplen}/${p.origLen}]`;
@@ -77,7 +75,7 @@ export interface PacketJson {
 export function packetJson(p: DecodedPacket): PacketJson {
   return {
     index: p.index,
-    time: formatTime(p.tsNs),
+    time: formatTime(p.tsSec, p.tsNsec),
     caplen: p.caplen,
     origLen: p.origLen,
     linktype: p.linktype,
@@ -88,4 +86,9 @@ export function packetJson(p: DecodedPacket): PacketJson {
     fragment: p.fragment,
     issue: p.issue ?? null,
   };
+}
+
+/** The line `podwire decode` prints for a damaged capture file. */
+export function formatFileError(file: string, error: { offset: number; message: string }, packets: number): string {
+  return `podwire: ${file}: ${error.message} (at byte ${error.offset}, after ${packets} packet(s))`;
 }

@@ -36,19 +36,21 @@ export interface DecodeIssue {
 
 export interface DecodedPacket {
   index: number;
-  tsNs: bigint;
+  /** Capture time: seconds since the epoch and nanoseconds within the second. */
+  tsSec: number;
+  tsNsec: number;
   caplen: number;
   origLen: number;
   linktype: number;
   layers: Layer[];
   /** Encapsulations crossed, outer to inner. */
   encapsulation: Encapsulation[];
-  token?: string;
+  token: string | undefined;
   /** Captured length < original length (snaplen), or a header ran past the captured bytes. */
   truncated: boolean;
   /** Fragment that is not the first: transport headers are not in it. */
   fragment: boolean;
-  issue?: DecodeIssue;
+  issue: DecodeIssue | undefined;
 }
 
 export function layersOf<K extends LayerKind>(p: DecodedPacket, kind: K): Extract<Layer, { kind: K }>[] {

@@ -21,11 +21,26 @@ function isFlowByte(b: number): boolean {
   return isRunByte(b) || b === 0x2e || b === 0x5f;
 }
 
+/** Where `podwire/` starts in `buf[from, end)`: a byte scan for short payloads, native search for long ones. */
+function indexOfPrefix(buf: Buffer, from: number, end: number): number {
+  if (end - from > 256) {
+    const at = buf.indexOf(PREFIX, from);
+    return at >= 0 && at < end ? at : -1;
+  }
+  const last = end - PREFIX.length;
+  outer: for (let i = from; i <= last; i++) {
+    if (buf[i] !== 0x70) continue;
+    for (let k = 1; k < PREFIX.length; k++) if (buf[i + k] !== PREFIX[k]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
 /** The first token in `buf[start, end)`, or undefined. */
 export function findToken(buf: Buffer, start = 0, end = buf.length): string | undefined {
   let from = start;
   while (from < end) {
-    const at = buf.indexOf(PREFIX, from);
+    const at = indexOfPrefix(buf, from, end);
     if (at < 0 || at + PREFIX.length >= end) return undefined;
     let p = at + PREFIX.length;
     const limit = Math.min(end, at + MAX_TOKEN);
