@@ -28,6 +28,7 @@ export const LAB_REQUIREMENTS: Requirement[] = [
 export const TEST_REQUIREMENTS: Requirement[] = [
   { need: 'kubectl', pkg: 'kubernetes-client', why: 'kubectl against the lab (any recent kubectl will do)' },
   { need: 'python3-kubernetes', pkg: 'python3-kubernetes', why: "the official Python client's exec against the lab" },
+  { need: 'tshark', pkg: 'tshark', why: 'the reference decoder the decoder tests compare against' },
 ];
 
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
