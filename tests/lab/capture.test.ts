@@ -2,7 +2,8 @@
 // token comes back decoded with both pod IPs, inside VXLAN on the receiving
 // node's uplink in the vxlan lab; a 20 MB capture arrives with its sha256.
 import { createHash } from 'node:crypto';
-import { expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
+import type { V1Pod } from '@kubernetes/client-node';
 import { PodCapture, captureComplete, decodeCapture } from '../../src/capture/tcpdump.js';
 import { inner, innermostIp, outermostIp, type DecodedPacket } from '../../src/decode/index.js';
 import { createRunningPod, describeLab, podSpec, sh, useLab } from '../helpers/lab.js';
@@ -31,14 +32,19 @@ function tokensSeen(packets: DecodedPacket[], src: string, dst: string): Set<str
 for (const dataplane of ['host-gw', 'vxlan'] as const) {
   describeLab(`captures through exec (${dataplane})`, () => {
     const lab = useLab(dataplane === 'vxlan' ? 'tcapvx' : 'tcaphg', ['--nodes', '2', '--dataplane', dataplane]);
-
-    test(`${N} UDP and ${N} TCP tokens from a pod on node-1 are all decoded at the pod on node-2 with both pod IPs`, async () => {
+    let a: V1Pod;
+    let b: V1Pod;
+    beforeAll(async () => {
       const { kube } = lab();
-      const [a, b] = await Promise.all([
+      [a, b] = await Promise.all([
         createRunningPod(kube, podSpec('a', 'node-1', ['sleep', '3600'])),
         createRunningPod(kube, podSpec('b', 'node-2', LISTENERS)),
         createRunningPod(kube, podSpec('host-2', 'node-2', ['sleep', '3600'], { hostNetwork: true })),
       ]);
+    });
+
+    test(`${N} UDP and ${N} TCP tokens from a pod on node-1 are all decoded at the pod on node-2 with both pod IPs`, async () => {
+      const { kube } = lab();
       const run = `cap-${dataplane}`;
       const atPod = new PodCapture(kube.kc, { namespace: 'default', pod: 'b' }, { iface: 'eth0', filter: 'udp port 7000 or tcp port 7001' });
       const atUplink = new PodCapture(kube.kc, { namespace: 'default', pod: 'host-2' }, { iface: 'eth0', filter: dataplane === 'vxlan' ? 'udp port 8472' : 'udp port 7000 or tcp port 7001' });
@@ -69,8 +75,7 @@ for (const dataplane of ['host-gw', 'vxlan'] as const) {
     if (dataplane === 'host-gw') {
       test('a 20 MB capture comes back byte-exact (length and sha256 checked in the pod)', async () => {
         const { kube } = lab();
-        const b = await kube.core.readNamespacedPod({ name: 'b', namespace: 'default' });
-        const cap = new PodCapture(kube.kc, { namespace: 'default', pod: 'b' }, { iface: 'eth0', filter: 'tcp port 7002' });
+        const cap = new PodCapture(kube.kc, { namespace: 'default', pod: 'b' }, { iface: 'eth0', filter: 'tcp port 7002', snaplen: 262144, bufferKiB: 262144 });
         try {
           await cap.start();
           const sent = await sh(kube, 'a', `head -c 20000000 /dev/zero | socat -u - TCP4:${b.status!.podIP}:7002`);
