@@ -13,7 +13,9 @@ export type Command =
   | { kind: 'lab-status'; name: string; json: boolean }
   | { kind: 'lab-preflight'; install: boolean; tests: boolean }
   | { kind: 'demo'; nodes: number; dataplane: Dataplane; keep: boolean }
-  | { kind: 'decode'; file: string; json: boolean; vxlanPorts: number[] };
+  | { kind: 'decode'; file: string; json: boolean; vxlanPorts: number[] }
+  | { kind: 'run'; argv: string[] }
+  | { kind: 'cleanup'; kubeconfig?: string; context?: string };
 
 type OptSpec = Record<string, { type: 'string' } | { type: 'boolean' }>;
 
@@ -69,10 +71,13 @@ Usage:
   podwire lab preflight [--install] [--tests]
   podwire demo [--nodes N] [--dataplane host-gw|vxlan] [--keep]
   podwire decode FILE [--json] [--vxlan-port PORT]...
+  podwire run [--kubeconfig F] [--context C] [--probe-image IMG] [--external-target IP:PORT]
+              [--only IDS] [--skip IDS] [--report-dir DIR] [--keep] [--timeout S]
+  podwire cleanup [--kubeconfig F] [--context C]
   podwire help | --version
 
 Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw. Lab commands need root.
-Exit codes: 0 ok, 1 failure, 2 bad usage or unmet precondition.`;
+Exit codes: 0 ok (run: no check failed), 1 failure (run: a check failed), 2 bad usage, unmet precondition or infrastructure error.`;
 
 export function parsePort(v: string, flag: string): number {
   const n = Number(v);
@@ -104,6 +109,12 @@ export function parseCommand(argv: string[]): Command {
     return { kind: 'demo', nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), keep: values.keep ?? false };
   }
   if (cmd === 'decode') return parseDecode(argv.slice(1));
+  // `run` validates its own options (src/conformance/options.ts), still before touching the cluster.
+  if (cmd === 'run') return { kind: 'run', argv: argv.slice(1) };
+  if (cmd === 'cleanup') {
+    const { values } = parse(argv.slice(1), { kubeconfig: { type: 'string' }, context: { type: 'string' } }, 'podwire cleanup');
+    return { kind: 'cleanup', ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), ...(values.context ? { context: values.context } : {}) };
+  }
   if (cmd === 'lab') {
     switch (sub) {
       case 'up': {

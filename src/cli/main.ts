@@ -70,6 +70,10 @@ async function execute(cmd: Command): Promise<number> {
       console.log(installed.length ? `installed: ${installed.join(' ')}` : 'all lab requirements are present');
       return 0;
     }
+    case 'run':
+      return (await import('./run.js')).runRun(cmd.argv, progress);
+    case 'cleanup':
+      return (await import('./run.js')).runCleanup(cmd);
     case 'decode':
       return (await import('./decode.js')).runDecode(cmd);
     case 'demo':

@@ -17,6 +17,9 @@ export interface ExecResult {
 
 export class ExecError extends Error {}
 
+/** Exec calls made by this process (the run reports them: its cost model is O(nodes) execs). */
+export const execCounter = { calls: 0 };
+
 /** Exit code carried by an exec Status: 0 on Success, the ExitCode cause on NonZeroExitCode. */
 export function exitCodeOf(status: V1Status): number | undefined {
   if (status.status === 'Success') return 0;
@@ -47,6 +50,7 @@ export async function execInPod(
   command: string[],
   opts: { stdin?: Buffer | string; timeoutMs?: number; onOutput?: OutputListener } = {},
 ): Promise<ExecResult> {
+  execCounter.calls++;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const where = `${target.namespace}/${target.pod}`;

@@ -6,6 +6,10 @@ export const CLUSTER_POD_CIDR = '10.244.0.0/16';
 export const INTERNET_IP = '198.51.100.10';
 export const ROUTER_INTERNET_IP = '198.51.100.1';
 export const INTERNET_PREFIX = 24;
+/** The internet host answers TCP here (an echo that names itself), as an external target for egress checks. */
+export const INTERNET_TCP_PORT = 80;
+/** Node annotation through which the lab advertises its external target to clients (`podwire run`). */
+export const EXTERNAL_TARGET_ANNOTATION = 'lab.podwire.dev/external-target';
 export const VXLAN_PORT = 8472;
 export const VXLAN_MTU = 1450;
 export const MAX_NODES = 64;

@@ -3,8 +3,9 @@
 // Everything is created inside lab netns; the root netns is never touched.
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import {
-  CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_PREFIX, ROUTER_INTERNET_IP, ROUTER_UNDERLAY_IP, UNDERLAY_CIDR,
+  CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_TCP_PORT, INTERNET_PREFIX, ROUTER_INTERNET_IP, ROUTER_UNDERLAY_IP, UNDERLAY_CIDR,
   VXLAN_PORT, labOfNetns, netnsPrefix, type LabPlan, type NodePlan,
 } from './plan.js';
 import { ipBatch, listNetns, netnsPids, run, shIn } from './sh.js';
@@ -55,6 +56,13 @@ function sysctlScript(): string {
   return 'echo 1 > /proc/sys/net/ipv4/ip_forward\n';
 }
 
+/**
+ * As Kubernetes requires of its nodes (kubeadm checks it): bridged pod
+ * traffic passes through iptables. Set explicitly where the kernel has
+ * br_netfilter, so the lab behaves the same whatever the kernel default.
+ */
+const BRIDGE_NF = '[ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables || true\n';
+
 async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
   const dp = dataplaneLines(plan, node);
   await ipBatch(node.netns, [
@@ -65,7 +73,7 @@ async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
     ...dp.ip,
   ]);
   const bridgeCmds = dp.bridge.map((l) => `bridge ${l}`).join('\n');
-  await shIn(node.netns, `${sysctlScript()}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules()}EOF\n`);
+  await shIn(node.netns, `${sysctlScript()}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules()}EOF\n`);
 }
 
 /** Creates the whole topology. On failure the caller tears the lab down. */
@@ -95,6 +103,18 @@ export async function buildTopology(plan: LabPlan): Promise<void> {
     `route add default via ${ROUTER_INTERNET_IP} dev eth0`,
   ]);
   await Promise.all(plan.nodes.map((n) => buildNode(plan, n)));
+}
+
+/**
+ * The internet host's TCP echo (replies `<line>.from.internet`), detached;
+ * it lives in the lab's netns, so `lab down` ends it with everything else.
+ */
+export function startInternetListener(plan: LabPlan): number | undefined {
+  const child = spawn('ip', ['netns', 'exec', plan.internetNetns, 'socat', `TCP4-LISTEN:${INTERNET_TCP_PORT},fork,reuseaddr`,
+    'SYSTEM:read t; echo "$t.from.internet"'], { detached: true, stdio: 'ignore' });
+  child.on('error', () => undefined);
+  child.unref();
+  return child.pid;
 }
 
 /** Every netns that belongs to `lab`, whatever state files say. */

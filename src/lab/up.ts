@@ -11,7 +11,7 @@ import { apiRequest } from './lab-api.js';
 import { labPlan, type Dataplane } from './plan.js';
 import { LAB_REQUIREMENTS, preflight } from './preflight.js';
 import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type LabState } from './state.js';
-import { buildTopology, labNetns, pidAlive } from './topology.js';
+import { buildTopology, labNetns, pidAlive, startInternetListener } from './topology.js';
 import { labDown } from './down.js';
 
 export class LabError extends PreconditionError {}
@@ -70,6 +70,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       buildTopology(plan).then(() => mark('topology', t1)),
       generatePki(p.pki, `podwire-${opts.name}`).then(() => mark('pki', t1)),
     ]);
+    startInternetListener(plan);
     log('starting the API server');
     const t2 = performance.now();
     const api = await startServer(plan.stateDir);

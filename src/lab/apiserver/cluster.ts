@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, release } from 'node:os';
 import { endProcessGroup, type LabRuntime, type Sandbox } from '../runtime.js';
 import type { LabState } from '../state.js';
-import type { NodePlan } from '../plan.js';
+import { EXTERNAL_TARGET_ANNOTATION, INTERNET_IP, INTERNET_TCP_PORT, type NodePlan } from '../plan.js';
 import {
   NETNS_ANNOTATION, type Condition, type ContainerSpec, type ContainerStatus, type Namespace, type Node, type Pod,
 } from './objects.js';
@@ -80,7 +80,7 @@ export class Cluster {
           'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
           'lab.podwire.dev/name': this.lab.name,
         },
-        annotations: { [NETNS_ANNOTATION]: n.netns },
+        annotations: { [NETNS_ANNOTATION]: n.netns, [EXTERNAL_TARGET_ANNOTATION]: `${INTERNET_IP}:${INTERNET_TCP_PORT}` },
       },
       spec: { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] },
       status: {

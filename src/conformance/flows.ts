@@ -1,0 +1,55 @@
+// Which flows a run sends: pod↔pod on each node and across every ordered
+// node pair (TCP and UDP), node agent → pods (local and remote), pod → every
+// node, pod → the external target. O(N²) tiny flows; the execs that carry
+// them stay O(N) (one sender per probe). Pure.
+import { makeToken } from '../decode/token.js';
+import type { Flow, FlowKind, Probe, Proto } from './model.js';
+
+export const TCP_PORT = 7171;
+export const UDP_PORT = 7172;
+
+export interface ExternalTarget {
+  ip: string;
+  port: number;
+}
+
+export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, string>, external?: ExternalTarget): Flow[] {
+  const flows: Flow[] = [];
+  let n = 0;
+  const add = (kind: FlowKind, proto: Proto, from: Probe, to: Probe | undefined, dstIP: string, dstPort: number) => {
+    const id = `f${++n}`;
+    flows.push({ id, token: makeToken(run, id), kind, proto, from: from.name, ...(to ? { to: to.name } : {}), dstIP, dstPort });
+  };
+  const both = (kind: FlowKind, from: Probe, to: Probe) => {
+    add(kind, 'tcp', from, to, to.ip, TCP_PORT);
+    add(kind, 'udp', from, to, to.ip, UDP_PORT);
+  };
+  const nodes = [...new Set(probes.map((p) => p.node))].sort();
+  const pod = (node: string, suffix: 'a' | 'b') => probes.find((p) => p.node === node && p.role === 'pod' && p.name.endsWith(`-${suffix}`));
+  const host = (node: string) => probes.find((p) => p.node === node && p.role === 'host');
+  for (const node of nodes) {
+    const a = pod(node, 'a');
+    const b = pod(node, 'b');
+    const h = host(node);
+    if (a && b) {
+      both('pod-pod-same', a, b);
+      both('pod-pod-same', b, a);
+    }
+    if (h) for (const p of [a, b]) if (p) both('host-pod-same', h, p);
+    for (const other of nodes) {
+      if (other === node) continue;
+      const remote = pod(other, 'a');
+      if (a && remote) both('pod-pod-cross', a, remote);
+      if (h && remote) both('host-pod-cross', h, remote);
+    }
+    if (a) {
+      for (const target of nodes) {
+        const th = host(target);
+        const ip = nodeIPs.get(target);
+        if (th && ip) add('pod-node', 'tcp', a, th, ip, TCP_PORT);
+      }
+      if (external) add('pod-external', 'tcp', a, undefined, external.ip, external.port);
+    }
+  }
+  return flows;
+}

@@ -1,0 +1,110 @@
+// The conformance run's data: probes, flows, what each flow was seen as at
+// each capture point, and verdicts. Pure types and tiny helpers.
+
+export type ProbeRole = 'pod' | 'host';
+
+export interface Probe {
+  name: string;
+  node: string;
+  role: ProbeRole;
+  /** status.podIP (for a host probe: the node's address the API reports). */
+  ip: string;
+}
+
+/** What a probe reported about itself before traffic (inventory exec). */
+export interface ProbeInventory {
+  /** IPv4 addresses on the pod's eth0 (pod probes) or on every interface (host probes). */
+  addresses: string[];
+  /** Interface of the default route (host probes: the node uplink). */
+  uplink?: string;
+  uplinkIfindex?: number;
+  routes: string;
+  addrText: string;
+}
+
+export type FlowKind = 'pod-pod-same' | 'pod-pod-cross' | 'host-pod-same' | 'host-pod-cross' | 'pod-node' | 'pod-external';
+export type Proto = 'tcp' | 'udp';
+
+export interface Flow {
+  id: string;
+  token: string;
+  kind: FlowKind;
+  proto: Proto;
+  from: string;
+  /** Receiving probe, or undefined for the external target. */
+  to?: string;
+  dstIP: string;
+  dstPort: number;
+}
+
+/** What the sender itself reported for a flow: the source it bound to, the exit code, the reply. */
+export interface SentFlow {
+  id: string;
+  src: string;
+  exitCode: number;
+  reply: string;
+}
+
+/** A token packet as one capture point saw it. */
+export interface Sighting {
+  capture: string;
+  src: string;
+  dst: string;
+  /** Index of the packet in that capture (for evidence). */
+  packet: number;
+  encapsulation: string[];
+  /** Outer IP when encapsulated (uplink captures). */
+  outerSrc?: string;
+  outerDst?: string;
+  /** Interface index for `-i any` captures (SLL2). */
+  ifindex?: number;
+  overhead?: number;
+}
+
+export interface FlowObservation {
+  flow: Flow;
+  sent?: SentFlow;
+  /** The forward packet at the receiver. */
+  atReceiver: Sighting[];
+  /** The forward packet on the sending node's uplink. */
+  atUplink: Sighting[];
+  /** The reply (token `<flow token>.from.<receiver>`) at the sender. */
+  replyAtSender: Sighting[];
+  /** The forward packet at the sender's own capture. */
+  atSender: Sighting[];
+}
+
+export type Verdict = 'passed' | 'failed' | 'inconclusive' | 'skipped';
+
+export interface FlowVerdict {
+  flow: string;
+  kind: FlowKind;
+  proto: Proto;
+  from: string;
+  to: string;
+  verdict: Verdict;
+  expected: string;
+  observed: string;
+  /** Capture points whose packets decided. */
+  captures: string[];
+}
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  rule: string;
+  profile: 'core' | 'extended';
+  result: Verdict;
+  reason: string;
+  flows: FlowVerdict[];
+  evidence?: string;
+}
+
+export const replyToken = (token: string, receiver: string) => `${token}.from.${receiver}`;
+
+/** Combines flow verdicts: any failure fails; otherwise any inconclusive is inconclusive; nothing judged is inconclusive. */
+export function combine(flows: FlowVerdict[]): Verdict {
+  if (flows.some((f) => f.verdict === 'failed')) return 'failed';
+  if (flows.length === 0 || flows.some((f) => f.verdict === 'inconclusive')) return 'inconclusive';
+  return 'passed';
+}

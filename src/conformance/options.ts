@@ -1,0 +1,80 @@
+// `podwire run` options: parsed and validated before anything touches the
+// cluster, with messages that quote the bad value. Pure.
+import { parseArgs } from 'node:util';
+import { UsageError } from '../cli/args.js';
+import { selectChecks, type CheckDef } from './catalogue.js';
+import type { ExternalTarget } from './flows.js';
+import { DEFAULT_PROBE_IMAGE } from './probes.js';
+
+export interface RunOptions {
+  kubeconfig?: string;
+  context?: string;
+  probeImage: string;
+  externalTarget?: ExternalTarget;
+  only: string[];
+  skip: string[];
+  checks: CheckDef[];
+  reportDir: string;
+  keep: boolean;
+  timeoutS: number;
+}
+
+export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--keep] [--timeout S]';
+
+export function parseExternalTarget(v: string): ExternalTarget {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(v);
+  const octets = m ? m.slice(1, 5).map(Number) : [];
+  const port = m ? Number(m[5]) : 0;
+  if (!m || octets.some((o) => o > 255) || port < 1 || port > 65535) {
+    throw new UsageError(`expected \`--external-target\` to be IPv4:PORT (e.g. 203.0.113.10:443), got \`${v}\``);
+  }
+  return { ip: octets.join('.'), port };
+}
+
+const ids = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
+export function parseRunOptions(argv: string[]): RunOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        kubeconfig: { type: 'string' }, context: { type: 'string' }, 'probe-image': { type: 'string' },
+        'external-target': { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' },
+        'report-dir': { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' },
+      },
+    }));
+  } catch (err) {
+    const m = /'([^']+)'/.exec((err as Error).message);
+    throw new UsageError(`unknown or incomplete flag \`${m?.[1] ?? '?'}\` for \`${RUN_USAGE}\``);
+  }
+  const only = ids(values.only);
+  const skip = ids(values.skip);
+  let checks: CheckDef[];
+  try {
+    checks = selectChecks(only, skip);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} in \`--only\`/\`--skip\``);
+  }
+  if (checks.length === 0) throw new UsageError('`--only` and `--skip` leave no check to run');
+  const timeout = values.timeout ?? '120';
+  if (!/^\d+$/.test(timeout) || Number(timeout) < 1 || Number(timeout) > 3600) {
+    throw new UsageError(`expected \`--timeout\` to be seconds from 1 to 3600, got \`${timeout}\``);
+  }
+  const image = values['probe-image'] ?? DEFAULT_PROBE_IMAGE;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/.test(image)) throw new UsageError(`expected \`--probe-image\` to be an image reference, got \`${image}\``);
+  return {
+    ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
+    ...(values.context !== undefined ? { context: values.context } : {}),
+    probeImage: image,
+    ...(values['external-target'] !== undefined ? { externalTarget: parseExternalTarget(values['external-target']) } : {}),
+    only,
+    skip,
+    checks,
+    reportDir: values['report-dir'] ?? 'reports',
+    keep: values.keep ?? false,
+    timeoutS: Number(timeout),
+  };
+}

@@ -1,0 +1,64 @@
+// The one exec per probe that sends all of its flows, in parallel. Each flow
+// binds to the source address the kernel's route lookup names and reports
+// it: the "as sent" source comes from the sender, never from a capture in its
+// own netns (which shows packets after that netns's NAT). Pure: script text
+// in, parsed report out.
+import type { Flow, SentFlow } from './model.js';
+
+/** Seconds a flow may take (connect + reply); the whole sender is bounded by it, since flows run in parallel. */
+export const FLOW_TIMEOUT_S = 4;
+
+const isSafe = (s: string) => /^[A-Za-z0-9._:/-]+$/.test(s);
+
+export function senderScript(flows: Flow[]): string {
+  for (const f of flows) {
+    if (![f.id, f.token, f.dstIP, String(f.dstPort)].every(isSafe)) throw new Error(`unsafe characters in flow ${f.id}`);
+  }
+  const lines = [
+    // $1 id, $2 token, $3 proto, $4 dst, $5 port
+    'send() {',
+    '  src=$(ip route get "$4" 2>/dev/null | sed -n "s/.* src \\([0-9.]*\\).*/\\1/p" | head -n 1)',
+    '  if [ -z "$src" ]; then echo "SENT $1 - 98 no-route"; return; fi',
+    `  if [ "$3" = tcp ]; then addr="TCP4:$4:$5,bind=$src,connect-timeout=${FLOW_TIMEOUT_S - 1}"; else addr="UDP4:$4:$5,bind=$src"; fi`,
+    `  out=$(printf '%s\\n' "$2" | timeout ${FLOW_TIMEOUT_S} socat -T ${FLOW_TIMEOUT_S - 2} - "$addr" 2>/dev/null)`,
+    '  rc=$?',
+    "  reply=$(printf '%s' \"$out\" | head -c 300 | tr -c 'A-Za-z0-9._/:-' ' ')",
+    '  echo "SENT $1 $src $rc $reply"',
+    '}',
+    ...flows.map((f) => `send ${f.id} ${f.token} ${f.proto} ${f.dstIP} ${f.dstPort} &`),
+    'wait',
+  ];
+  return lines.join('\n');
+}
+
+export function parseSenderOutput(out: string): Map<string, SentFlow> {
+  const sent = new Map<string, SentFlow>();
+  for (const line of out.split('\n')) {
+    const m = /^SENT (\S+) (\S+) (\d+) ?(.*)$/.exec(line.trim());
+    if (m) sent.set(m[1]!, { id: m[1]!, src: m[2]!, exitCode: Number(m[3]), reply: m[4]!.trim() });
+  }
+  return sent;
+}
+
+/** Inventory of a probe before traffic: its addresses, routes, and (host probes) the uplink. */
+export const INVENTORY_SCRIPT = [
+  'echo "== addr"; ip -4 -o addr show',
+  'echo "== route"; ip -4 route show',
+  'dev=$(ip -4 route show default | sed -n "s/.* dev \\([^ ]*\\).*/\\1/p" | head -n 1)',
+  'echo "== uplink $dev $(cat /sys/class/net/$dev/ifindex 2>/dev/null)"',
+].join('\n');
+
+export function parseInventory(out: string, role: 'pod' | 'host'): { addresses: string[]; uplink?: string; uplinkIfindex?: number; routes: string; addrText: string } {
+  const section = (name: string) => {
+    const m = new RegExp(`== ${name}\\n([\\s\\S]*?)(?=\\n== |$)`).exec(out);
+    return m?.[1]?.trim() ?? '';
+  };
+  const addrText = section('addr');
+  const addresses = addrText.split('\n').flatMap((l) => {
+    const m = /^\d+:\s+(\S+)\s+inet (\d+\.\d+\.\d+\.\d+)\//.exec(l.trim());
+    if (!m || m[1] === 'lo') return [];
+    return role === 'pod' && m[1] !== 'eth0' ? [] : [m[2]!];
+  });
+  const up = /== uplink (\S+) (\d+)/.exec(out);
+  return { addresses, routes: section('route'), addrText, ...(up ? { uplink: up[1]!, uplinkIfindex: Number(up[2]) } : {}) };
+}
