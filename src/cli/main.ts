@@ -3,7 +3,6 @@
 // one line on stderr and an exit code (0 ok, 1 failure, 2 usage/precondition).
 // Command modules are imported when used: the Kubernetes client alone costs
 // more than half a second of start-up that lab commands do not need.
-import { readFileSync } from 'node:fs';
 import { HELP, UsageError, parseCommand, type Command } from './args.js';
 import { onInterrupt, wasInterrupted } from './signals.js';
 import { PreconditionError } from './errors.js';
@@ -19,11 +18,9 @@ async function execute(cmd: Command): Promise<number> {
     case 'help':
       console.log(HELP);
       return 0;
-    case 'version': {
-      const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-      console.log(pkg.version);
+    case 'version':
+      console.log((await import('../version.js')).packageVersion());
       return 0;
-    }
     case 'lab-up': {
       requireRoot('podwire lab up');
       const { labUp } = await import('../lab/up.js');

@@ -171,8 +171,10 @@ export const CHECKS: CheckDef[] = [
         if (p.hostNetwork) continue;
         for (const ip of p.podIPs) owners.set(ip, [...(owners.get(ip) ?? []), `${p.namespace}/${p.name}`]);
       }
-      const dups = [...owners].filter(([, who]) => who.length > 1).map(([ip, who]) => apiFinding(ip, `${ip} is held by ${who.join(', ')}`));
-      return apiVerdict(dups, `${owners.size} pod IPs, all unique`);
+      const findings = [...owners].map(([ip, who]) => (who.length > 1
+        ? apiFinding(ip, `${ip} is held by ${who.join(', ')}`)
+        : apiFinding(ip, `${ip} is held by ${who[0]} only`, 'passed')));
+      return apiVerdict(findings, `${owners.size} pod IPs, all unique`);
     },
   },
   {
@@ -187,14 +189,19 @@ export const CHECKS: CheckDef[] = [
           }
         }
       }
+      for (const n of o.nodes) {
+        if (!findings.some((f) => f.observed.includes(` ${n.name} `))) findings.push(apiFinding(n.name, `${n.name} pod CIDR ${n.podCIDRs.join(', ') || '(none set)'} overlaps no other node's`, 'passed'));
+      }
       const nodeIPs = new Map(o.nodes.flatMap((n) => n.addresses.map((a) => [a, n.name] as const)));
       for (const p of o.pods) {
         if (p.hostNetwork) continue;
         const node = o.nodes.find((n) => n.name === p.node);
         for (const ip of p.podIPs) {
+          const before = findings.length;
           if (nodeIPs.has(ip)) findings.push(apiFinding(ip, `pod ${p.namespace}/${p.name} has ${ip}, an address of node ${nodeIPs.get(ip)}`));
           const v4 = node?.podCIDRs.filter((c) => c.includes('.')) ?? [];
           if (ip.includes('.') && v4.length && !v4.some((c) => inCidr(ip, c))) findings.push(apiFinding(ip, `pod ${p.namespace}/${p.name} has ${ip}, outside ${node!.name}'s pod CIDR ${v4.join(', ')}`));
+          if (findings.length === before) findings.push(apiFinding(ip, `pod ${p.namespace}/${p.name} ${ip} is inside ${p.node ?? '?'}'s pod CIDR and no node's address`, 'passed'));
         }
       }
       return apiVerdict(findings, `${o.nodes.length} node pod CIDRs disjoint; ${o.pods.filter((p) => !p.hostNetwork).length} pod IPs inside their node's CIDR`);

@@ -21,6 +21,7 @@ import { fingerprint } from './fingerprint.js';
 import { writeEvidence } from '../report/evidence.js';
 import { summarize, type ConformanceReport, REPORT_API_VERSION } from '../report/model.js';
 import { junitXml } from '../report/render.js';
+import { packageVersion } from '../version.js';
 // The lab advertises its internet host this way; any cluster may do the same.
 import { EXTERNAL_TARGET_ANNOTATION } from '../lab/plan.js';
 
@@ -190,7 +191,7 @@ export async function runConformance(opts: RunOptions, hooks: RunHooks): Promise
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
-      implementation: { tool: 'podwire', version: await packageVersion() },
+      implementation: { tool: 'podwire', version: packageVersion() },
       cluster: { server: kube.server, version, nodes: obs.nodes },
       dataplane: fingerprint(observations),
       options: { only: opts.only, skip: opts.skip, externalTarget: external ? `${external.ip}:${external.port}` : null, probeImage: opts.probeImage },
@@ -220,10 +221,5 @@ function parseTarget(v: string): ExternalTarget | undefined {
   return m ? { ip: m[1]!, port: Number(m[2]) } : undefined;
 }
 
-async function packageVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 export { ProbeError, RUN_LABEL };

@@ -1,0 +1,174 @@
+// `podwire run` as users run it, on lab clusters: clean labs pass, a
+// masquerading node fails exactly the flows it NATs, egress without a
+// reachable target is inconclusive, SIGINT leaves nothing, bad input is
+// refused before anything is created.
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import type { ConformanceReport } from '../../src/report/model.js';
+import { CHECK_IDS } from '../../src/conformance/catalogue.js';
+import { CLI, cli, describeLab, startLab, useLab, type TestLab } from '../helpers/lab.js';
+
+const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-run-'));
+
+async function podwireRun(lab: TestLab, args: string[] = []) {
+  const dir = mkdtempSync(join(reportsRoot, 'r-'));
+  const r = await execa(process.execPath, [CLI, 'run', '--kubeconfig', lab.kubeconfig, '--report-dir', dir, ...args], { reject: false, timeout: 300_000 });
+  const runs = readdirSync(dir);
+  const report = runs.length ? (JSON.parse(readFileSync(join(dir, runs[0]!, 'report.json'), 'utf8')) as ConformanceReport) : undefined;
+  return { ...r, report, runDir: runs.length ? join(dir, runs[0]!) : undefined };
+}
+
+/** Nothing of a run left in the cluster: no namespace or pod with the run label. */
+async function leftovers(lab: TestLab): Promise<string[]> {
+  const ns = await lab.kube.core.listNamespace({ labelSelector: 'podwire.dev/run' });
+  const pods = await lab.kube.core.listPodForAllNamespaces({ labelSelector: 'podwire.dev/run' });
+  return [...ns.items.map((n) => `ns/${n.metadata?.name}`), ...pods.items.map((p) => `pod/${p.metadata?.namespace}/${p.metadata?.name}`)];
+}
+
+/** JUnit parsed by a real XML parser (Python's), one testcase per check id. */
+async function junitCases(file: string): Promise<{ name: string; failed: boolean; skipped: boolean }[]> {
+  const script = 'import sys, json, xml.etree.ElementTree as ET\nroot = ET.parse(sys.argv[1]).getroot()\nprint(json.dumps([{"name": c.get("name"), "failed": c.find("failure") is not None, "skipped": c.find("skipped") is not None} for c in root.iter("testcase")]))';
+  const r = await execa('/usr/bin/python3', ['-c', script, file]);
+  return JSON.parse(String(r.stdout)) as { name: string; failed: boolean; skipped: boolean }[];
+}
+
+describeLab('podwire run on clean labs', () => {
+  for (const nodes of [2, 3, 5]) {
+    for (const dataplane of ['host-gw', 'vxlan'] as const) {
+      test(`${nodes} nodes, ${dataplane}: every core check passes, reports are complete, nothing is left`, async () => {
+        const name = `trun${nodes}${dataplane === 'vxlan' ? 'v' : 'h'}`;
+        const lab = await startLab(name, ['--nodes', String(nodes), '--dataplane', dataplane]);
+        try {
+          const r = await podwireRun(lab);
+          expect(r.exitCode, String(r.stdout) + String(r.stderr)).toBe(0);
+          const report = r.report!;
+          expect(report).toMatchObject({ apiVersion: 'podwire.dev/v1alpha1', kind: 'ConformanceReport' });
+          expect(report.checks.map((c) => c.id)).toEqual(CHECK_IDS);
+          for (const c of report.checks) {
+            expect(c.result, `${c.id}: ${c.reason}`).toBe('passed');
+            expect(c.flows.length, c.id).toBeGreaterThan(0);
+          }
+          // Every ordered pair of nodes is covered, both protocols.
+          const cross = report.checks.find((c) => c.id === 'NM-1.2')!.flows;
+          expect(cross).toHaveLength(nodes * (nodes - 1) * 2);
+          expect(report.dataplane.find((d) => d.path === 'cross-node')).toMatchObject({ encapsulation: dataplane === 'vxlan' ? 'vxlan' : 'none' });
+          if (dataplane === 'vxlan') expect(report.dataplane.find((d) => d.path === 'cross-node')!.overheadBytes).toBe(50);
+          // Cost model: execs and captures grow with nodes (3 probes a node).
+          expect(report.counts.captures).toBe(3 * nodes);
+          expect(report.counts.execs).toBeLessThanOrEqual(3 * nodes * 8);
+          const cases = await junitCases(join(r.runDir!, 'junit.xml'));
+          expect(cases.map((c) => c.name.split(' ')[0])).toEqual(CHECK_IDS);
+          expect(cases.every((c) => !c.failed && !c.skipped)).toBe(true);
+          expect(String(r.stdout)).toContain(`${CHECK_IDS.length} passed, 0 failed`);
+          expect(await leftovers(lab)).toEqual([]);
+        } finally {
+          await cli(['lab', 'down', '--name', name], { reject: false });
+        }
+      });
+    }
+  }
+});
+
+describeLab('podwire run against broken and limited labs', () => {
+  const lab = useLab('trunfault', ['--nodes', '3']);
+
+  test('a node that masquerades pod traffic fails NM-1.2 for exactly the flows it NATs, with expected and seen sources and both pcaps', async () => {
+    // By hand, as an admin's mistake would: inside node-2's netns only.
+    const rule = ['-t', 'nat', '-I', 'POSTROUTING', '-s', '10.244.0.0/16', '-d', '10.244.0.0/16', '-j', 'MASQUERADE'];
+    await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule]);
+    try {
+      const r = await podwireRun(lab(), ['--only', 'NM-1.2']);
+      expect(r.exitCode).toBe(1);
+      const check = r.report!.checks.find((c) => c.id === 'NM-1.2')!;
+      expect(check.result).toBe('failed');
+      // The rule catches what node-2 routes: traffic leaving its pods for other nodes
+      // (SNAT to 172.18.0.12), and traffic it forwards into its pods (SNAT to cni0, 10.244.2.1).
+      const failed = check.flows.filter((f) => f.verdict === 'failed');
+      const touchesNode2 = check.flows.filter((f) => /node-2/.test(f.from) || /node-2/.test(f.to));
+      expect(failed.map((f) => f.flow).sort()).toEqual(touchesNode2.map((f) => f.flow).sort());
+      expect(check.flows.filter((f) => f.verdict === 'passed')).toHaveLength(check.flows.length - touchesNode2.length);
+      for (const f of failed) {
+        expect(f.expected).toMatch(/^10\.244\.\d+\.\d+ > 10\.244\.\d+\.\d+$/);
+        const leaving = /node-2/.test(f.from);
+        expect(f.observed).toMatch(leaving ? /^172\.18\.0\.12 > / : /^10\.244\.2\.1 > /);
+      }
+      const evidence = join(r.runDir!, check.evidence!);
+      const files = readdirSync(evidence);
+      expect(files).toContain('flows.txt');
+      expect(files).toContain('probes.txt');
+      // Both ends of a failing flow: the sender's capture and the receiver's.
+      expect(files).toEqual(expect.arrayContaining(['pw-pod-node-1-a.pcap', 'pw-pod-node-2-a.pcap']));
+      expect(readFileSync(join(evidence, 'pw-pod-node-2-a.txt'), 'utf8')).toMatch(/IP 172\.18\.0\.1[13] > 10\.244\.2\.\d+|IP 10\.244\.2\.1 > 10\.244\.2\.\d+/);
+      expect(String(r.stdout)).toContain('FAIL');
+    } finally {
+      await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
+    }
+  });
+
+  test('an external target on a closed port makes NM-4.1 inconclusive, with the reason; other checks unaffected', async () => {
+    const r = await podwireRun(lab(), ['--external-target', '198.51.100.10:81']);
+    expect(r.exitCode).toBe(0);
+    const byId = new Map(r.report!.checks.map((c) => [c.id, c]));
+    expect(byId.get('NM-4.1')!.result).toBe('inconclusive');
+    expect(byId.get('NM-4.1')!.reason).toMatch(/198\.51\.100\.10:81 failed .*unreachable or port closed/);
+    for (const [id, c] of byId) if (id !== 'NM-4.1') expect(c.result, `${id}: ${c.reason}`).toBe('passed');
+    const cases = await junitCases(join(r.runDir!, 'junit.xml'));
+    expect(cases.find((c) => c.name.startsWith('NM-4.1'))!.skipped).toBe(true);
+  });
+
+  test('SIGINT in the middle of a run deletes its namespace and probes before exiting', async () => {
+    const dir = mkdtempSync(join(reportsRoot, 'int-'));
+    const child = execa(process.execPath, [CLI, 'run', '--kubeconfig', lab().kubeconfig, '--report-dir', dir], { reject: false });
+    await new Promise<void>((resolve) => {
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/probes ready 9\/9|inventory/.test(err)) resolve();
+      });
+    });
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(await leftovers(lab())).toEqual([]);
+  });
+
+  test('podwire cleanup removes what an earlier run left (--keep)', async () => {
+    const r = await podwireRun(lab(), ['--only', 'NM-1.1', '--keep']);
+    expect(r.exitCode).toBe(0);
+    expect((await leftovers(lab())).length).toBeGreaterThan(0);
+    const c = await cli(['cleanup', '--kubeconfig', lab().kubeconfig]);
+    expect(String(c.stdout)).toMatch(/deleted 1 namespace/);
+    expect(await leftovers(lab())).toEqual([]);
+  });
+});
+
+describe('podwire run refuses bad input before touching a cluster', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podwire-bad-'));
+  const unreachable = join(dir, 'unreachable.kubeconfig');
+  writeFileSync(unreachable, [
+    'apiVersion: v1', 'kind: Config', 'clusters:', '- name: c', '  cluster:', '    server: https://127.0.0.1:1', '    insecure-skip-tls-verify: true',
+    'contexts:', '- name: c', '  context: {cluster: c, user: u}', 'current-context: c', 'users:', '- name: u', '  user: {token: x}', '',
+  ].join('\n'));
+
+  test.each([
+    [['--kubeconfig', join(dir, 'missing.kubeconfig')], /kubeconfig file `.*missing\.kubeconfig` does not exist/],
+    [['--kubeconfig', unreachable], /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1/],
+    [['--kubeconfig', unreachable, '--only', 'NM-9.9'], /unknown check id `NM-9\.9`/],
+    [['--kubeconfig', unreachable, '--external-target', '10.0.0.1'], /`--external-target` to be IPv4:PORT .* got `10\.0\.0\.1`/],
+    [['--kubeconfig', unreachable, '--external-target', '300.1.1.1:80'], /got `300\.1\.1\.1:80`/],
+    [['--kubeconfig', unreachable, '--timeout', '0'], /`--timeout`/],
+    [['--frobnicate'], /unknown or incomplete flag `--frobnicate`/],
+  ])('podwire run %j → one line, exit 2, within 15 s', async (args, message) => {
+    const t0 = Date.now();
+    const r = await execa(process.execPath, [CLI, 'run', ...args, '--report-dir', join(dir, 'reports')], { reject: false, timeout: 20_000 });
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(r.exitCode).toBe(2);
+    const lines = String(r.stderr).trim().split('\n').filter((l) => !/^podwire: (run |deploying)/.test(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(existsSync(join(dir, 'reports'))).toBe(false);
+  });
+});
