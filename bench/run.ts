@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { benchDecode } from './decode.js';
 import { benchLab } from './lab.js';
+import { benchRun } from './run-bench.js';
 import { formatTable, renderTable, writeReport } from './stats.js';
 
 const repeats = Number(process.env.PODWIRE_BENCH_REPEATS ?? 5);
@@ -15,6 +16,24 @@ const BENCHES: Record<string, { root: boolean; run: () => Promise<{ table: strin
     run: async () => {
       const rows = await benchLab({ repeats });
       return { table: formatTable(rows), data: { measurements: rows } };
+    },
+  },
+  run: {
+    root: true,
+    run: async () => {
+      const rows = await benchRun({ repeats: Math.min(repeats, 3), sizes: [3, 8, 16], log });
+      const base = rows[0]!;
+      const table = renderTable(['nodes', 'median wall', 'min..max', 'x 3-node', 'execs', 'execs/node', 'captures', 'flows', 'all passed'],
+        rows.map((r) => [String(r.nodes), `${r.wall.median} ms`, `${r.wall.min}..${r.wall.max} ms`, (r.wall.median / base.wall.median).toFixed(2),
+          String(r.execs), (r.execs / r.nodes).toFixed(1), String(r.captures), String(r.flows), r.allPassed ? 'yes' : 'NO']));
+      const big = rows.at(-1)!;
+      const goals = {
+        threeNodesUnder10s: base.wall.median <= 10_000,
+        sixteenWithin3x: big.wall.median <= 3 * base.wall.median,
+        execsLinear: rows.every((r) => r.execs / r.nodes === base.execs / base.nodes),
+        capturesLinear: rows.every((r) => r.captures === 3 * r.nodes),
+      };
+      return { table: `${table}\ngoals: ${JSON.stringify(goals)}`, data: { goals, rows } };
     },
   },
   decode: {

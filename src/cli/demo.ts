@@ -1,11 +1,12 @@
-// `npm run demo`: a lab cluster, its nodes and a probe pod seen through the
-// Kubernetes API (the same client code as against a real cluster), then teardown.
-import type { V1Pod } from '@kubernetes/client-node';
-import { loadKube } from '../kube/client.js';
-import { execInPod } from '../kube/exec.js';
+// `npm run demo`: a local lab cluster, a full conformance run against it
+// through the Kubernetes API (the same code as against any cluster), the
+// summary and report paths, then teardown.
 import { labDown } from '../lab/down.js';
-import { table } from '../lab/status.js';
 import { labUp } from '../lab/up.js';
+import { parseRunOptions } from '../conformance/options.js';
+import { runConformance } from '../conformance/runner.js';
+import { exitCodeOf } from '../report/model.js';
+import { consoleSummary } from '../report/render.js';
 import { onInterrupt } from './signals.js';
 import type { Command } from './args.js';
 
@@ -13,37 +14,24 @@ const LAB = 'demo';
 
 export async function runDemo(cmd: Extract<Command, { kind: 'demo' }>, log: (s: string) => void): Promise<number> {
   let upPromise: Promise<unknown> | undefined;
+  // The lab goes, and with it the run's namespace.
   const release = onInterrupt(async () => {
     await upPromise?.catch(() => undefined);
     await labDown(LAB);
   });
+  let code: number;
   try {
     const t0 = performance.now();
     const up = labUp({ name: LAB, nodes: cmd.nodes, dataplane: cmd.dataplane, log });
     upPromise = up;
-    const r = await up;
-    console.log(`lab ${LAB} up in ${((performance.now() - t0) / 1000).toFixed(1)} s — ${cmd.nodes} nodes, ${cmd.dataplane}, API ${r.api.url}\n`);
-    const kube = loadKube({ kubeconfig: r.kubeconfig });
-    const nodes = (await kube.core.listNode()).items;
-    console.log(table(['NODE', 'READY', 'INTERNAL-IP', 'POD-CIDR'], nodes.map((n) => [
-      n.metadata?.name ?? '', n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? '?',
-      n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '', n.spec?.podCIDR ?? ''])));
-
-    const node = nodes.at(-1)?.metadata?.name ?? 'node-1';
-    const pod: V1Pod = {
-      metadata: { name: 'demo-probe', labels: { app: 'podwire-demo' } },
-      spec: { nodeName: node, containers: [{ name: 'probe', image: 'podwire/probe', command: ['sleep', '3600'] }] },
-    };
-    await kube.core.createNamespacedPod({ namespace: 'default', body: pod });
-    const ready = await waitRunning(kube.core, 'default', 'demo-probe', 20_000);
-    const ip = await execInPod(kube.kc, { namespace: 'default', pod: 'demo-probe' }, ['ip', '-4', '-o', 'addr', 'show', 'eth0']);
-    console.log(`\nprobe pod default/demo-probe on ${node}: status.podIP ${ready.status?.podIP}`);
-    const inet = /inet \S+/.exec(ip.stdout.toString())?.[0] ?? ip.stdout.toString().trim();
-    console.log(`exec \`ip -4 -o addr show eth0\` in it, over the pods/exec WebSocket: eth0 ${inet}`);
-    await kube.core.deleteNamespacedPod({ name: 'demo-probe', namespace: 'default' });
+    const lab = await up;
+    log(`lab ${LAB} up in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${cmd.nodes} nodes, ${cmd.dataplane}, API ${lab.api.url}`);
+    const { report, dir } = await runConformance(parseRunOptions(['--kubeconfig', lab.kubeconfig]), { log });
+    console.log(consoleSummary(report, { dir }));
+    code = exitCodeOf(report);
     if (cmd.keep) {
-      console.log(`\nlab kept: kubectl --kubeconfig ${r.kubeconfig} get pods -A; remove it with \`podwire lab down --name ${LAB}\``);
-      return 0;
+      console.log(`\nlab kept: kubectl --kubeconfig ${lab.kubeconfig} get nodes -o wide; remove it with \`podwire lab down --name ${LAB}\``);
+      return code;
     }
   } catch (err) {
     if (!cmd.keep) await labDown(LAB).catch(() => undefined);
@@ -52,16 +40,6 @@ export async function runDemo(cmd: Extract<Command, { kind: 'demo' }>, log: (s: 
     release();
   }
   await labDown(LAB);
-  console.log(`\nlab ${LAB} removed`);
-  return 0;
-}
-
-async function waitRunning(core: ReturnType<typeof loadKube>['core'], namespace: string, name: string, timeoutMs: number): Promise<V1Pod> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const pod = await core.readNamespacedPod({ name, namespace });
-    if (pod.status?.phase === 'Running' && pod.status.podIP) return pod;
-    if (Date.now() > deadline) throw new Error(`pod ${namespace}/${name} not Running after ${timeoutMs / 1000} s (phase ${pod.status?.phase})`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  log(`lab ${LAB} removed`);
+  return code;
 }

@@ -35,12 +35,13 @@ export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, str
       both('pod-pod-same', a, b);
       both('pod-pod-same', b, a);
     }
-    if (h) for (const p of [a, b]) if (p) both('host-pod-same', h, p);
+    // Node agents: TCP (the model's rule is reachability without NAT; pod↔pod carries both protocols).
+    if (h) for (const p of [a, b]) if (p) add('host-pod-same', 'tcp', h, p, p.ip, TCP_PORT);
     for (const other of nodes) {
       if (other === node) continue;
       const remote = pod(other, 'a');
       if (a && remote) both('pod-pod-cross', a, remote);
-      if (h && remote) both('host-pod-cross', h, remote);
+      if (h && remote) add('host-pod-cross', 'tcp', h, remote, remote.ip, TCP_PORT);
     }
     if (a) {
       for (const target of nodes) {

@@ -16,10 +16,15 @@ export function probeName(node: string, role: ProbeRole, suffix?: 'a' | 'b'): st
   return role === 'host' ? `pw-host-${node}` : `pw-pod-${node}-${suffix}`;
 }
 
-/** Listeners reply `<line>.from.<pod name>`: the reply names who answered. */
+/**
+ * Listeners reply `<line>.from.<pod name>`: the reply names who answered.
+ * -t 6: after the request's EOF, wait up to 6 s for the reply (socat's
+ * default 0.5 s loses replies on a loaded node, seen at 8 nodes); a backlog
+ * of 512, as socat's default of 5 drops SYNs when a 16-node run's flows arrive.
+ */
 export const LISTENER_SCRIPT = [
-  `socat TCP-LISTEN:${TCP_PORT},fork,reuseaddr SYSTEM:'read t; echo "$t.from.$POD_NAME"' &`,
-  `socat UDP-RECVFROM:${UDP_PORT},fork SYSTEM:'read t; echo "$t.from.$POD_NAME"' &`,
+  `socat -t 6 TCP-LISTEN:${TCP_PORT},fork,reuseaddr,backlog=512 SYSTEM:'read t; echo "$t.from.$POD_NAME"' &`,
+  `socat -t 6 UDP-RECVFROM:${UDP_PORT},fork SYSTEM:'read t; echo "$t.from.$POD_NAME"' &`,
   'wait',
 ].join('\n');
 
