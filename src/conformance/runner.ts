@@ -16,7 +16,7 @@ import type { CheckResult, FlowKind, Probe, ProbeInventory, SentFlow } from './m
 import { observe, tokensPerCapture, type CaptureData } from './observe.js';
 import type { RunOptions } from './options.js';
 import { apiMessage, namespaceSpec, probeSpec, probesFrom, ProbeError, retrying, RUN_LABEL, waitReady } from './probes.js';
-import { FLOW_TIMEOUT_S, INVENTORY_SCRIPT, parseInventory, parseSenderOutput, senderScript } from './sender.js';
+import { FLOW_TIMEOUT_S, INVENTORY_SCRIPT, parseInventory, parseSenderOutput, replyWaitS, senderScript } from './sender.js';
 import { fingerprint } from './fingerprint.js';
 import { writeEvidence } from '../report/evidence.js';
 import { summarize, type ConformanceReport, REPORT_API_VERSION } from '../report/model.js';
@@ -161,7 +161,7 @@ export async function runConformance(opts: RunOptions, hooks: RunHooks): Promise
           log(`sending ${flows.length} flows from ${senders.length} probes`);
           await Promise.all(senders.map(async (p) => {
             const mine = flows.filter((f) => f.from === p.name);
-            const r = await execInPod(kube.kc, { namespace: ns, pod: p.name }, ['sh', '-c', senderScript(mine)], { timeoutMs: (FLOW_TIMEOUT_S + 30) * 1000 });
+            const r = await execInPod(kube.kc, { namespace: ns, pod: p.name }, ['sh', '-c', senderScript(mine, replyWaitS(flows.length))], { timeoutMs: (FLOW_TIMEOUT_S + 30) * 1000 });
             for (const [id, s] of parseSenderOutput(r.stdout.toString())) sent.set(id, s);
           }));
           log('retrieving captures');

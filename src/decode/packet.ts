@@ -9,6 +9,7 @@ import type {
   DecodeIssue, DecodedPacket, Encapsulation, Gre, Icmp, Ipv4, Ipv6, Layer,
 } from './layers.js';
 import { findToken } from './token.js';
+import type { CaptureRecord } from './capture-file.js';
 
 export const LINKTYPE = { NULL: 0, ETHERNET: 1, RAW: 101, LINUX_SLL: 113, IPV4: 228, IPV6: 229, LINUX_SLL2: 276 } as const;
 
@@ -426,15 +427,8 @@ function esp(c: Ctx, at: number, end: number): void {
 
 // ---- entry ----
 
-export interface RawFrame {
-  index: number;
-  tsSec: number;
-  tsNsec: number;
-  linktype: number;
-  caplen: number;
-  origLen: number;
-  data: Buffer;
-}
+/** A frame to decode: a capture record, wherever in the file it came from. */
+export type RawFrame = Omit<CaptureRecord, 'offset'>;
 
 // One context, reset per frame: decoding is synchronous, and not allocating
 // it per packet is measurable at a million packets per second.
