@@ -76,6 +76,17 @@ describeLab('real clients against the lab', () => {
     expect(after.stderr).toContain('NotFound');
   });
 
+  test('kubectl logs shows what a container wrote, and --tail the end of it', async () => {
+    await kubectl(['run', 'talker', '--image=any', '--restart=Never', '--command', '--', 'sh', '-c', 'for i in 1 2 3; do echo line-$i; done; sleep 60']);
+    let out = '';
+    for (let i = 0; i < 100 && !out.includes('line-3'); i++) {
+      out = String((await kubectl(['logs', 'talker'], false)).stdout);
+      if (!out.includes('line-3')) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(out).toBe('line-1\nline-2\nline-3');
+    expect(String((await kubectl(['logs', 'talker', '--tail=1'])).stdout)).toBe('line-3');
+  });
+
   test("the official Python client's stream(connect_get_namespaced_pod_exec) runs a command in a lab pod", async () => {
     const { kube } = lab();
     await kube.core.createNamespacedPod({
