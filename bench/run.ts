@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { benchDecode } from './decode.js';
 import { benchLab } from './lab.js';
 import { benchRun } from './run-bench.js';
-import { formatTable, renderTable, writeReport } from './stats.js';
+import { formatTable, writeReport } from './stats.js';
+import { table as renderTable } from '../src/lab/status.js';
 
 const repeats = Number(process.env.PODWIRE_BENCH_REPEATS ?? 5);
 const log = (s: string) => console.log(`  ${s}`);

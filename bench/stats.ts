@@ -1,6 +1,7 @@
 // Benchmark bookkeeping: summaries, the printed table and the JSON report.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release, totalmem } from 'node:os';
+import { table } from '../src/lab/status.js';
 
 export interface Measurement {
   name: string;
@@ -29,13 +30,8 @@ export function summarize(name: string, samples: number[], opts: { goalMs?: numb
   };
 }
 
-export function renderTable(head: string[], body: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  return [head, ...body].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
-}
-
 export function formatTable(rows: Measurement[]): string {
-  return renderTable(['measurement', 'median', 'min', 'max', 'n', 'goal', 'met'], rows.map((m) => [m.name, `${m.median} ms`, `${m.min} ms`, `${m.max} ms`,
+  return table(['measurement', 'median', 'min', 'max', 'n', 'goal', 'met'], rows.map((m) => [m.name, `${m.median} ms`, `${m.min} ms`, `${m.max} ms`,
     String(m.samples.length), m.goal !== undefined ? `<= ${m.goal} ms` : '-', m.met === undefined ? '-' : m.met ? 'yes' : 'NO']));
 }
 

@@ -1,6 +1,6 @@
 // The checks, declared as data: id, title, rule, features, and a pure judge
 // over the run's observations. Ids are stable and key every report.
-import { combine, type CheckResult, type FlowKind, type FlowObservation, type FlowVerdict, type Probe, type ProbeInventory, type Verdict } from './model.js';
+import { combine, hostProbe, type CheckResult, type FlowKind, type FlowObservation, type FlowVerdict, type Probe, type ProbeInventory, type Verdict } from './model.js';
 
 export type Feature = 'pod-network' | 'host-network' | 'api' | 'external-target' | 'uplink-capture';
 
@@ -82,7 +82,7 @@ function result(flows: FlowVerdict[], what: string): { result: Verdict; reason: 
 
 /** Addresses that belong to a node: what its host probe saw on its interfaces, and what the API says. */
 function nodeAddresses(o: Observations, node: string): Set<string> {
-  const host = o.probes.find((p) => p.node === node && p.role === 'host');
+  const host = hostProbe(o.probes, node);
   const inv = host ? o.inventory.get(host.name)?.addresses ?? [] : [];
   const api = o.nodes.find((n) => n.name === node)?.addresses ?? [];
   return new Set([...inv, ...api]);
@@ -235,7 +235,7 @@ export const CHECKS: CheckDef[] = [
       if (!o.external) return { result: 'inconclusive', reason: 'no external target: pass --external-target IP:PORT (a lab provides one)', flows: [] };
       const flows = byKind(o, 'pod-external').map((f): FlowVerdict => {
         const node = nodeOfProbe(o, f.flow.from);
-        const host = o.probes.find((p) => p.node === node && p.role === 'host')?.name ?? '';
+        const host = hostProbe(o.probes, node)?.name ?? '';
         const base = { ...flowBase(f, o), expected: `node address > ${f.flow.dstIP} on ${node}'s uplink; reply to ${ipOf(o, f.flow.from)}`, captures: [host, f.flow.from] };
         const up = f.atUplink[0];
         if (!up) {
@@ -256,7 +256,7 @@ export const CHECKS: CheckDef[] = [
     rule: 'On the sending node\'s uplink, the (inner, if encapsulated) source of cross-node pod traffic is the sender\'s pod IP.',
     judge: (o) => result(byKind(o, 'pod-pod-cross').map((f): FlowVerdict => {
       const node = nodeOfProbe(o, f.flow.from);
-      const host = o.probes.find((p) => p.node === node && p.role === 'host')?.name ?? '';
+      const host = hostProbe(o.probes, node)?.name ?? '';
       const expectSrc = ipOf(o, f.flow.from);
       const base = { ...flowBase(f, o), expected: `${expectSrc} > ${f.flow.dstIP} (inner) on ${node}'s uplink`, captures: [host] };
       const bad = f.atUplink.find((s) => s.src !== expectSrc);

@@ -3,7 +3,7 @@
 // node, pod → the external target. O(N²) tiny flows; the execs that carry
 // them stay O(N) (one sender per probe). Pure.
 import { makeToken } from '../decode/token.js';
-import type { Flow, FlowKind, Probe, Proto } from './model.js';
+import { hostProbe, type Flow, type FlowKind, type Probe, type Proto } from './model.js';
 
 export const TCP_PORT = 7171;
 export const UDP_PORT = 7172;
@@ -26,7 +26,7 @@ export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, str
   };
   const nodes = [...new Set(probes.map((p) => p.node))].sort();
   const pod = (node: string, suffix: 'a' | 'b') => probes.find((p) => p.node === node && p.role === 'pod' && p.name.endsWith(`-${suffix}`));
-  const host = (node: string) => probes.find((p) => p.node === node && p.role === 'host');
+  const host = (node: string) => hostProbe(probes, node);
   for (const node of nodes) {
     const a = pod(node, 'a');
     const b = pod(node, 'b');

@@ -100,6 +100,11 @@ export interface CheckResult {
   evidence?: string;
 }
 
+/** The hostNetwork probe of a node: the node's own view (uplink, addresses). */
+export function hostProbe(probes: readonly Probe[], node: string): Probe | undefined {
+  return probes.find((p) => p.node === node && p.role === 'host');
+}
+
 export const replyToken = (token: string, receiver: string) => `${token}.from.${receiver}`;
 
 /** Combines flow verdicts: any failure fails; otherwise any inconclusive is inconclusive; nothing judged is inconclusive. */

@@ -2,7 +2,7 @@
 // seen and with which IP header (innermost, so encapsulation does not hide
 // NAT), plus the reply. Pure.
 import { innermostIp, inner, outermostIp, type DecodedPacket } from '../decode/layers.js';
-import { replyToken, type Flow, type FlowObservation, type Probe, type ProbeInventory, type SentFlow, type Sighting } from './model.js';
+import { hostProbe, replyToken, type Flow, type FlowObservation, type Probe, type ProbeInventory, type SentFlow, type Sighting } from './model.js';
 
 export interface CaptureData {
   probe: string;
@@ -55,12 +55,11 @@ export interface ObserveInput {
 export function observe(input: ObserveInput): { observations: FlowObservation[]; tokenIndex: Map<string, Map<string, Sighting[]>> } {
   const tokenIndex = new Map(input.captures.map((c) => [c.probe, indexTokens(c)]));
   const byName = new Map(input.probes.map((p) => [p.name, p]));
-  const hostOf = (node: string) => input.probes.find((p) => p.node === node && p.role === 'host');
   const seen = (probe: string | undefined, token: string) => (probe ? tokenIndex.get(probe)?.get(token) ?? [] : []);
 
   const observations = input.flows.map((flow): FlowObservation => {
     const sender = byName.get(flow.from)!;
-    const host = hostOf(sender.node);
+    const host = hostProbe(input.probes, sender.node);
     const uplinkIf = host ? input.inventory.get(host.name)?.uplinkIfindex : undefined;
     const sent = input.sent.get(flow.id);
     const obs: FlowObservation = {

@@ -14,8 +14,8 @@ import { CHECKS, type ApiNode, type ApiPod, type CheckDef, type Observations } f
 import { planFlows, TCP_PORT, UDP_PORT, type ExternalTarget } from './flows.js';
 import type { CheckResult, FlowKind, Probe, ProbeInventory, SentFlow } from './model.js';
 import { observe, tokensPerCapture, type CaptureData } from './observe.js';
-import type { RunOptions } from './options.js';
-import { apiMessage, namespaceSpec, probeSpec, probesFrom, ProbeError, retrying, RUN_LABEL, waitReady } from './probes.js';
+import { parseExternalTarget, type RunOptions } from './options.js';
+import { apiMessage, namespaceSpec, probeSpec, probesFrom, retrying, waitReady } from './probes.js';
 import { FLOW_TIMEOUT_S, INVENTORY_SCRIPT, parseInventory, parseSenderOutput, replyWaitS, senderScript } from './sender.js';
 import { fingerprint } from './fingerprint.js';
 import { writeEvidence } from '../report/evidence.js';
@@ -114,7 +114,7 @@ export async function runConformance(opts: RunOptions, hooks: RunHooks): Promise
   if (nodes.length === 0) throw new InfraError('the cluster has no Ready Linux node to probe');
   const nodeNames = nodes.map((n) => n.metadata!.name!);
   const annotated = nodes.map((n) => n.metadata?.annotations?.[EXTERNAL_TARGET_ANNOTATION]).find(Boolean);
-  const external = opts.externalTarget ?? (annotated ? parseTarget(annotated) : undefined);
+  const external = opts.externalTarget ?? (annotated ? annotatedTarget(annotated) : undefined);
   const checks: CheckDef[] = opts.checks;
   const kinds = new Set<FlowKind>(checks.flatMap((c) => c.flowKinds));
   const needsProbes = kinds.size > 0 || checks.some((c) => c.id === 'NM-3.3');
@@ -216,10 +216,13 @@ export async function runConformance(opts: RunOptions, hooks: RunHooks): Promise
   }
 }
 
-function parseTarget(v: string): ExternalTarget | undefined {
-  const m = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(v.trim());
-  return m ? { ip: m[1]!, port: Number(m[2]) } : undefined;
+/** A target advertised by the cluster; one that does not parse is ignored (the check then says none was given). */
+function annotatedTarget(v: string): ExternalTarget | undefined {
+  try {
+    return parseExternalTarget(v.trim());
+  } catch {
+    return undefined;
+  }
 }
 
 
-export { ProbeError, RUN_LABEL };

@@ -78,7 +78,7 @@ export class LabRuntime {
       env,
       cwd: spec.cwd ?? '/',
       detached: true,
-      stdio: [stdio.stdin ? 'pipe' : 'ignore', out ? 'pipe' : 'pipe', out ? 'pipe' : 'pipe'],
+      stdio: [stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     if (out && log) {
       child.stdout?.pipe(log, { end: false });

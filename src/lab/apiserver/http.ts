@@ -141,7 +141,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
     // cluster-scoped
     if (r0 === 'nodes') {
       if (method !== 'GET') throw errors.methodNotAllowed(method);
-      if (rest.length === 1) return render(ctx, 'Node', cluster.nodes.filter((n) => matchesLabels(parseLabelSelector(ctx.url.searchParams.get('labelSelector')), n.metadata.labels)), true);
+      if (rest.length === 1) return render(ctx, 'Node', byLabels(ctx, cluster.nodes), true);
       if (rest.length === 2) return render(ctx, 'Node', [cluster.getNode(r1!)], false);
       throw errors.noRoute();
     }
@@ -151,7 +151,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
     }
     if (r0 === 'namespaces') {
       if (rest.length === 1) {
-        if (method === 'GET') return render(ctx, 'Namespace', cluster.listNamespaces().filter((n) => matchesLabels(parseLabelSelector(ctx.url.searchParams.get('labelSelector')), n.metadata.labels)), true);
+        if (method === 'GET') return render(ctx, 'Namespace', byLabels(ctx, cluster.listNamespaces()), true);
         if (method === 'POST') return { code: 201, body: cluster.createNamespace(await readBody(req)) };
         throw errors.methodNotAllowed(method);
       }
@@ -194,10 +194,14 @@ export function createApiServer(opts: ApiServerOptions): Server {
     throw errors.noRoute();
   }
 
-  function selectPods(ctx: Ctx, pods: Pod[]): Pod[] {
+  function byLabels<T extends KubeObject>(ctx: Ctx, items: T[]): T[] {
     const labels = parseLabelSelector(ctx.url.searchParams.get('labelSelector'));
+    return items.filter((o) => matchesLabels(labels, o.metadata.labels));
+  }
+
+  function selectPods(ctx: Ctx, pods: Pod[]): Pod[] {
     const fields = parseFieldSelector(ctx.url.searchParams.get('fieldSelector'), POD_FIELDS, 'Pod');
-    return pods.filter((p) => matchesLabels(labels, p.metadata.labels) && matchesFields(fields, (f) => podField(p, f)));
+    return byLabels(ctx, pods).filter((p) => matchesFields(fields, (f) => podField(p, f)));
   }
 
   function render(ctx: Ctx, kind: KubeObject['kind'], items: KubeObject[], list: boolean): Reply {
