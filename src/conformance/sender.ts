@@ -6,17 +6,19 @@
 import type { Flow, SentFlow } from './model.js';
 
 const CONNECT_TIMEOUT_S = 4;
+const MIN_REPLY_WAIT_S = 3;
 const MAX_REPLY_WAIT_S = 5;
 
 /**
  * After sending, how long socat waits for the reply. Its default (0.5 s)
  * loses replies when every probe sends at once; how long replies take grows
- * with the run's flows (all probes share the nodes' CPUs): measured on 2
- * cores, 60 flows answer within milliseconds, 1088 flows need over 3 s.
- * UDP flows always wait this long (no FIN ends them), so it is not fixed.
+ * with the run's flows (all probes share the nodes' CPUs): on 2 cores, 1088
+ * flows need over 3 s, and a 5-node run (120 flows) under a busy test suite
+ * lost UDP replies at 1.5 s. UDP flows always wait this long (no FIN ends
+ * them), so it grows with the run rather than always being the maximum.
  */
 export function replyWaitS(totalFlows: number): number {
-  return Math.min(MAX_REPLY_WAIT_S, Math.max(1.5, 1 + totalFlows / 300));
+  return Math.min(MAX_REPLY_WAIT_S, Math.max(MIN_REPLY_WAIT_S, 1 + totalFlows / 300));
 }
 
 /** Seconds a flow may take (connect + reply); the whole sender is bounded by it, since flows run in parallel. */
