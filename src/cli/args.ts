@@ -2,13 +2,15 @@
 // UsageError whose message quotes the bad value and says what is valid.
 import { parseArgs } from 'node:util';
 import { DATAPLANES, LAB_NAME_PATTERN, MAX_NODES, type Dataplane } from '../lab/plan.js';
+import { FAULT_NAMES, type FaultName } from '../lab/faults.js';
 
 export class UsageError extends Error {}
 
 export type Command =
   | { kind: 'help'; topic?: string }
   | { kind: 'version' }
-  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; kubeconfigOut?: string }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; faults: FaultName[]; kubeconfigOut?: string }
+  | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
   | { kind: 'lab-preflight'; install: boolean; tests: boolean }
@@ -17,7 +19,7 @@ export type Command =
   | { kind: 'run'; argv: string[] }
   | { kind: 'cleanup'; kubeconfig?: string; context?: string };
 
-type OptSpec = Record<string, { type: 'string' } | { type: 'boolean' }>;
+type OptSpec = Record<string, { type: 'string'; multiple?: boolean } | { type: 'boolean' }>;
 
 const describe = (v: unknown) => `\`${String(v)}\` (${typeof v})`;
 
@@ -62,10 +64,22 @@ export function parseLabName(v: string | undefined): string {
   return v;
 }
 
+export function parseFaults(v: string[] | undefined): FaultName[] {
+  const out: FaultName[] = [];
+  for (const f of (v ?? []).flatMap((x) => x.split(','))) {
+    if (!(FAULT_NAMES as readonly string[]).includes(f)) {
+      throw new UsageError(`unknown fault ${describe(f)}; known: ${FAULT_NAMES.join(', ')} (see \`podwire lab faults\`)`);
+    }
+    if (!out.includes(f as FaultName)) out.push(f as FaultName);
+  }
+  return out;
+}
+
 export const HELP = `podwire — packet-level conformance suite for the Kubernetes network model
 
 Usage:
-  podwire lab up [--name NAME] [--nodes N] [--dataplane host-gw|vxlan] [--kubeconfig-out PATH]
+  podwire lab up [--name NAME] [--nodes N] [--dataplane host-gw|vxlan] [--fault NAME]... [--kubeconfig-out PATH]
+  podwire lab faults [--json]
   podwire lab status [--name NAME] [--json]
   podwire lab down [--name NAME | --all]
   podwire lab preflight [--install] [--tests]
@@ -118,10 +132,17 @@ export function parseCommand(argv: string[]): Command {
   if (cmd === 'lab') {
     switch (sub) {
       case 'up': {
-        const { values } = parse(rest, { name: { type: 'string' }, nodes: { type: 'string' }, dataplane: { type: 'string' }, 'kubeconfig-out': { type: 'string' } }, 'podwire lab up');
+        const { values } = parse(rest, {
+          name: { type: 'string' }, nodes: { type: 'string' }, dataplane: { type: 'string' }, fault: { type: 'string', multiple: true }, 'kubeconfig-out': { type: 'string' },
+        }, 'podwire lab up');
         const out = values['kubeconfig-out'];
         if (out !== undefined && !out.trim()) throw new UsageError('expected `--kubeconfig-out` to be a file path, got `` (empty)');
-        return { kind: 'lab-up', name: parseLabName(values.name), nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), ...(out ? { kubeconfigOut: out } : {}) };
+        const faults = parseFaults(values.fault as string[] | undefined);
+        return { kind: 'lab-up', name: parseLabName(values.name), nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), faults, ...(out ? { kubeconfigOut: out } : {}) };
+      }
+      case 'faults': {
+        const { values } = parse(rest, { json: { type: 'boolean' } }, 'podwire lab faults');
+        return { kind: 'lab-faults', json: values.json ?? false };
       }
       case 'down': {
         const { values } = parse(rest, { name: { type: 'string' }, all: { type: 'boolean' } }, 'podwire lab down');
@@ -137,7 +158,7 @@ export function parseCommand(argv: string[]): Command {
         return { kind: 'lab-preflight', install: values.install ?? false, tests: values.tests ?? false };
       }
       default:
-        throw new UsageError(`unknown lab command ${describe(sub ?? '')}; expected up, status, down or preflight`);
+        throw new UsageError(`unknown lab command ${describe(sub ?? '')}; expected up, status, down, faults or preflight`);
     }
   }
   throw new UsageError(`unknown command ${describe(cmd)}; run \`podwire help\``);

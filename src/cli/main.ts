@@ -26,7 +26,7 @@ async function execute(cmd: Command): Promise<number> {
       const { labUp } = await import('../lab/up.js');
       const { labDown } = await import('../lab/down.js');
       const t0 = performance.now();
-      const up = labUp({ name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, kubeconfigOut: cmd.kubeconfigOut, log: progress });
+      const up = labUp({ name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, kubeconfigOut: cmd.kubeconfigOut, log: progress });
       // An interrupt lets the build finish its current step, then removes everything.
       const release = onInterrupt(async () => {
         await up.catch(() => undefined);
@@ -34,7 +34,7 @@ async function execute(cmd: Command): Promise<number> {
       });
       const r = await up;
       release();
-      console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       console.log(`kubeconfig: ${r.kubeconfig}`);
       console.log(`try: kubectl --kubeconfig ${r.kubeconfig} get nodes -o wide`);
       return 0;
@@ -52,6 +52,13 @@ async function execute(cmd: Command): Promise<number> {
         console.log(`lab ${name} removed: ${r.netnsRemoved.length} netns, ${r.processesKilled} process(es) killed${r.serverStopped ? ', API server stopped' : ''}`);
       }
       if (cmd.all && names.length === 0) console.log('no labs found');
+      return 0;
+    }
+    case 'lab-faults': {
+      const { FAULTS, faultsText } = await import('../lab/faults.js');
+      console.log(cmd.json
+        ? JSON.stringify(FAULTS.map(({ name, summary, models, dataplanes, caughtBy, undecided }) => ({ name, summary, models, dataplanes, caughtBy, undecided })), null, 2)
+        : faultsText());
       return 0;
     }
     case 'lab-status': {

@@ -1,6 +1,6 @@
 // The checks, declared as data: id, title, rule, features, and a pure judge
 // over the run's observations. Ids are stable and key every report.
-import { combine, hostProbe, type CheckResult, type FlowKind, type FlowObservation, type FlowVerdict, type Probe, type ProbeInventory, type Verdict } from './model.js';
+import { combine, decisiveOf, hostProbe, type CheckResult, type FlowKind, type FlowObservation, type FlowVerdict, type Probe, type ProbeInventory, type Sighting, type Verdict } from './model.js';
 
 export type Feature = 'pod-network' | 'host-network' | 'api' | 'external-target' | 'uplink-capture';
 
@@ -47,21 +47,37 @@ function flowBase(f: FlowObservation, o: Observations) {
   return { flow: f.flow.id, kind: f.flow.kind, proto: f.flow.proto, from: `${f.flow.from} (${ipOf(o, f.flow.from)})`, to: `${f.flow.to ?? 'external'} (${f.flow.dstIP}:${f.flow.dstPort})` };
 }
 
+/** For a flow that never arrived: the packet as sent (sender's capture), or the connection attempt when no data left. */
+function sentPacket(f: FlowObservation): { p: Sighting; what: string } | undefined {
+  if (f.atSender[0]) return { p: f.atSender[0], what: 'sent as' };
+  if (f.handshakeAtSender[0]) return { p: f.handshakeAtSender[0], what: `no connection: its SYN (${f.handshakeAtSender[0].tcpFlags ?? ''}) left as` };
+  if (f.arpAtSender[0]) return { p: f.arpAtSender[0], what: 'nothing left: only an unanswered ARP who-has,' };
+  return undefined;
+}
+const sentAs = (f: FlowObservation) => {
+  const s = sentPacket(f);
+  return s ? `; ${s.what} ${s.p.src} > ${s.p.dst}, packet #${s.p.packet} at ${s.p.capture}` : '; nothing of it in the sender\'s capture';
+};
+const sentDecisive = (f: FlowObservation) => {
+  const s = sentPacket(f);
+  return s ? { decisive: decisiveOf(s.p, `${s.what.replace(/ as$/, '')}; never received at ${f.flow.to ?? f.flow.dstIP}`) } : {};
+};
+
 /** The forward packet at the receiver: delivered, with the expected source and destination, in a capture that saw its control. */
 function judgeDelivery(f: FlowObservation, o: Observations, expectSrc: string, expectDst: string, extra?: (v: FlowVerdict) => FlowVerdict): FlowVerdict {
   // Both ends' captures: as sent at the sender, as received at the receiver.
   const base = { ...flowBase(f, o), expected: `${expectSrc} > ${expectDst}`, captures: [f.flow.to ?? '', f.flow.from] };
   if (!f.sent) return { ...base, verdict: 'inconclusive', observed: 'the sender did not report this flow' };
   const bad = f.atReceiver.find((s) => s.src !== expectSrc || s.dst !== expectDst);
-  if (bad) return { ...base, verdict: 'failed', observed: `${bad.src} > ${bad.dst} at ${bad.capture} (packet #${bad.packet})` };
+  if (bad) return { ...base, verdict: 'failed', observed: `${bad.src} > ${bad.dst} at ${bad.capture} (packet #${bad.packet})`, decisive: decisiveOf(bad, 'as received') };
   if (f.atReceiver.length === 0) {
     if ((o.controls.get(f.flow.to ?? '') ?? 0) === 0) {
       return { ...base, verdict: 'inconclusive', observed: `the capture at ${f.flow.to} saw none of the traffic sent to it (no control)` };
     }
-    return { ...base, verdict: 'failed', observed: `not seen at ${f.flow.to} (sender exit ${f.sent.exitCode}), while that capture saw ${o.controls.get(f.flow.to ?? '')} other flows` };
+    return { ...base, verdict: 'failed', observed: `not seen at ${f.flow.to} (sender exit ${f.sent.exitCode}${sentAs(f)}), while that capture saw ${o.controls.get(f.flow.to ?? '')} other flows`, ...sentDecisive(f) };
   }
   const s = f.atReceiver[0]!;
-  const v: FlowVerdict = { ...base, verdict: 'passed', observed: `${s.src} > ${s.dst} at ${s.capture}` };
+  const v: FlowVerdict = { ...base, verdict: 'passed', observed: `${s.src} > ${s.dst} at ${s.capture}`, decisive: decisiveOf(s, 'as received') };
   return extra ? extra(v) : v;
 }
 
@@ -141,10 +157,11 @@ export const CHECKS: CheckDef[] = [
       const expectDst = f.sent?.src ?? ipOf(o, f.flow.from);
       const base = { ...flowBase(f, o), expected: `${expectSrc} > ${expectDst}`, captures: [f.flow.from] };
       const bad = f.replyAtSender.find((s) => s.src !== expectSrc || s.dst !== expectDst);
-      if (bad) return { ...base, verdict: 'failed' as Verdict, observed: `reply ${bad.src} > ${bad.dst} at ${bad.capture}` };
-      if (f.replyAtSender.length) return { ...base, verdict: 'passed' as Verdict, observed: `reply ${f.replyAtSender[0]!.src} > ${f.replyAtSender[0]!.dst}` };
+      if (bad) return { ...base, verdict: 'failed' as Verdict, observed: `reply ${bad.src} > ${bad.dst} at ${bad.capture} (packet #${bad.packet})`, decisive: decisiveOf(bad, 'reply as received') };
+      if (f.replyAtSender.length) return { ...base, verdict: 'passed' as Verdict, observed: `reply ${f.replyAtSender[0]!.src} > ${f.replyAtSender[0]!.dst}`, decisive: decisiveOf(f.replyAtSender[0]!, 'reply as received') };
       if (f.atReceiver.length === 0) return { ...base, verdict: 'inconclusive' as Verdict, observed: 'the request was not delivered (see NM-1.1/NM-1.2)' };
-      return { ...base, verdict: 'failed' as Verdict, observed: `no reply seen at ${f.flow.from} although ${f.flow.to} received the request` };
+      const req = f.atReceiver[0]!;
+      return { ...base, captures: [f.flow.from, f.flow.to ?? ''], verdict: 'failed' as Verdict, observed: `no reply seen at ${f.flow.from} although ${f.flow.to} received the request (${req.src} > ${req.dst}, packet #${req.packet} at ${req.capture})`, decisive: decisiveOf(req, 'request as received; no reply reached the sender') };
     }), 'reply'),
   },
   {
@@ -221,9 +238,11 @@ export const CHECKS: CheckDef[] = [
         const reply = f.sent?.reply ?? '';
         const m = /\.from\.(\S+)/.exec(reply);
         const base = { ...flowBase(f, o), expected: `answered by ${f.flow.to}`, captures: [f.flow.from] };
+        const answer = f.answerAtSender[0];
+        const at = answer ? { decisive: decisiveOf(answer, `answer from ${m?.[1]}`) } : {};
         flows.push(!m ? { ...base, verdict: 'inconclusive', observed: 'no answer' }
-          : m[1] === f.flow.to && f.replyAtSender.length ? { ...base, verdict: 'passed', observed: `answered by ${m[1]} (seen on the wire)` }
-            : { ...base, verdict: 'failed', observed: `answered by ${m[1]}${f.replyAtSender.length ? '' : ' (reply not seen on the wire)'}` });
+          : m[1] === f.flow.to && f.replyAtSender.length ? { ...base, verdict: 'passed', observed: `answered by ${m[1]} (seen on the wire)`, ...at }
+            : { ...base, verdict: 'failed', observed: `answered by ${m[1]}${answer ? ` from ${answer.src}, packet #${answer.packet} at ${answer.capture}` : ' (reply not seen on the wire)'}`, ...at });
       }
       return result(flows, 'identity');
     },
@@ -238,15 +257,20 @@ export const CHECKS: CheckDef[] = [
         const host = hostProbe(o.probes, node)?.name ?? '';
         const base = { ...flowBase(f, o), expected: `node address > ${f.flow.dstIP} on ${node}'s uplink; reply to ${ipOf(o, f.flow.from)}`, captures: [host, f.flow.from] };
         const up = f.atUplink[0];
+        // The connection failed before data: its SYN on the uplink still shows the source it left with.
+        const syn = f.handshakeAtUplink[0];
+        if (!up && syn && !nodeAddresses(o, node).has(syn.src)) {
+          return { ...base, verdict: 'failed', observed: `the connection's SYN left ${node}'s uplink as ${syn.src} > ${syn.dst} (packet #${syn.packet} at ${syn.capture}): not SNATed to a node address, and no reply came back`, decisive: decisiveOf(syn, `SYN on ${node}'s uplink`) };
+        }
         if (!up) {
           const why = f.sent && f.sent.exitCode !== 0 ? `the connection to ${f.flow.dstIP}:${f.flow.dstPort} failed (exit ${f.sent.exitCode}): target unreachable or port closed` : `no token packet on ${node}'s uplink`;
-          return { ...base, verdict: 'inconclusive', observed: why };
+          return { ...base, verdict: 'inconclusive', observed: syn ? `${why}; its SYN left as ${syn.src} > ${syn.dst}` : why };
         }
-        if (!nodeAddresses(o, node).has(up.src)) return { ...base, verdict: 'failed', observed: `left ${node}'s uplink as ${up.src} > ${up.dst}: not SNATed to a node address` };
+        if (!nodeAddresses(o, node).has(up.src)) return { ...base, verdict: 'failed', observed: `left ${node}'s uplink as ${up.src} > ${up.dst} (packet #${up.packet} at ${up.capture}): not SNATed to a node address`, decisive: decisiveOf(up, `on ${node}'s uplink`) };
         const reply = f.replyAtSender[0];
-        if (!reply) return { ...base, verdict: 'failed', observed: `left as ${up.src}, but no reply reached ${f.flow.from}` };
-        if (reply.dst !== ipOf(o, f.flow.from)) return { ...base, verdict: 'failed', observed: `reply reached the pod addressed to ${reply.dst}` };
-        return { ...base, verdict: 'passed', observed: `left as ${up.src} > ${up.dst}; reply ${reply.src} > ${reply.dst}` };
+        if (!reply) return { ...base, verdict: 'failed', observed: `left as ${up.src} (packet #${up.packet} at ${up.capture}), but no reply reached ${f.flow.from}`, decisive: decisiveOf(up, `on ${node}'s uplink; no reply came back`) };
+        if (reply.dst !== ipOf(o, f.flow.from)) return { ...base, verdict: 'failed', observed: `reply reached the pod addressed to ${reply.dst} (packet #${reply.packet} at ${reply.capture})`, decisive: decisiveOf(reply, 'reply as received') };
+        return { ...base, verdict: 'passed', observed: `left as ${up.src} > ${up.dst}; reply ${reply.src} > ${reply.dst}`, decisive: decisiveOf(up, `on ${node}'s uplink`) };
       });
       return result(flows, 'egress');
     },
@@ -259,14 +283,40 @@ export const CHECKS: CheckDef[] = [
       const host = hostProbe(o.probes, node)?.name ?? '';
       const expectSrc = ipOf(o, f.flow.from);
       const base = { ...flowBase(f, o), expected: `${expectSrc} > ${f.flow.dstIP} (inner) on ${node}'s uplink`, captures: [host] };
-      const bad = f.atUplink.find((s) => s.src !== expectSrc);
-      if (bad) return { ...base, verdict: 'failed', observed: `${bad.src} > ${bad.dst}${bad.encapsulation.length ? ` inside ${bad.encapsulation.join('/')}` : ''} on the uplink` };
-      if (f.atUplink.length === 0) {
+      // A connection that never carried data is judged by its SYN.
+      const seen = f.atUplink.length ? f.atUplink : f.handshakeAtUplink;
+      const bad = seen.find((s) => s.src !== expectSrc);
+      if (bad) return { ...base, verdict: 'failed', observed: `${bad.src} > ${bad.dst}${bad.encapsulation.length ? ` inside ${bad.encapsulation.join('/')}` : ''} on the uplink (packet #${bad.packet} at ${bad.capture})`, decisive: decisiveOf(bad, `on ${node}'s uplink`) };
+      if (seen.length === 0) {
         return { ...base, verdict: 'inconclusive', observed: `not seen on ${node}'s uplink (capture control: ${o.controls.get(host) ?? 0} flows seen)` };
       }
-      const s = f.atUplink[0]!;
-      return { ...base, verdict: 'passed', observed: `${s.src} > ${s.dst}${s.encapsulation.length ? ` inside ${s.encapsulation.join('/')} (${s.outerSrc} > ${s.outerDst})` : ''}` };
+      const s = seen[0]!;
+      const what = f.atUplink.length ? '' : ' (its SYN: the connection carried no data)';
+      return { ...base, verdict: 'passed', observed: `${s.src} > ${s.dst}${s.encapsulation.length ? ` inside ${s.encapsulation.join('/')} (${s.outerSrc} > ${s.outerDst})` : ''}${what}`, decisive: decisiveOf(s, `on ${node}'s uplink`) };
     }), 'uplink'),
+  },
+  {
+    id: 'NM-5.1', title: 'Full-size packets cross nodes (MTU)', profile: 'extended', features: ['pod-network'], flowKinds: ['pod-pod-mtu', 'pod-pod-cross'],
+    rule: 'For every ordered pair of nodes, a UDP datagram as large as the sending pod\'s MTU, sent with DF, reaches the remote pod, or the sender gets an ICMP "fragmentation needed" (path MTU discovery works); it never vanishes.',
+    judge: (o) => result(byKind(o, 'pod-pod-mtu').map((f): FlowVerdict => {
+      const size = f.flow.size ?? 0;
+      const base = { ...flowBase(f, o), expected: `a ${size}-byte DF datagram ${ipOf(o, f.flow.from)} > ${f.flow.dstIP} at ${f.flow.to}, or an ICMP "fragmentation needed" at ${f.flow.from}`, captures: [f.flow.from, f.flow.to ?? ''] };
+      if (!f.sent) return { ...base, verdict: 'inconclusive', observed: 'the sender did not report this flow' };
+      const got = f.atReceiver[0];
+      // Path control: small datagrams between the same pods must arrive, or this is not about size.
+      const small = o.flows.find((x) => x.flow.kind === 'pod-pod-cross' && x.flow.proto === 'udp' && x.flow.from === f.flow.from && x.flow.to === f.flow.to);
+      if (!got && small && small.atReceiver.length === 0) {
+        return { ...base, verdict: 'inconclusive', observed: `small datagrams on this path do not arrive either (flow ${small.flow.id}, see NM-1.2): not a question of size` };
+      }
+      if (got) return { ...base, verdict: 'passed', observed: `arrived: ${got.length ?? '?'} bytes${got.df ? ', DF' : ''}, ${got.src} > ${got.dst} at ${got.capture}`, decisive: decisiveOf(got, 'as received') };
+      const icmp = f.fragNeededAtSender[0];
+      if (icmp) return { ...base, verdict: 'passed', observed: `drew an ICMP "fragmentation needed" (next-hop MTU ${icmp.icmpMtu ?? '?'}) from ${icmp.src}, packet #${icmp.packet} at ${icmp.capture}`, decisive: decisiveOf(icmp, 'ICMP fragmentation needed') };
+      if (f.sent.exitCode !== 0) return { ...base, verdict: 'inconclusive', observed: `the sender's kernel refused the ${size}-byte datagram (exit ${f.sent.exitCode}): it already knows a smaller path MTU` };
+      const out = f.atSender[0];
+      if (!out) return { ...base, verdict: 'inconclusive', observed: `the datagram is not in ${f.flow.from}'s capture` };
+      if ((o.controls.get(f.flow.to ?? '') ?? 0) === 0) return { ...base, verdict: 'inconclusive', observed: `the capture at ${f.flow.to} saw none of the traffic sent to it (no control)` };
+      return { ...base, verdict: 'failed', observed: `sent as ${out.src} > ${out.dst}, ${out.length ?? '?'} bytes${out.df ? ' with DF' : ''} (packet #${out.packet} at ${out.capture}); never seen at ${f.flow.to}, and no ICMP "fragmentation needed" came back: silently dropped`, decisive: decisiveOf(out, 'as sent; vanished without an ICMP error') };
+    }), 'full-size'),
   },
 ];
 

@@ -18,11 +18,13 @@ export interface ProbeInventory {
   /** Interface of the default route (host probes: the node uplink). */
   uplink?: string;
   uplinkIfindex?: number;
+  /** MTU of the pod's eth0 (pod probes). */
+  mtu?: number;
   routes: string;
   addrText: string;
 }
 
-export type FlowKind = 'pod-pod-same' | 'pod-pod-cross' | 'host-pod-same' | 'host-pod-cross' | 'pod-node' | 'pod-external';
+export type FlowKind = 'pod-pod-same' | 'pod-pod-cross' | 'host-pod-same' | 'host-pod-cross' | 'pod-node' | 'pod-external' | 'pod-pod-mtu';
 export type Proto = 'tcp' | 'udp';
 
 export interface Flow {
@@ -35,6 +37,8 @@ export interface Flow {
   to?: string;
   dstIP: string;
   dstPort: number;
+  /** pod-pod-mtu: the IP packet's total length (the sender's MTU), sent with DF. */
+  size?: number;
 }
 
 /** What the sender itself reported for a flow: the source it bound to, the exit code, the reply. */
@@ -59,6 +63,13 @@ export interface Sighting {
   /** Interface index for `-i any` captures (SLL2). */
   ifindex?: number;
   overhead?: number;
+  /** The innermost IP packet's total length and DF bit. */
+  length?: number;
+  df?: boolean;
+  /** TCP flags when the sighting is a TCP segment. */
+  tcpFlags?: string;
+  /** An ICMP "fragmentation needed": the next-hop MTU it names. */
+  icmpMtu?: number;
 }
 
 export interface FlowObservation {
@@ -72,6 +83,16 @@ export interface FlowObservation {
   replyAtSender: Sighting[];
   /** The forward packet at the sender's own capture. */
   atSender: Sighting[];
+  /** The answer the sender got, whoever sent it (token `<flow token>.from.<anyone>`), at the sender. */
+  answerAtSender: Sighting[];
+  /** ICMP "fragmentation needed" errors quoting this flow, at the sender (pod-pod-mtu). */
+  fragNeededAtSender: Sighting[];
+  /** pod-external: token-less packets of the connection (its SYN) on the uplink, when the token never got there. */
+  handshakeAtUplink: Sighting[];
+  /** TCP flows whose data never left: the connection attempt at the sender. */
+  handshakeAtSender: Sighting[];
+  /** Flows of which nothing left: ARP requests for the destination at the sender (an address nothing holds). */
+  arpAtSender: Sighting[];
 }
 
 export type Verdict = 'passed' | 'failed' | 'inconclusive' | 'skipped';
@@ -87,7 +108,20 @@ export interface FlowVerdict {
   observed: string;
   /** Capture points whose packets decided. */
   captures: string[];
+  /** The packet that decided: where it was captured, its index in that capture, and its addresses. */
+  decisive?: DecisivePacket;
 }
+
+export interface DecisivePacket {
+  capture: string;
+  packet: number;
+  src: string;
+  dst: string;
+  /** What the packet shows, in words (e.g. "as received", "sent, never received"). */
+  role: string;
+}
+
+export const decisiveOf = (s: Sighting, role: string): DecisivePacket => ({ capture: s.capture, packet: s.packet, src: s.src, dst: s.dst, role });
 
 export interface CheckResult {
   id: string;

@@ -11,7 +11,7 @@ import { PreconditionError } from '../cli/errors.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { execCounter, execInPod } from '../kube/exec.js';
 import { CHECKS, type ApiNode, type ApiPod, type CheckDef, type Observations } from './catalogue.js';
-import { planFlows, TCP_PORT, UDP_PORT, type ExternalTarget } from './flows.js';
+import { MTU_PORT, planFlows, TCP_PORT, UDP_PORT, type ExternalTarget } from './flows.js';
 import type { CheckResult, FlowKind, Probe, ProbeInventory, SentFlow } from './model.js';
 import { observe, tokensPerCapture, type CaptureData } from './observe.js';
 import { parseExternalTarget, type RunOptions } from './options.js';
@@ -84,7 +84,9 @@ const isLinuxReady = (n: V1Node) =>
   && n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
 function captureFilter(role: 'pod' | 'host', external?: ExternalTarget): string {
-  const parts = [`tcp port ${TCP_PORT}`, `udp port ${UDP_PORT}`];
+  // ICMP destination-unreachable: "fragmentation needed" answers full-size DF datagrams (udp port MTU_PORT).
+  // ARP: a destination nothing answers for on the link (an address no interface holds) shows as unanswered requests.
+  const parts = [`tcp port ${TCP_PORT}`, `udp port ${UDP_PORT}`, `udp port ${MTU_PORT}`, 'icmp[icmptype] == icmp-unreach', 'arp'];
   if (external) parts.push(`(host ${external.ip} and tcp port ${external.port})`);
   // On the uplink, encapsulated pod traffic shows up under the tunnel's headers.
   if (role === 'host') parts.push('udp port 8472', 'udp port 4789', 'udp port 6081', 'udp port 51820', 'ip proto 4', 'ip proto 41', 'ip proto 47', 'ip proto 50');
@@ -151,7 +153,7 @@ export async function runConformance(opts: RunOptions, hooks: RunHooks): Promise
       }));
 
       const nodeIPs = new Map(nodes.map((n) => [n.metadata!.name!, nodeFacts(n).addresses[0] ?? '']));
-      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined).filter((f) => kinds.has(f.kind));
+      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, (p) => inventory.get(p)?.mtu).filter((f) => kinds.has(f.kind));
       if (flows.length) {
         const caps = probes.map((p) => new PodCapture(kube.kc, { namespace: ns, pod: p.name }, { iface: p.role === 'host' ? 'any' : 'eth0', filter: captureFilter(p.role, external) }));
         try {

@@ -3,7 +3,7 @@
 // it: the "as sent" source comes from the sender, never from a capture in its
 // own netns (which shows packets after that netns's NAT). Pure: script text
 // in, parsed report out.
-import type { Flow, SentFlow } from './model.js';
+import type { Flow, ProbeInventory, SentFlow } from './model.js';
 
 const CONNECT_TIMEOUT_S = 4;
 const MIN_REPLY_WAIT_S = 3;
@@ -28,7 +28,7 @@ const isSafe = (s: string) => /^[A-Za-z0-9._:/-]+$/.test(s);
 
 export function senderScript(flows: Flow[], replyWait = MAX_REPLY_WAIT_S): string {
   for (const f of flows) {
-    if (![f.id, f.token, f.dstIP, String(f.dstPort)].every(isSafe)) throw new Error(`unsafe characters in flow ${f.id}`);
+    if (![f.id, f.token, f.dstIP, String(f.dstPort), String(f.size ?? '')].every((x) => x === '' || isSafe(x))) throw new Error(`unsafe characters in flow ${f.id}`);
   }
   const dsts = [...new Set(flows.map((f) => f.dstIP))];
   // Per flow only a subshell and socat run: route lookups are one `ip -batch`,
@@ -40,13 +40,15 @@ export function senderScript(flows: Flow[], replyWait = MAX_REPLY_WAIT_S): strin
     ...dsts.map((d) => `route get ${d}`),
     'EOF',
     ')',
-    // $1 id, $2 token, $3 proto, $4 dst, $5 port
+    // $1 id, $2 token, $3 proto, $4 dst, $5 port, $6 IP packet size (full-size DF datagram)
     'send() {',
-    '  id=$1; tok=$2; proto=$3; dst=$4; port=$5; src=',
+    '  id=$1; tok=$2; proto=$3; dst=$4; port=$5; size=$6; src=',
     '  while read -r a rest; do [ "$a" = local ] && { set -- $rest; a=$1; shift; rest="$*"; }; case "$a" in "$dst") set -- $rest; while [ $# -gt 1 ]; do [ "$1" = src ] && src=$2; shift; done; break;; esac; done <<EOF',
     '$routes',
     'EOF',
     '  if [ -z "$src" ]; then echo "SENT $id - 98 no-route"; return; fi',
+    // One datagram of exactly $size bytes of IP (20 IP + 8 UDP + payload), DF set (IP_PMTUDISC_DO).
+    '  if [ -n "$size" ]; then printf "%-$((size - 28))s" "$tok" | socat -u - "UDP4:$dst:$port,bind=$src,mtudiscover=2" >/dev/null 2>&1; echo "SENT $id $src $?"; return; fi',
     `  if [ "$proto" = tcp ]; then addr="TCP4:$dst:$port,bind=$src,connect-timeout=${CONNECT_TIMEOUT_S}"; else addr="UDP4:$dst:$port,bind=$src"; fi`,
     `  out=$(socat -t ${replyWait.toFixed(1)} -T ${(replyWait + 1).toFixed(1)} - "$addr" 2>/dev/null <<EOF`,
     '$tok',
@@ -56,7 +58,7 @@ export function senderScript(flows: Flow[], replyWait = MAX_REPLY_WAIT_S): strin
     '  set -- $out',
     '  echo "SENT $id $src $rc $1"',
     '}',
-    ...flows.map((f) => `send ${f.id} ${f.token} ${f.proto} ${f.dstIP} ${f.dstPort} &`),
+    ...flows.map((f) => `send ${f.id} ${f.token} ${f.proto} ${f.dstIP} ${f.dstPort}${f.size ? ` ${f.size}` : ''} &`),
     'wait',
   ];
   return lines.join('\n');
@@ -77,9 +79,10 @@ export const INVENTORY_SCRIPT = [
   'echo "== route"; ip -4 route show',
   'dev=$(ip -4 route show default | sed -n "s/.* dev \\([^ ]*\\).*/\\1/p" | head -n 1)',
   'echo "== uplink $dev $(cat /sys/class/net/$dev/ifindex 2>/dev/null)"',
+  'echo "== mtu $(cat /sys/class/net/eth0/mtu 2>/dev/null)"',
 ].join('\n');
 
-export function parseInventory(out: string, role: 'pod' | 'host'): { addresses: string[]; uplink?: string; uplinkIfindex?: number; routes: string; addrText: string } {
+export function parseInventory(out: string, role: 'pod' | 'host'): ProbeInventory {
   const section = (name: string) => {
     const m = new RegExp(`== ${name}\\n([\\s\\S]*?)(?=\\n== |$)`).exec(out);
     return m?.[1]?.trim() ?? '';
@@ -91,5 +94,10 @@ export function parseInventory(out: string, role: 'pod' | 'host'): { addresses: 
     return role === 'pod' && m[1] !== 'eth0' ? [] : [m[2]!];
   });
   const up = /== uplink (\S+) (\d+)/.exec(out);
-  return { addresses, routes: section('route'), addrText, ...(up ? { uplink: up[1]!, uplinkIfindex: Number(up[2]) } : {}) };
+  const mtu = /== mtu (\d+)/.exec(out);
+  return {
+    addresses, routes: section('route'), addrText,
+    ...(up ? { uplink: up[1]!, uplinkIfindex: Number(up[2]) } : {}),
+    ...(mtu && role === 'pod' ? { mtu: Number(mtu[1]) } : {}),
+  };
 }

@@ -3,7 +3,8 @@
 // stdout (CNI spec 1.0). Run inside the node's netns, so the bridge and the
 // host end of the veth live on that node.
 import { run } from './sh.js';
-import { VXLAN_MTU, type Dataplane, type NodePlan } from './plan.js';
+import { UNDERLAY_MTU, VXLAN_MTU, type Dataplane, type NodePlan } from './plan.js';
+import type { FaultName } from './faults.js';
 
 export const CNI_VERSION = '1.0.0';
 export const DEFAULT_CNI_BIN_DIR = '/usr/lib/cni';
@@ -25,16 +26,17 @@ export interface CniNetConf {
   };
 }
 
-export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string): CniNetConf {
+/** The bridge + host-local config of a node; masquerade-all turns ipMasq on, mtu-blackhole gives pods the underlay's MTU in VXLAN. */
+export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string, faults: readonly FaultName[] = []): CniNetConf {
   return {
     cniVersion: CNI_VERSION,
     name: 'podwire',
     type: 'bridge',
     bridge: 'cni0',
     isGateway: true,
-    ipMasq: false,
+    ipMasq: faults.includes('masquerade-all'),
     hairpinMode: true,
-    ...(dataplane === 'vxlan' ? { mtu: VXLAN_MTU } : {}),
+    ...(dataplane === 'vxlan' ? { mtu: faults.includes('mtu-blackhole') ? UNDERLAY_MTU : VXLAN_MTU } : {}),
     ipam: {
       type: 'host-local',
       ranges: [[{ subnet: node.podCIDR, gateway: node.bridgeIP }]],

@@ -1,4 +1,5 @@
 // The lab's address plan and naming (DESIGN §5). Pure: no I/O.
+import { FAULT_NODE, type FaultName } from './faults.js';
 
 export const UNDERLAY_CIDR = '172.18.0.0/24';
 export const ROUTER_UNDERLAY_IP = '172.18.0.1';
@@ -12,6 +13,9 @@ export const INTERNET_TCP_PORT = 80;
 export const EXTERNAL_TARGET_ANNOTATION = 'lab.podwire.dev/external-target';
 export const VXLAN_PORT = 8472;
 export const VXLAN_MTU = 1450;
+/** The underlay's MTU (the fabric's ports); mtu-blackhole gives the nodes' NICs a larger one. */
+export const UNDERLAY_MTU = 1500;
+export const JUMBO_MTU = 9000;
 export const MAX_NODES = 64;
 export const STATE_ROOT = '/run/podwire';
 
@@ -39,6 +43,8 @@ export interface LabPlan {
   fabricNetns: string;
   internetNetns: string;
   stateDir: string;
+  /** Faults applied at `lab up` (src/lab/faults.ts). */
+  faults: FaultName[];
 }
 
 export function netnsPrefix(lab: string): string {
@@ -64,14 +70,21 @@ export function nodePlan(lab: string, index: number): NodePlan {
   };
 }
 
-export function labPlan(name: string, nodes: number, dataplane: Dataplane): LabPlan {
+export function labPlan(name: string, nodes: number, dataplane: Dataplane, faults: FaultName[] = []): LabPlan {
+  const plans = Array.from({ length: nodes }, (_, i) => nodePlan(name, i + 1));
+  if (faults.includes('overlapping-pod-cidr') && plans.length >= FAULT_NODE) {
+    // The fault node is handed node-1's range: same CIDR, same gateway address.
+    const victim = plans[FAULT_NODE - 1]!;
+    plans[FAULT_NODE - 1] = { ...victim, podCIDR: plans[0]!.podCIDR, bridgeIP: plans[0]!.bridgeIP };
+  }
   return {
     name,
     dataplane,
-    nodes: Array.from({ length: nodes }, (_, i) => nodePlan(name, i + 1)),
+    nodes: plans,
     fabricNetns: `${netnsPrefix(name)}fabric`,
     internetNetns: `${netnsPrefix(name)}internet`,
     stateDir: `${STATE_ROOT}/${name}`,
+    faults: [...faults],
   };
 }
 

@@ -40,7 +40,7 @@ export class LabRuntime {
       containerId: `pw${sb.id}`,
       podNetnsPath: `/var/run/netns/${sb.netns}`,
       ifName: 'eth0',
-      conf: bridgeNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name)),
+      conf: bridgeNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name), this.lab.faults ?? []),
       // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
       args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
     };

@@ -3,6 +3,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataplane, NodePlan } from './plan.js';
+import type { FaultName } from './faults.js';
 
 export interface LabState {
   apiVersion: 'podwire.dev/v1alpha1';
@@ -13,6 +14,8 @@ export interface LabState {
   fabricNetns: string;
   internetNetns: string;
   stateDir: string;
+  /** Faults applied at `lab up` (absent in state written before faults existed). */
+  faults?: FaultName[];
   cniBinDir: string;
   token: string;
   createdAt: string;

@@ -13,6 +13,8 @@ export interface LabStatus {
   kind: 'LabStatus';
   name: string;
   dataplane: string;
+  /** Faults applied at `lab up`. */
+  faults: string[];
   stateDir: string;
   kubeconfig: string;
   api: { url: string | null; pid: number | null; running: boolean; healthy: boolean };
@@ -42,6 +44,7 @@ export async function labStatus(name: string): Promise<LabStatus> {
     kind: 'LabStatus',
     name,
     dataplane: state.dataplane,
+    faults: state.faults ?? [],
     stateDir,
     kubeconfig: p.kubeconfig,
     api: { url: api?.url ?? null, pid: api?.pid ?? null, running, healthy },
@@ -60,7 +63,7 @@ export async function labStatus(name: string): Promise<LabStatus> {
 
 export function formatStatus(s: LabStatus): string {
   const lines = [
-    `lab ${s.name} (${s.dataplane})  state ${s.stateDir}`,
+    `lab ${s.name} (${s.dataplane}${s.faults.length ? `, faults: ${s.faults.join(', ')}` : ''})  state ${s.stateDir}`,
     `api ${s.api.url ?? '-'}  pid ${s.api.pid ?? '-'}  ${s.api.healthy ? 'healthy' : s.api.running ? 'NOT ANSWERING' : 'NOT RUNNING'}`,
     `kubeconfig ${s.kubeconfig}`,
     '',

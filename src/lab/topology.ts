@@ -6,14 +6,24 @@ import { rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import {
   CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_TCP_PORT, INTERNET_PREFIX, ROUTER_INTERNET_IP, ROUTER_UNDERLAY_IP, UNDERLAY_CIDR,
-  VXLAN_PORT, labOfNetns, netnsPrefix, type LabPlan, type NodePlan,
+  JUMBO_MTU, UNDERLAY_MTU, VXLAN_MTU, VXLAN_PORT, labOfNetns, netnsPrefix, type LabPlan, type NodePlan,
 } from './plan.js';
+import { FAULT_NODE, ROUTELESS_NODE, type FaultName } from './faults.js';
 import { ipBatch, listNetns, netnsPids, run, shIn } from './sh.js';
 
 const UNDERLAY_PREFIX = UNDERLAY_CIDR.split('/')[1];
 
-/** Node-side NAT: masquerade pod traffic to destinations outside the cluster (pods and nodes). */
-export function nodeNatRules(): string {
+/** The address node-to-pod-snat puts on a node's own traffic to pods: a second address on its uplink. */
+export const agentSnatIP = (node: NodePlan) => `172.18.0.${100 + node.index}`;
+
+/**
+ * Node-side NAT: masquerade pod traffic to destinations outside the cluster
+ * (pods and nodes). Faults drop the masquerade (no-egress-snat), drop the
+ * node-network exemption (pod-to-node-snat) or SNAT the node's own traffic
+ * to pods (node-to-pod-snat, on the fault node).
+ */
+export function nodeNatRules(node: NodePlan, faults: readonly FaultName[] = []): string {
+  const has = (f: FaultName) => faults.includes(f);
   return [
     '*nat',
     ':PREROUTING ACCEPT [0:0]',
@@ -23,20 +33,39 @@ export function nodeNatRules(): string {
     ':PW-EGRESS - [0:0]',
     '-A POSTROUTING -s ' + CLUSTER_POD_CIDR + ' -j PW-EGRESS',
     '-A PW-EGRESS -d ' + CLUSTER_POD_CIDR + ' -j RETURN',
-    '-A PW-EGRESS -d ' + UNDERLAY_CIDR + ' -j RETURN',
-    '-A PW-EGRESS -j MASQUERADE',
+    ...(has('pod-to-node-snat') ? [] : ['-A PW-EGRESS -d ' + UNDERLAY_CIDR + ' -j RETURN']),
+    ...(has('no-egress-snat') ? [] : ['-A PW-EGRESS -j MASQUERADE']),
+    ...(has('node-to-pod-snat') && node.index === FAULT_NODE
+      ? [`-A POSTROUTING -m addrtype --src-type LOCAL -d ${CLUSTER_POD_CIDR} -j SNAT --to-source ${agentSnatIP(node)}`] : []),
     'COMMIT',
     '',
   ].join('\n');
 }
 
+/**
+ * The other nodes this node routes to: one per pod CIDR (overlapping-pod-cidr
+ * hands two nodes one CIDR: the first wins, and a node never routes its own
+ * CIDR away), minus the route missing-route removes.
+ */
+function routedPeers(plan: LabPlan, node: NodePlan): NodePlan[] {
+  const seen = new Set([node.podCIDR]);
+  return plan.nodes.filter((o) => {
+    if (o.index === node.index || seen.has(o.podCIDR)) return false;
+    seen.add(o.podCIDR);
+    return !(plan.faults.includes('missing-route') && node.index === ROUTELESS_NODE && o.index === FAULT_NODE);
+  });
+}
+
 function dataplaneLines(plan: LabPlan, node: NodePlan): { ip: string[]; bridge: string[] } {
-  const others = plan.nodes.filter((n) => n.index !== node.index);
+  const others = routedPeers(plan, node);
+  const blackhole = plan.faults.includes('mtu-blackhole');
   if (plan.dataplane === 'host-gw') {
     return { ip: others.map((o) => `route add ${o.podCIDR} via ${o.underlayIP} dev eth0`), bridge: [] };
   }
   const ip = [
     `link add flannel.1 type vxlan id 1 dev eth0 dstport ${VXLAN_PORT} nolearning local ${node.underlayIP}`,
+    // flannel derives the device MTU from the NIC's; mtu-blackhole gives it the underlay's instead.
+    `link set flannel.1 mtu ${blackhole ? UNDERLAY_MTU : VXLAN_MTU}`,
     `link set flannel.1 address ${node.vxlanMAC}`,
     `addr add ${node.podCIDR.replace('/24', '/32')} dev flannel.1`,
     'link set flannel.1 up',
@@ -68,12 +97,17 @@ async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
   await ipBatch(node.netns, [
     'link set lo up',
     `addr add ${node.underlayIP}/${UNDERLAY_PREFIX} dev eth0`,
+    // mtu-blackhole: the NIC believes in jumbo frames; the fabric's ports carry UNDERLAY_MTU.
+    ...(plan.faults.includes('mtu-blackhole') ? [`link set eth0 mtu ${JUMBO_MTU}`] : []),
     'link set eth0 up',
     `route add default via ${ROUTER_UNDERLAY_IP} dev eth0`,
+    ...(plan.faults.includes('node-to-pod-snat') && node.index === FAULT_NODE ? [`addr add ${agentSnatIP(node)}/${UNDERLAY_PREFIX} dev eth0`] : []),
     ...dp.ip,
   ]);
   const bridgeCmds = dp.bridge.map((l) => `bridge ${l}`).join('\n');
-  await shIn(node.netns, `${sysctlScript()}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules()}EOF\n`);
+  // forward-drop: the filter table's FORWARD policy, as Docker sets it.
+  const filter = plan.faults.includes('forward-drop') && node.index === FAULT_NODE ? '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n' : '';
+  await shIn(node.netns, `${sysctlScript()}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules(node, plan.faults)}${filter}EOF\n`);
 }
 
 /** Creates the whole topology. On failure the caller tears the lab down. */

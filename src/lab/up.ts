@@ -9,6 +9,7 @@ import { generatePki, kubeconfigYaml } from './certs.js';
 import { DEFAULT_CNI_BIN_DIR } from './cni.js';
 import { apiRequest } from './lab-api.js';
 import { labPlan, type Dataplane } from './plan.js';
+import { faultConflict, type FaultName } from './faults.js';
 import { LAB_REQUIREMENTS, preflight } from './preflight.js';
 import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type LabState } from './state.js';
 import { buildTopology, labNetns, pidAlive, startInternetListener } from './topology.js';
@@ -20,6 +21,8 @@ export interface LabUpOptions {
   name: string;
   nodes: number;
   dataplane: Dataplane;
+  /** Faults to apply (src/lab/faults.ts). */
+  faults?: FaultName[];
   kubeconfigOut?: string;
   log?: (line: string) => void;
 }
@@ -48,9 +51,12 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const timingsMs: Record<string, number> = {};
   const mark = (k: string, from: number) => (timingsMs[k] = Math.round(performance.now() - from));
 
+  const faults = [...new Set(opts.faults ?? [])];
+  const conflict = faultConflict(faults, opts.dataplane, opts.nodes);
+  if (conflict) throw new LabError(conflict);
   await preflight(LAB_REQUIREMENTS, { install: true, log });
   await assertNameFree(opts.name);
-  const plan = labPlan(opts.name, opts.nodes, opts.dataplane);
+  const plan = labPlan(opts.name, opts.nodes, opts.dataplane, faults);
   const p = paths(plan.stateDir);
   await ensureDir(plan.stateDir);
   const state: LabState = {
@@ -64,7 +70,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   };
   try {
     await writeJsonAtomic(p.state, state);
-    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}`);
+    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}${faults.length ? `, faults: ${faults.join(', ')}` : ''}`);
     const t1 = performance.now();
     await Promise.all([
       buildTopology(plan).then(() => mark('topology', t1)),

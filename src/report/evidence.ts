@@ -18,7 +18,8 @@ export async function writeEvidence(
   const dir = join(runDir, 'evidence', check.id);
   await mkdir(dir, { recursive: true });
   const bad = check.flows.filter((f) => f.verdict !== 'passed');
-  const names = [...new Set(bad.flatMap((f) => f.captures).filter(Boolean))].slice(0, MAX_CAPTURES);
+  // Decisive packets' captures first, so the cap never drops the capture that decided.
+  const names = [...new Set([...bad.map((f) => f.decisive?.capture), ...bad.flatMap((f) => f.captures)].filter((x): x is string => !!x))].slice(0, MAX_CAPTURES);
   for (const name of names) {
     const got = data.retrieved.get(name);
     if (!got) continue;
@@ -35,7 +36,13 @@ export async function writeEvidence(
     `${check.id} ${check.title}: ${check.result}`,
     check.reason,
     '',
-    ...bad.map((f) => `${f.verdict.toUpperCase()} ${f.flow} ${f.proto} ${f.from} -> ${f.to}\n  expected ${f.expected}\n  observed ${f.observed}\n  captures ${f.captures.join(', ') || '-'}`),
+    ...bad.map((f) => [
+      `${f.verdict.toUpperCase()} ${f.flow} ${f.proto} ${f.from} -> ${f.to}`,
+      `  expected ${f.expected}`,
+      `  observed ${f.observed}`,
+      ...(f.decisive ? [`  decisive packet #${f.decisive.packet} in ${f.decisive.capture}.pcap (${f.decisive.role}): ${f.decisive.src} > ${f.decisive.dst}`] : []),
+      `  captures ${f.captures.join(', ') || '-'}`,
+    ].join('\n')),
   ].join('\n') + '\n');
   return relative(runDir, dir);
 }

@@ -7,26 +7,13 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { ConformanceReport } from '../../src/report/model.js';
 import { CHECK_IDS } from '../../src/conformance/catalogue.js';
 import { CLI, cli, describeLab, startLab, useLab, type TestLab } from '../helpers/lab.js';
+import { leftovers, podwireRun as runCli } from '../helpers/run.js';
 
 const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-run-'));
 
-async function podwireRun(lab: TestLab, args: string[] = []) {
-  const dir = mkdtempSync(join(reportsRoot, 'r-'));
-  const r = await execa(process.execPath, [CLI, 'run', '--kubeconfig', lab.kubeconfig, '--report-dir', dir, ...args], { reject: false, timeout: 300_000 });
-  const runs = readdirSync(dir);
-  const report = runs.length ? (JSON.parse(readFileSync(join(dir, runs[0]!, 'report.json'), 'utf8')) as ConformanceReport) : undefined;
-  return { ...r, report, runDir: runs.length ? join(dir, runs[0]!) : undefined };
-}
-
-/** Nothing of a run left in the cluster: no namespace or pod with the run label. */
-async function leftovers(lab: TestLab): Promise<string[]> {
-  const ns = await lab.kube.core.listNamespace({ labelSelector: 'podwire.dev/run' });
-  const pods = await lab.kube.core.listPodForAllNamespaces({ labelSelector: 'podwire.dev/run' });
-  return [...ns.items.map((n) => `ns/${n.metadata?.name}`), ...pods.items.map((p) => `pod/${p.metadata?.namespace}/${p.metadata?.name}`)];
-}
+const podwireRun = (lab: TestLab, args: string[] = []) => runCli(lab, reportsRoot, args);
 
 /** JUnit parsed by a real XML parser (Python's), one testcase per check id. */
 async function junitCases(file: string): Promise<{ name: string; failed: boolean; skipped: boolean }[]> {

@@ -3,9 +3,9 @@ import { UsageError, parseCommand } from '../../src/cli/args.js';
 
 describe('podwire command line', () => {
   test.each([
-    [['lab', 'up'], { kind: 'lab-up', name: 'podwire', nodes: 3, dataplane: 'host-gw' }],
+    [['lab', 'up'], { kind: 'lab-up', name: 'podwire', nodes: 3, dataplane: 'host-gw', faults: [] }],
     [['lab', 'up', '--name', 'x1', '--nodes', '64', '--dataplane', 'vxlan', '--kubeconfig-out', '/tmp/k'],
-      { kind: 'lab-up', name: 'x1', nodes: 64, dataplane: 'vxlan', kubeconfigOut: '/tmp/k' }],
+      { kind: 'lab-up', name: 'x1', nodes: 64, dataplane: 'vxlan', faults: [], kubeconfigOut: '/tmp/k' }],
     [['lab', 'down'], { kind: 'lab-down', name: 'podwire', all: false }],
     [['lab', 'down', '--all'], { kind: 'lab-down', all: true }],
     [['lab', 'status', '--json'], { kind: 'lab-status', name: 'podwire', json: true }],
@@ -24,7 +24,7 @@ describe('podwire command line', () => {
     [['lab', 'up', '--dataplane', 'foo'], 'expected `--dataplane` to be one of host-gw, vxlan, got `foo` (string)'],
     [['lab', 'up', '--name', 'has-hyphen'], 'got `has-hyphen`'],
     [['lab', 'up', '--name', 'a'.repeat(17)], '`--name`'],
-    [['lab', 'up', '--frob'], 'unknown flag `--frob` for `podwire lab up` (valid: --name, --nodes, --dataplane, --kubeconfig-out)'],
+    [['lab', 'up', '--frob'], 'unknown flag `--frob` for `podwire lab up` (valid: --name, --nodes, --dataplane, --fault, --kubeconfig-out)'],
     [['lab', 'up', 'extra'], 'unexpected argument `extra`'],
     [['lab', 'up', '--nodes'], '--nodes'],
     [['lab', 'down', '--all', '--name', 'x'], 'not both'],

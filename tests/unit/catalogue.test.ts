@@ -17,7 +17,7 @@ const probes: Probe[] = [
   { name: 'pw-host-n2', node: 'n2', role: 'host', ip: '172.18.0.12' },
 ];
 const nodeIPs = new Map([['n1', '172.18.0.11'], ['n2', '172.18.0.12']]);
-const flows = planFlows('r1', probes, nodeIPs, { ip: '198.51.100.10', port: 80 });
+const flows = planFlows('r1', probes, nodeIPs, { ip: '198.51.100.10', port: 80 }, (p) => (p.startsWith('pw-pod-') ? 1450 : undefined));
 const at = (capture: string, src: string, dst: string, extra: Partial<Sighting> = {}): Sighting => ({ capture, src, dst, packet: 0, encapsulation: [], ...extra });
 const ipOf = (name?: string) => probes.find((p) => p.name === name)?.ip ?? '';
 
@@ -29,11 +29,16 @@ function cleanObservations(): Observations {
     return {
       flow,
       sent: { id: flow.id, src, exitCode: 0, reply: `${flow.token}.from.${flow.to ?? 'internet'}` },
-      atReceiver: flow.to ? [at(flow.to, src, flow.dstIP)] : [],
+      atReceiver: flow.to ? [at(flow.to, src, flow.dstIP, flow.size ? { length: flow.size, df: true } : {})] : [],
       atSender: [at(flow.from, src, flow.dstIP)],
       atUplink: flow.kind === 'pod-external' ? [at(host, nodeIPs.get(probes.find((p) => p.name === flow.from)!.node)!, flow.dstIP)]
         : flow.kind.endsWith('cross') ? [at(host, src, flow.dstIP)] : [],
       replyAtSender: [at(flow.from, flow.to ? flow.dstIP : flow.dstIP, src)],
+      answerAtSender: [at(flow.from, flow.dstIP, src)],
+      fragNeededAtSender: [],
+      handshakeAtUplink: [],
+      handshakeAtSender: [],
+      arpAtSender: [],
     };
   });
   return {
@@ -96,6 +101,52 @@ describe('verdicts', () => {
     expect(judge('NM-4.1', o)).toMatchObject({ result: 'inconclusive' });
     const { external: _, ...noTarget } = cleanObservations();
     expect(judge('NM-4.1', noTarget)).toMatchObject({ result: 'inconclusive', reason: expect.stringContaining('--external-target') });
+  });
+
+  test('NM-4.1: a connection that failed is judged by its SYN on the uplink: a pod source fails, with the SYN as decisive packet', () => {
+    const o = cleanObservations();
+    const f = o.flows.find((x) => x.flow.kind === 'pod-external')!;
+    f.atUplink = [];
+    f.replyAtSender = [];
+    f.sent!.exitCode = 1;
+    f.handshakeAtUplink = [at('pw-host-n1', '10.244.1.2', '198.51.100.10', { packet: 7, tcpFlags: 'S' })];
+    const r = judge('NM-4.1', o);
+    expect(r.result).toBe('failed');
+    expect(r.flows.find((x) => x.flow === f.flow.id)!.decisive).toEqual({ capture: 'pw-host-n1', packet: 7, src: '10.244.1.2', dst: '198.51.100.10', role: "SYN on n1's uplink" });
+    f.handshakeAtUplink = [at('pw-host-n1', '172.18.0.11', '198.51.100.10')];
+    expect(judge('NM-4.1', o).result).toBe('inconclusive');
+  });
+
+  test('a flow that never arrived names the packet as sent, the SYN, or the unanswered ARP as decisive', () => {
+    const o = cleanObservations();
+    const f = o.flows.find((x) => x.flow.kind === 'pod-pod-cross' && x.flow.proto === 'tcp')!;
+    f.atReceiver = [];
+    f.atSender = [at(f.flow.from, '10.244.1.2', f.flow.dstIP, { packet: 3 })];
+    const v = () => judge('NM-1.2', o).flows.find((x) => x.flow === f.flow.id)!;
+    expect(v()).toMatchObject({ verdict: 'failed', decisive: { capture: f.flow.from, packet: 3, role: expect.stringContaining('never received') } });
+    f.atSender = [];
+    f.handshakeAtSender = [at(f.flow.from, '10.244.1.2', f.flow.dstIP, { packet: 1, tcpFlags: 'S' })];
+    expect(v().observed).toMatch(/no connection: its SYN \(S\) left as 10\.244\.1\.2 > 10\.244\.2\.2, packet #1/);
+    f.handshakeAtSender = [];
+    f.arpAtSender = [at(f.flow.from, '10.244.1.2', f.flow.dstIP, { packet: 0 })];
+    expect(v().observed).toMatch(/unanswered ARP/);
+  });
+
+  test('NM-5.1: a full-size DF datagram passes when it arrives or draws "fragmentation needed", fails when it vanishes', () => {
+    const o = cleanObservations();
+    const f = o.flows.find((x) => x.flow.kind === 'pod-pod-mtu')!;
+    expect(f.flow).toMatchObject({ proto: 'udp', dstPort: 7173, size: 1450 });
+    f.atReceiver = [];
+    f.atSender = [at(f.flow.from, '10.244.1.2', f.flow.dstIP, { packet: 9, length: 1450, df: true })];
+    const r = judge('NM-5.1', o);
+    expect(r.result).toBe('failed');
+    expect(r.flows.find((x) => x.flow === f.flow.id)).toMatchObject({ observed: expect.stringContaining('1450 bytes with DF (packet #9'), decisive: { packet: 9 } });
+    f.fragNeededAtSender = [at(f.flow.from, '10.244.1.1', '10.244.1.2', { icmpMtu: 1400 })];
+    expect(judge('NM-5.1', o).result).toBe('passed');
+    // Path control: when small datagrams between the same pods do not arrive either, size is not the question.
+    f.fragNeededAtSender = [];
+    o.flows.find((x) => x.flow.kind === 'pod-pod-cross' && x.flow.proto === 'udp' && x.flow.from === f.flow.from && x.flow.to === f.flow.to)!.atReceiver = [];
+    expect(judge('NM-5.1', o)).toMatchObject({ result: 'inconclusive', reason: expect.stringContaining('not a question of size') });
   });
 
   test('NM-4.2: an inner source rewritten to the node address fails', () => {

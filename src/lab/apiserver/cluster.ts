@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { constants, release } from 'node:os';
 import { endProcessGroup, type LabRuntime, type Sandbox } from '../runtime.js';
+import { FAULT_NODE, staleIP } from '../faults.js';
 import type { LabState } from '../state.js';
 import { EXTERNAL_TARGET_ANNOTATION, INTERNET_IP, INTERNET_TCP_PORT, type NodePlan } from '../plan.js';
 import {
@@ -295,6 +296,12 @@ export class Cluster {
     else this.startQueue.push(runJob);
   }
 
+  /** The pod IP the API reports: the sandbox's, except under the wrong-status-ip fault (pods on the fault node). */
+  private reportedIP(sb: Sandbox): string {
+    const wrong = (this.lab.faults ?? []).includes('wrong-status-ip') && !sb.hostNetwork && sb.node.index === FAULT_NODE;
+    return wrong ? staleIP(sb.ip) : sb.ip;
+  }
+
   private async start(rec: PodRecord): Promise<void> {
     const { pod } = rec;
     if (rec.stopping || !rec.node) return;
@@ -313,8 +320,9 @@ export class Cluster {
       return;
     }
     pod.metadata.annotations![NETNS_ANNOTATION] = rec.sandbox.netns;
-    pod.status.podIP = rec.sandbox.ip;
-    pod.status.podIPs = [{ ip: rec.sandbox.ip }];
+    const ip = this.reportedIP(rec.sandbox);
+    pod.status.podIP = ip;
+    pod.status.podIPs = [{ ip }];
     pod.status.startTime = now();
     for (const spec of pod.spec.containers) {
       const run: ContainerRun = { spec, restartCount: 0, status: containerStatus(spec, 0, {}) };

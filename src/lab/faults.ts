@@ -1,0 +1,188 @@
+// The fault gallery: named, realistic misconfigurations `lab up --fault`
+// applies, and, for each, the checks that must catch it. This declaration is
+// the single source of the detection matrix: the matrix test asserts it, the
+// README's table is generated from it. Pure data.
+import type { Dataplane } from './plan.js';
+
+export const FAULT_NAMES = [
+  'masquerade-all',
+  'overlapping-pod-cidr',
+  'missing-route',
+  'no-egress-snat',
+  'node-to-pod-snat',
+  'pod-to-node-snat',
+  'wrong-status-ip',
+  'mtu-blackhole',
+  'forward-drop',
+] as const;
+export type FaultName = (typeof FAULT_NAMES)[number];
+
+/** The node most faults break (node-2): every lab with a fault has at least two nodes. */
+export const FAULT_NODE = 2;
+/** missing-route: this node lacks the route to FAULT_NODE's pod CIDR. */
+export const ROUTELESS_NODE = 1;
+
+/** A flow verdict (or API finding) as the matrix sees it: its kind and the nodes and roles of its ends. */
+export interface MatrixFlow {
+  check: string;
+  kind: string;
+  from?: { node: number; role: 'pod' | 'host' };
+  to?: { node: number; role: 'pod' | 'host' };
+  /** Nodes whose probes an API finding names (NM-3.x findings have no ends). */
+  named: number[];
+}
+
+export interface FaultDef {
+  name: FaultName;
+  /** One line: what the lab does. */
+  summary: string;
+  /** The real-world failure it models, and where that comes from. */
+  models: string;
+  /** Dataplanes the fault can be applied to. */
+  dataplanes: readonly Dataplane[];
+  /** Dataplanes the detection matrix runs it on. */
+  matrix: readonly Dataplane[];
+  /** Checks that must fail: exactly these. */
+  caughtBy: readonly string[];
+  /** Checks the fault leaves unable to decide (the traffic they judge never flowed): exactly these; all others pass. */
+  undecided: readonly string[];
+  /** Flows the fault can affect; every other flow must pass. */
+  touches: (f: MatrixFlow) => boolean;
+}
+
+const ALL: readonly Dataplane[] = ['host-gw', 'vxlan'];
+const onNode = (e: MatrixFlow['from'], node: number, role?: 'pod' | 'host') => !!e && e.node === node && (!role || e.role === role);
+const crossNode = (f: MatrixFlow) => !f.to || !f.from || f.from.node !== f.to.node;
+
+export const FAULTS: readonly FaultDef[] = [
+  {
+    name: 'masquerade-all',
+    summary: 'The CNI bridge plugin runs with ipMasq on: every node masquerades pod traffic leaving its pod subnet.',
+    models: 'A CNI config with `ipMasq: true` (or flannel `--ip-masq` plus a second masquerade rule) that SNATs cross-node pod traffic to the node address; a classic "pods see the node IP" report.',
+    dataplanes: ALL,
+    matrix: ALL,
+    caughtBy: ['NM-1.2', 'NM-2.3', 'NM-4.2'],
+    undecided: [],
+    touches: (f) => f.from?.role === 'pod' && crossNode(f),
+  },
+  {
+    name: 'overlapping-pod-cidr',
+    summary: `Node-${FAULT_NODE} is handed node-1's pod CIDR: the two nodes' IPAM hands out the same addresses.`,
+    models: 'Duplicate podCIDR allocation: a node re-registered with a stale spec.podCIDR, or --cluster-cidr/--node-cidr-mask-size mismatches, so two nodes allocate from one range (IPAM handing out duplicates).',
+    dataplanes: ALL,
+    matrix: ['host-gw'],
+    caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-3.1', 'NM-3.2', 'NM-3.3', 'NM-5.1'],
+    undecided: ['NM-4.2'],
+    touches: (f) => onNode(f.from, FAULT_NODE) || onNode(f.to, FAULT_NODE) || f.named.includes(FAULT_NODE),
+  },
+  {
+    name: 'missing-route',
+    summary: `Node-${ROUTELESS_NODE} lacks the route to node-${FAULT_NODE}'s pod CIDR; that traffic follows the default route and dies at the router.`,
+    models: 'A route that was never programmed or was flushed: a host-gw/BGP peer down, a flannel subnet lease not seen by one node, a route table edited by hand.',
+    dataplanes: ALL,
+    matrix: ALL,
+    caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3'],
+    undecided: ['NM-3.3', 'NM-5.1'],
+    touches: (f) => (onNode(f.from, ROUTELESS_NODE) && onNode(f.to, FAULT_NODE, 'pod')) || (onNode(f.from, FAULT_NODE, 'pod') && onNode(f.to, ROUTELESS_NODE)),
+  },
+  {
+    name: 'no-egress-snat',
+    summary: 'Nodes do not masquerade pod traffic leaving the cluster: it reaches the internet with the pod IP as source.',
+    models: 'Egress masquerade disabled or bypassed (flannel --ip-masq=false, Calico natOutgoing false, ip-masq-agent with 0.0.0.0/0 as non-masquerade): pod IPs leak out and replies never come back.',
+    dataplanes: ALL,
+    matrix: ['host-gw'],
+    caughtBy: ['NM-4.1'],
+    undecided: [],
+    touches: (f) => f.kind === 'pod-external',
+  },
+  {
+    name: 'node-to-pod-snat',
+    summary: `Node-${FAULT_NODE} SNATs its own traffic to pods to a second address of its (172.18.0.${100 + FAULT_NODE}).`,
+    models: 'A node-level rule that rewrites host-originated traffic to pods (kube-proxy --masquerade-all, an SNAT pinned to a VIP or floating address), so pods cannot tell which node talks to them.',
+    dataplanes: ALL,
+    matrix: ['host-gw'],
+    caughtBy: ['NM-2.1', 'NM-2.2'],
+    undecided: [],
+    touches: (f) => onNode(f.from, FAULT_NODE, 'host'),
+  },
+  {
+    name: 'pod-to-node-snat',
+    summary: 'Nodes masquerade pod traffic to node addresses: the egress rule exempts only the pod CIDR.',
+    models: 'A masquerade rule whose exceptions list only the pod CIDR (ip-masq-agent nonMasqueradeCIDRs without the node network), so pods reaching kubelets or hostNetwork services appear as the node.',
+    dataplanes: ALL,
+    matrix: ['host-gw'],
+    caughtBy: ['NM-2.3'],
+    undecided: [],
+    touches: (f) => f.kind === 'pod-node' && crossNode(f),
+  },
+  {
+    name: 'wrong-status-ip',
+    summary: `The API reports, for every pod on node-${FAULT_NODE}, an address that is not the one on its interface (a stale one).`,
+    models: 'A runtime or CNI result that disagrees with the interface: the IP of a previous sandbox kept after a sandbox restart, or a chained plugin reporting another interface\'s address.',
+    dataplanes: ALL,
+    matrix: ['host-gw'],
+    caughtBy: ['NM-1.1', 'NM-1.2', 'NM-2.1', 'NM-2.2', 'NM-2.3', 'NM-3.3', 'NM-4.1', 'NM-4.2'],
+    undecided: ['NM-1.3', 'NM-5.1'],
+    touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod') || f.named.includes(FAULT_NODE),
+  },
+  {
+    name: 'mtu-blackhole',
+    summary: 'Pods and the VXLAN device get the underlay MTU (1500) instead of 1450; nodes\' NICs pass the 1550-byte frames, the underlay drops them silently.',
+    models: 'A CNI MTU that does not subtract the tunnel overhead, on an underlay smaller than the NICs believe (jumbo NICs behind a 1500 hop, ICMP filtered): small packets work, full-size ones vanish.',
+    dataplanes: ['vxlan'],
+    matrix: ['vxlan'],
+    caughtBy: ['NM-5.1'],
+    undecided: [],
+    touches: (f) => f.kind === 'pod-pod-mtu',
+  },
+  {
+    name: 'forward-drop',
+    summary: `Node-${FAULT_NODE}'s iptables FORWARD policy is DROP: it stops forwarding for its pods (bridged traffic included, through br_netfilter).`,
+    models: 'Docker 1.13 and later set the FORWARD policy to DROP on every host it runs on (kubernetes/kubernetes#40182): pods on such a node lose every forwarded path.',
+    dataplanes: ALL,
+    matrix: ['host-gw'],
+    caughtBy: ['NM-1.1', 'NM-1.2', 'NM-2.2', 'NM-2.3'],
+    undecided: ['NM-1.3', 'NM-3.3', 'NM-4.1', 'NM-4.2', 'NM-5.1'],
+    touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod'),
+  },
+];
+
+/** wrong-status-ip: the stale address the API reports (same range, 100 further on; nothing holds it). */
+export function staleIP(ip: string): string {
+  const parts = ip.split('.').map(Number);
+  parts[3] = ((parts[3]! + 100 - 1) % 254) + 1;
+  return parts.join('.');
+}
+
+export function faultDef(name: FaultName): FaultDef {
+  return FAULTS.find((f) => f.name === name)!;
+}
+
+/** Why a set of faults cannot be applied to such a lab, or undefined when it can. */
+export function faultConflict(faults: readonly FaultName[], dataplane: Dataplane, nodes: number): string | undefined {
+  for (const name of faults) {
+    const f = faultDef(name);
+    if (!f.dataplanes.includes(dataplane)) return `fault \`${name}\` applies to the ${f.dataplanes.join(', ')} dataplane only, not ${dataplane}`;
+  }
+  if (faults.length && nodes < FAULT_NODE) return `faults need at least ${FAULT_NODE} nodes (they break node-${FAULT_NODE}), got --nodes ${nodes}`;
+  return undefined;
+}
+
+const endOf = (s: string): MatrixFlow['from'] => {
+  const m = /pw-(pod|host)-node-(\d+)/.exec(s);
+  return m ? { node: Number(m[2]), role: m[1] as 'pod' | 'host' } : undefined;
+};
+
+/** A report's flow verdict as the matrix sees it (from/to name probes such as `pw-pod-node-2-a (10.244.2.2)`). */
+export function matrixFlow(check: string, v: { kind: string; from: string; to: string; observed: string }): MatrixFlow {
+  const from = endOf(v.from);
+  const to = endOf(v.to);
+  const named = [...v.observed.matchAll(/\bnode-(\d+)/g)].map((m) => Number(m[1]));
+  return { check, kind: v.kind, ...(from ? { from } : {}), ...(to ? { to } : {}), named: from || to ? [] : named };
+}
+
+/** `podwire lab faults`: one block per fault. */
+export function faultsText(): string {
+  const w = Math.max(...FAULTS.map((f) => f.name.length));
+  return FAULTS.map((f) => `${f.name.padEnd(w)}  ${f.summary}\n${' '.repeat(w)}  models: ${f.models}${f.dataplanes.length < 2 ? `\n${' '.repeat(w)}  dataplane: ${f.dataplanes.join(', ')} only` : ''}`).join('\n');
+}
