@@ -242,7 +242,7 @@ export const CHECKS: CheckDef[] = [
         const at = answer ? { decisive: decisiveOf(answer, `answer from ${m?.[1]}`) } : {};
         flows.push(!m ? { ...base, verdict: 'inconclusive', observed: 'no answer' }
           : m[1] === f.flow.to && f.replyAtSender.length ? { ...base, verdict: 'passed', observed: `answered by ${m[1]} (seen on the wire)`, ...at }
-            : { ...base, verdict: 'failed', observed: `answered by ${m[1]}${answer ? ` from ${answer.src}, packet #${answer.packet} at ${answer.capture}` : ' (reply not seen on the wire)'}`, ...at });
+            : { ...base, verdict: 'failed', observed: `answered by ${m[1]}${answer ? `: ${answer.src} > ${answer.dst}, packet #${answer.packet} at ${answer.capture}` : ' (reply not seen on the wire)'}`, ...at });
       }
       return result(flows, 'identity');
     },
@@ -268,8 +268,8 @@ export const CHECKS: CheckDef[] = [
         }
         if (!nodeAddresses(o, node).has(up.src)) return { ...base, verdict: 'failed', observed: `left ${node}'s uplink as ${up.src} > ${up.dst} (packet #${up.packet} at ${up.capture}): not SNATed to a node address`, decisive: decisiveOf(up, `on ${node}'s uplink`) };
         const reply = f.replyAtSender[0];
-        if (!reply) return { ...base, verdict: 'failed', observed: `left as ${up.src} (packet #${up.packet} at ${up.capture}), but no reply reached ${f.flow.from}`, decisive: decisiveOf(up, `on ${node}'s uplink; no reply came back`) };
-        if (reply.dst !== ipOf(o, f.flow.from)) return { ...base, verdict: 'failed', observed: `reply reached the pod addressed to ${reply.dst} (packet #${reply.packet} at ${reply.capture})`, decisive: decisiveOf(reply, 'reply as received') };
+        if (!reply) return { ...base, verdict: 'failed', observed: `left as ${up.src} > ${up.dst} (packet #${up.packet} at ${up.capture}), but no reply reached ${f.flow.from}`, decisive: decisiveOf(up, `on ${node}'s uplink; no reply came back`) };
+        if (reply.dst !== ipOf(o, f.flow.from)) return { ...base, verdict: 'failed', observed: `reply ${reply.src} > ${reply.dst} (packet #${reply.packet} at ${reply.capture}) reached the pod addressed to ${reply.dst}, not its pod IP ${ipOf(o, f.flow.from)}`, decisive: decisiveOf(reply, 'reply as received') };
         return { ...base, verdict: 'passed', observed: `left as ${up.src} > ${up.dst}; reply ${reply.src} > ${reply.dst}`, decisive: decisiveOf(up, `on ${node}'s uplink`) };
       });
       return result(flows, 'egress');

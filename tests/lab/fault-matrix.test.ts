@@ -1,0 +1,100 @@
+// The detection matrix: `podwire run` against a lab with each fault of the
+// gallery (src/lab/faults.ts) must fail exactly the checks declared for it,
+// leave exactly the declared ones undecided, pass the rest, and pass every
+// flow the fault does not touch; a clean lab passes everything. Every failed
+// flow decided by packets names its decisive packet, and the evidence holds
+// that packet. The README's matrix is generated from the same declaration.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { CHECK_IDS } from '../../src/conformance/catalogue.js';
+import { FAULTS, matrixFlow, type FaultDef } from '../../src/lab/faults.js';
+import type { Dataplane } from '../../src/lab/plan.js';
+import type { ConformanceReport } from '../../src/report/model.js';
+import { cli, describeLab, startLab } from '../helpers/lab.js';
+import { leftovers, podwireRun } from '../helpers/run.js';
+
+const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-matrix-'));
+const NODES = 3;
+
+interface Case {
+  label: string;
+  fault?: FaultDef;
+  dataplane: Dataplane;
+}
+
+const cases: Case[] = [
+  { label: 'clean lab, host-gw', dataplane: 'host-gw' },
+  { label: 'clean lab, vxlan', dataplane: 'vxlan' },
+  ...FAULTS.flatMap((fault) => fault.matrix.map((dataplane) => ({ label: `${fault.name}, ${dataplane}`, fault, dataplane }))),
+];
+
+const timings: { label: string; seconds: number; failed: string }[] = [];
+const t0 = Date.now();
+
+const idsWith = (r: ConformanceReport, result: string) => r.checks.filter((c) => c.result === result).map((c) => c.id).sort();
+
+/** Failed flows decided by packets name their decisive packet; the evidence has it (pcap, decoded line, flows.txt). */
+function assertDecisiveEvidence(report: ConformanceReport, runDir: string): void {
+  for (const c of report.checks.filter((x) => x.result === 'failed')) {
+    expect(c.evidence, `${c.id} has evidence`).toBeDefined();
+    const dir = join(runDir, c.evidence!);
+    const flowsTxt = readFileSync(join(dir, 'flows.txt'), 'utf8');
+    for (const f of c.flows.filter((x) => x.verdict === 'failed')) {
+      // API findings (NM-3.1, NM-3.2) and interface inventory (NM-3.3's address rows) are not packets.
+      if (f.captures.length === 0) continue;
+      const d = f.decisive;
+      expect(d, `${c.id} ${f.flow} (${f.from} -> ${f.to}) names its decisive packet: ${f.observed}`).toBeDefined();
+      expect(f.expected.length).toBeGreaterThan(0);
+      // Expected vs seen: the decisive packet's addresses are in what the verdict says it saw.
+      expect(f.observed).toContain(`${d!.src} > ${d!.dst}`);
+      expect(f.observed).toContain(`packet #${d!.packet}`);
+      expect(flowsTxt).toContain(`decisive packet #${d!.packet} in ${d!.capture}.pcap`);
+      expect(existsSync(join(dir, `${d!.capture}.pcap`)), `${c.id}: ${d!.capture}.pcap in the evidence`).toBe(true);
+      const decoded = readFileSync(join(dir, `${d!.capture}.txt`), 'utf8').split('\n');
+      const line = decoded.find((l) => l.startsWith(`#${d!.packet} `));
+      expect(line, `${c.id}: packet #${d!.packet} in ${d!.capture}.txt`).toBeDefined();
+      expect(line).toContain(d!.src);
+    }
+  }
+}
+
+describeLab('fault gallery: the detection matrix', () => {
+  afterAll(() => {
+    const total = (Date.now() - t0) / 1000;
+    const w = Math.max(...timings.map((t) => t.label.length));
+    console.log([`fault matrix: ${timings.length} runs in ${total.toFixed(1)} s`, ...timings.map((t) => `  ${t.label.padEnd(w)}  ${t.seconds.toFixed(1).padStart(5)} s  failed: ${t.failed || '-'}`)].join('\n'));
+    rmSync(reportsRoot, { recursive: true, force: true });
+  });
+
+  test.each(cases)('$label', async ({ label, fault, dataplane }) => {
+    const started = Date.now();
+    const name = `fm${cases.findIndex((c) => c.label === label)}`;
+    const lab = await startLab(name, ['--nodes', String(NODES), '--dataplane', dataplane, ...(fault ? ['--fault', fault.name] : [])]);
+    try {
+      const r = await podwireRun(lab, reportsRoot);
+      const report = r.report;
+      expect(report, String(r.stderr)).toBeDefined();
+      expect(report!.checks.map((c) => c.id)).toEqual(CHECK_IDS);
+      const summary = report!.checks.filter((c) => c.result !== 'passed').map((c) => `${c.id} ${c.result}: ${c.reason}`).join('\n');
+      expect(idsWith(report!, 'failed'), summary).toEqual([...(fault?.caughtBy ?? [])].sort());
+      expect(idsWith(report!, 'inconclusive'), summary).toEqual([...(fault?.undecided ?? [])].sort());
+      expect(r.exitCode).toBe(fault ? 1 : 0);
+      // Flows the fault does not touch pass, in every check.
+      for (const c of report!.checks) {
+        for (const f of c.flows) {
+          if (fault && fault.touches(matrixFlow(c.id, f))) continue;
+          expect(f.verdict, `${c.id} ${f.flow} ${f.from} -> ${f.to} is untouched by ${fault?.name ?? 'a clean lab'}: ${f.observed}`).toBe('passed');
+        }
+      }
+      // Each failing check fails on flows the fault touches, not just on aggregate.
+      for (const id of fault?.caughtBy ?? []) expect(report!.checks.find((c) => c.id === id)!.flows.some((f) => f.verdict === 'failed')).toBe(true);
+      assertDecisiveEvidence(report!, r.runDir!);
+      expect(await leftovers(lab)).toEqual([]);
+      timings.push({ label, seconds: (Date.now() - started) / 1000, failed: idsWith(report!, 'failed').join(' ') });
+    } finally {
+      await cli(['lab', 'down', '--name', name], { reject: false });
+    }
+  });
+});
