@@ -14,7 +14,7 @@ export type Command =
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
   | { kind: 'lab-preflight'; install: boolean; tests: boolean }
-  | { kind: 'demo'; nodes: number; dataplane: Dataplane; keep: boolean }
+  | { kind: 'demo'; nodes: number; dataplane: Dataplane; faults: FaultName[]; keep: boolean }
   | { kind: 'decode'; file: string; json: boolean; vxlanPorts: number[] }
   | { kind: 'run'; argv: string[] }
   | { kind: 'cleanup'; kubeconfig?: string; context?: string };
@@ -83,7 +83,7 @@ Usage:
   podwire lab status [--name NAME] [--json]
   podwire lab down [--name NAME | --all]
   podwire lab preflight [--install] [--tests]
-  podwire demo [--nodes N] [--dataplane host-gw|vxlan] [--keep]
+  podwire demo [--nodes N] [--dataplane host-gw|vxlan] [--fault NAME]... [--keep]
   podwire decode FILE [--json] [--vxlan-port PORT]...
   podwire run [--kubeconfig F] [--context C] [--probe-image IMG] [--external-target IP:PORT]
               [--only IDS] [--skip IDS] [--report-dir DIR] [--keep] [--timeout S]
@@ -119,8 +119,8 @@ export function parseCommand(argv: string[]): Command {
   if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return { kind: 'help' };
   if (cmd === '--version' || cmd === 'version') return { kind: 'version' };
   if (cmd === 'demo') {
-    const { values } = parse(argv.slice(1), { nodes: { type: 'string' }, dataplane: { type: 'string' }, keep: { type: 'boolean' } }, 'podwire demo');
-    return { kind: 'demo', nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), keep: values.keep ?? false };
+    const { values } = parse(argv.slice(1), { nodes: { type: 'string' }, dataplane: { type: 'string' }, fault: { type: 'string', multiple: true }, keep: { type: 'boolean' } }, 'podwire demo');
+    return { kind: 'demo', nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), faults: parseFaults(values.fault as string[] | undefined), keep: values.keep ?? false };
   }
   if (cmd === 'decode') return parseDecode(argv.slice(1));
   // `run` validates its own options (src/conformance/options.ts), still before touching the cluster.

@@ -22,10 +22,10 @@ export async function runDemo(cmd: Extract<Command, { kind: 'demo' }>, log: (s: 
   let code: number;
   try {
     const t0 = performance.now();
-    const up = labUp({ name: LAB, nodes: cmd.nodes, dataplane: cmd.dataplane, log });
+    const up = labUp({ name: LAB, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, log });
     upPromise = up;
     const lab = await up;
-    log(`lab ${LAB} up in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${cmd.nodes} nodes, ${cmd.dataplane}, API ${lab.api.url}`);
+    log(`lab ${LAB} up in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${cmd.nodes} nodes, ${cmd.dataplane}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}, API ${lab.api.url}`);
     const { report, dir } = await runConformance(parseRunOptions(['--kubeconfig', lab.kubeconfig]), { log });
     console.log(consoleSummary(report, { dir }));
     code = exitCodeOf(report);

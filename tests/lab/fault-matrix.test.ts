@@ -73,6 +73,7 @@ describeLab('fault gallery: the detection matrix', () => {
     const name = `fm${cases.findIndex((c) => c.label === label)}`;
     const lab = await startLab(name, ['--nodes', String(NODES), '--dataplane', dataplane, ...(fault ? ['--fault', fault.name] : [])]);
     try {
+      expect((await lab.status()).faults).toEqual(fault ? [fault.name] : []);
       const r = await podwireRun(lab, reportsRoot);
       const report = r.report;
       expect(report, String(r.stderr)).toBeDefined();

@@ -10,7 +10,8 @@ describe('podwire command line', () => {
     [['lab', 'down', '--all'], { kind: 'lab-down', all: true }],
     [['lab', 'status', '--json'], { kind: 'lab-status', name: 'podwire', json: true }],
     [['lab', 'preflight', '--install', '--tests'], { kind: 'lab-preflight', install: true, tests: true }],
-    [['demo', '--dataplane', 'vxlan'], { kind: 'demo', nodes: 3, dataplane: 'vxlan', keep: false }],
+    [['demo', '--dataplane', 'vxlan'], { kind: 'demo', nodes: 3, dataplane: 'vxlan', faults: [], keep: false }],
+    [['demo', '--fault', 'no-egress-snat'], { kind: 'demo', nodes: 3, dataplane: 'host-gw', faults: ['no-egress-snat'], keep: false }],
     [[], { kind: 'help' }],
     [['--version'], { kind: 'version' }],
   ])('%j parses', (argv, want) => {
