@@ -58,7 +58,7 @@ export const FAULTS: readonly FaultDef[] = [
   {
     name: 'masquerade-all',
     summary: 'The CNI bridge plugin runs with ipMasq on: every node masquerades pod traffic leaving its pod subnet.',
-    models: 'A CNI config with `ipMasq: true` (or flannel `--ip-masq` plus a second masquerade rule) that SNATs cross-node pod traffic to the node address; a classic "pods see the node IP" report.',
+    models: 'A bridge CNI config with `ipMasq: true` (common in sample configs): the plugin masquerades each pod\'s traffic to anything outside its own node\'s subnet, other nodes\' pods included, so receivers see the node address; the classic "pods see the node IP" report.',
     dataplanes: ALL,
     matrix: ALL,
     caughtBy: ['NM-1.2', 'NM-2.3', 'NM-4.2'],
