@@ -155,7 +155,8 @@ export async function runConformance(opts: RunOptions, hooks: RunHooks): Promise
       const nodeIPs = new Map(nodes.map((n) => [n.metadata!.name!, nodeFacts(n).addresses[0] ?? '']));
       flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, (p) => inventory.get(p)?.mtu).filter((f) => kinds.has(f.kind));
       if (flows.length) {
-        const caps = probes.map((p) => new PodCapture(kube.kc, { namespace: ns, pod: p.name }, { iface: p.role === 'host' ? 'any' : 'eth0', filter: captureFilter(p.role, external) }));
+        // All interfaces: a host probe sees its node's uplink and cni0; a pod probe eth0 and lo (traffic to its own address).
+        const caps = probes.map((p) => new PodCapture(kube.kc, { namespace: ns, pod: p.name }, { iface: 'any', filter: captureFilter(p.role, external) }));
         try {
           log(`starting ${caps.length} captures`);
           await Promise.all(caps.map((c) => c.start()));
