@@ -20,7 +20,7 @@ describeLab('bad input', () => {
     [['lab', 'up', '--name', 'tbad', '--dataplane', 'foo'], /`--dataplane`.*host-gw, vxlan.*got `foo`/],
     [['lab', 'up', '--name', 'Bad-Name'], /`--name`.*got `Bad-Name`/],
     [['lab', 'sideways'], /unknown lab command `sideways`/],
-    [['lab', 'up', '--name', 'tbad', '--fault', 'nope'], /unknown fault `nope`; known: masquerade-all, .*podwire lab faults/],
+    [['lab', 'up', '--name', 'tbad', '--fault', 'nope'], /unknown fault `nope` \(string\); known: masquerade-all, .*podwire lab faults/],
     [['lab', 'up', '--name', 'tbad', '--fault', 'mtu-blackhole'], /fault `mtu-blackhole` applies to the vxlan dataplane only, not host-gw/],
     [['lab', 'up', '--name', 'tbad', '--nodes', '1', '--fault', 'missing-route'], /faults need at least 2 nodes/],
     [['frobnicate'], /unknown command `frobnicate`/],
