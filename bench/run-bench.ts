@@ -34,14 +34,17 @@ export async function benchRun(opts: { repeats: number; sizes: number[]; log: (s
       try {
         const samples: number[] = [];
         let last;
+        let allPassed = true;
         for (let i = 0; i < opts.repeats; i++) {
           const t0 = performance.now();
           last = await runConformance(parseRunOptions(['--kubeconfig', `/run/podwire/${LAB}/kubeconfig`, '--report-dir', dir]), { log: () => undefined });
           samples.push(performance.now() - t0);
-          opts.log(`${nodes} nodes: run ${i + 1}/${opts.repeats} ${Math.round(samples.at(-1)!)} ms, ${last.report.summary.passed}/${last.report.summary.total} passed`);
+          const notPassed = last.report.checks.filter((c) => c.result !== 'passed').map((c) => `${c.id} ${c.result}: ${c.reason}`);
+          opts.log(`${nodes} nodes: run ${i + 1}/${opts.repeats} ${Math.round(samples.at(-1)!)} ms, ${last.report.summary.passed}/${last.report.summary.total} passed, ${last.report.counts.retried} flow(s) retried${notPassed.length ? `; ${notPassed.join('; ')}` : ''}`);
+          allPassed &&= last.report.summary.failed + last.report.summary.inconclusive === 0;
         }
         const c = last!.report.counts;
-        rows.push({ nodes, wall: summarize(`${nodes} nodes`, samples), execs: c.execs, captures: c.captures, flows: c.flows, allPassed: last!.report.summary.failed === 0 });
+        rows.push({ nodes, wall: summarize(`${nodes} nodes`, samples), execs: c.execs, captures: c.captures, flows: c.flows, allPassed });
       } finally {
         await run(process.execPath, [CLI, 'lab', 'down', '--name', LAB]);
       }

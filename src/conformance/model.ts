@@ -47,6 +47,8 @@ export interface SentFlow {
   src: string;
   exitCode: number;
   reply: string;
+  /** The first attempt got no reply; the flow was sent once more. */
+  retried?: boolean;
 }
 
 /** A token packet as one capture point saw it. */

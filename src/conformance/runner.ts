@@ -199,7 +199,7 @@ export async function runConformance(opts: RunOptions, hooks: RunHooks): Promise
       dataplane: fingerprint(observations),
       options: { only: opts.only, skip: opts.skip, externalTarget: external ? `${external.ip}:${external.port}` : null, probeImage: opts.probeImage },
       summary: summarize(results),
-      counts: { probes: probes.length, flows: flows.length, captures: captures.length, execs: execCounter.calls - execsBefore },
+      counts: { probes: probes.length, flows: flows.length, captures: captures.length, execs: execCounter.calls - execsBefore, retried: [...sent.values()].filter((s) => s.retried).length },
       checks: results,
     };
     await mkdir(dir, { recursive: true });

@@ -28,7 +28,8 @@ export interface ConformanceReport {
   dataplane: PathFingerprint[];
   options: { only: string[]; skip: string[]; externalTarget: string | null; probeImage: string };
   summary: Record<Verdict, number> & { total: number };
-  counts: { probes: number; flows: number; captures: number; execs: number };
+  /** `retried`: flows whose first attempt got no reply and were sent once more. */
+  counts: { probes: number; flows: number; captures: number; execs: number; retried: number };
   checks: CheckResult[];
 }
 

@@ -5,7 +5,7 @@ import type { ConformanceReport } from './model.js';
 const MARK = { passed: 'PASS', failed: 'FAIL', inconclusive: 'INCONCLUSIVE', skipped: 'SKIP' } as const;
 
 export function consoleSummary(r: ConformanceReport, paths: { dir: string }): string {
-  const lines = [`podwire run ${r.runId}: ${r.cluster.nodes.length} node(s), ${r.counts.flows} flows, ${r.counts.captures} captures, ${r.counts.execs} execs, ${(r.durationMs / 1000).toFixed(1)} s`];
+  const lines = [`podwire run ${r.runId}: ${r.cluster.nodes.length} node(s), ${r.counts.flows} flows, ${r.counts.captures} captures, ${r.counts.execs} execs, ${(r.durationMs / 1000).toFixed(1)} s${r.counts.retried ? `, ${r.counts.retried} flow(s) sent twice (no reply to the first try)` : ''}`];
   const dp = r.dataplane.filter((d) => d.samples > 0).map((d) => `${d.path}: ${d.encapsulation}${d.overheadBytes ? ` (+${d.overheadBytes} B)` : ''}`);
   if (dp.length) lines.push(`dataplane: ${dp.join(', ')}`);
   lines.push('');
