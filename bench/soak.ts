@@ -1,10 +1,12 @@
 // `npm run soak [-- --runs N --nodes N --dataplane D]`: N consecutive full
 // conformance runs on one clean lab, and a tally of every check that ever
 // did not pass (a flaky verdict is a bug). Prints a table, writes
-// reports/soak-<dataplane>.json, exits 1 if any verdict was not "passed".
+// reports/soak-<dataplane>.json, keeps the report and evidence of every run
+// that did not pass all checks under reports/soak-<dataplane>/, and exits 1
+// if any verdict was not "passed".
 // Not part of `npm test`: it takes minutes by design. Needs root.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +59,7 @@ async function main(): Promise<number> {
   const misses: Miss[] = [];
   const seconds: number[] = [];
   const t0 = Date.now();
+  const kept = join(REPORTS, `soak-${opts.dataplane}`);
   try {
     await down();
     await exec(process.execPath, [CLI, 'lab', 'up', '--name', LAB, '--nodes', String(opts.nodes), '--dataplane', opts.dataplane]);
@@ -70,6 +73,12 @@ async function main(): Promise<number> {
       }
       const bad = report.checks.filter((c) => c.result !== 'passed').map((c) => `${c.id} ${c.result}`);
       process.stderr.write(`soak: run ${i}/${opts.runs} ${seconds.at(-1)!.toFixed(1)} s, ${report.summary.passed}/${report.summary.total} passed${bad.length ? `: ${bad.join(', ')}` : ''}\n`);
+      if (bad.length) {
+        // The evidence of a flaky run is what explains it: keep it.
+        await mkdir(kept, { recursive: true });
+        await cp(join(dir, report.runId), join(kept, report.runId), { recursive: true });
+        process.stderr.write(`soak: kept ${join(kept, report.runId)}\n`);
+      }
       await rm(join(dir, report.runId), { recursive: true, force: true });
     }
   } finally {
