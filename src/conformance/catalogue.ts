@@ -54,14 +54,15 @@ function sentPacket(f: FlowObservation): { p: Sighting; what: string } | undefin
   if (f.arpAtSender[0]) return { p: f.arpAtSender[0], what: 'nothing left: only an unanswered ARP who-has,' };
   return undefined;
 }
-const sentAs = (f: FlowObservation) => {
+/** What a verdict on a flow that never arrived says of the sender's side, and its decisive packet. */
+function notReceived(f: FlowObservation): { text: string; decisive?: FlowVerdict['decisive'] } {
   const s = sentPacket(f);
-  return s ? `; ${s.what} ${s.p.src} > ${s.p.dst}, packet #${s.p.packet} at ${s.p.capture}` : '; nothing of it in the sender\'s capture';
-};
-const sentDecisive = (f: FlowObservation) => {
-  const s = sentPacket(f);
-  return s ? { decisive: decisiveOf(s.p, `${s.what.replace(/ as$/, '')}; never received at ${f.flow.to ?? f.flow.dstIP}`) } : {};
-};
+  if (!s) return { text: '; nothing of it in the sender\'s capture' };
+  return {
+    text: `; ${s.what} ${s.p.src} > ${s.p.dst}, packet #${s.p.packet} at ${s.p.capture}`,
+    decisive: decisiveOf(s.p, `${s.what.replace(/ as$/, '')}; never received at ${f.flow.to ?? f.flow.dstIP}`),
+  };
+}
 
 /** The forward packet at the receiver: delivered, with the expected source and destination, in a capture that saw its control. */
 function judgeDelivery(f: FlowObservation, o: Observations, expectSrc: string, expectDst: string, extra?: (v: FlowVerdict) => FlowVerdict): FlowVerdict {
@@ -74,7 +75,11 @@ function judgeDelivery(f: FlowObservation, o: Observations, expectSrc: string, e
     if ((o.controls.get(f.flow.to ?? '') ?? 0) === 0) {
       return { ...base, verdict: 'inconclusive', observed: `the capture at ${f.flow.to} saw none of the traffic sent to it (no control)` };
     }
-    return { ...base, verdict: 'failed', observed: `not seen at ${f.flow.to} (sender exit ${f.sent.exitCode}${sentAs(f)}), while that capture saw ${o.controls.get(f.flow.to ?? '')} other flows`, ...sentDecisive(f) };
+    const gone = notReceived(f);
+    return {
+      ...base, verdict: 'failed', observed: `not seen at ${f.flow.to} (sender exit ${f.sent.exitCode}${gone.text}), while that capture saw ${o.controls.get(f.flow.to ?? '')} other flows`,
+      ...(gone.decisive ? { decisive: gone.decisive } : {}),
+    };
   }
   const s = f.atReceiver[0]!;
   const v: FlowVerdict = { ...base, verdict: 'passed', observed: `${s.src} > ${s.dst} at ${s.capture}`, decisive: decisiveOf(s, 'as received') };

@@ -91,12 +91,12 @@ function sourcePorts(cap: CaptureData | undefined, src: string, dst: string, por
   return ports;
 }
 
-/** TCP segments to dst:port from one of `ports` (the connection's own source ports), optionally only on one interface. */
-function segmentsTo(cap: CaptureData | undefined, dst: string, port: number, ports: Set<number>, ifindex?: number): Sighting[] {
+/** TCP segments to dst:port whose source (address, port) `keep` accepts, optionally only on one interface. */
+function segmentsTo(cap: CaptureData | undefined, dst: string, port: number, keep: (src: string, srcPort: number) => boolean, ifindex?: number): Sighting[] {
   return (cap?.packets ?? []).flatMap((p) => {
     const ip = innermostIp(p);
     const tcp = inner(p, 'tcp');
-    if (!ip || !tcp || ip.dst !== dst || tcp.dstPort !== port || !ports.has(tcp.srcPort)) return [];
+    if (!ip || !tcp || ip.dst !== dst || tcp.dstPort !== port || !keep(ip.src, tcp.srcPort)) return [];
     const s = sighting(cap!.probe, p);
     return s && (ifindex === undefined || s.ifindex === ifindex) ? [s] : [];
   });
@@ -128,14 +128,12 @@ export function observe(input: ObserveInput): { observations: FlowObservation[];
     };
     if (obs.atSender.length === 0 && sent && flow.proto === 'tcp') {
       // The data never left: the connection attempt (SYN and retries) as the sender's capture saw it.
-      const cap = capOf.get(flow.from);
-      obs.handshakeAtSender = segmentsTo(cap, flow.dstIP, flow.dstPort, sourcePorts(cap, sent.src, flow.dstIP, flow.dstPort)).filter((x) => x.src === sent.src).slice(0, 3);
+      obs.handshakeAtSender = segmentsTo(capOf.get(flow.from), flow.dstIP, flow.dstPort, (src) => src === sent.src).slice(0, 3);
     }
     if (obs.atSender.length === 0 && obs.handshakeAtSender.length === 0 && sent) obs.arpAtSender = arpRequests(capOf.get(flow.from), sent.src, flow.dstIP).slice(0, 3);
     if (flow.kind === 'pod-external') {
       // An external target need not echo a token: its reply is any packet from target:port back to the sender.
-      const cap = input.captures.find((c) => c.probe === flow.from);
-      obs.replyAtSender = (cap?.packets ?? []).flatMap((p) => {
+      obs.replyAtSender = (capOf.get(flow.from)?.packets ?? []).flatMap((p) => {
         const ip = innermostIp(p);
         const tcp = inner(p, 'tcp');
         if (!ip || !tcp || ip.src !== flow.dstIP || tcp.srcPort !== flow.dstPort || (sent && ip.dst !== sent.src)) return [];
@@ -143,10 +141,11 @@ export function observe(input: ObserveInput): { observations: FlowObservation[];
         return s ? [s] : [];
       }).slice(0, 3);
     }
-    if (obs.atUplink.length === 0 && sent && host && flow.proto === 'tcp' && flow.kind !== 'pod-pod-same' && flow.kind !== 'host-pod-same') {
+    // Only the uplink checks (NM-4.1 egress, NM-4.2 cross-node) read it.
+    if (obs.atUplink.length === 0 && sent && host && flow.proto === 'tcp' && (flow.kind === 'pod-external' || flow.kind === 'pod-pod-cross')) {
       // No token got out (the connection failed): its SYNs on the uplink, matched by the source port the sender used.
       const ports = sourcePorts(capOf.get(flow.from), sent.src, flow.dstIP, flow.dstPort);
-      obs.handshakeAtUplink = segmentsTo(capOf.get(host.name), flow.dstIP, flow.dstPort, ports, uplinkIf).slice(0, 3);
+      obs.handshakeAtUplink = segmentsTo(capOf.get(host.name), flow.dstIP, flow.dstPort, (_, srcPort) => ports.has(srcPort), uplinkIf).slice(0, 3);
     }
     return obs;
   });
