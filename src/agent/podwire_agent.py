@@ -13,6 +13,7 @@
 #              TMPDIR/podwire-RUN-POD.port (TMPDIR defaults to /tmp), prints
 #              one line, and answers every TCP line and UDP datagram with
 #              "<line>.from.<POD_NAME>\n". Exit 1 when no port is free.
+#              PODWIRE_LOOPBACK_ONLY=1 binds 127.0.0.1 and ::1 instead (tests).
 #   inventory  Prints ONE JSON object: addresses, addrText, routes, rules,
 #              mtu (pod probes), port or portError, uplinks.
 #   send       Prints one JSON object per line per flow, in completion order:
@@ -114,11 +115,12 @@ def ipv6_available():
         return False
 
 
-def bind_port(port, v6):
+def bind_port(port, v6, loopback=False):
     """Binds TCP and UDP on `port`. Returns (sockets, v6_bound, None) or (None, v6, why)."""
-    specs = [(socket.AF_INET, socket.SOCK_STREAM, '0.0.0.0'), (socket.AF_INET, socket.SOCK_DGRAM, '0.0.0.0')]
+    any4, any6 = ('127.0.0.1', '::1') if loopback else ('0.0.0.0', '::')
+    specs = [(socket.AF_INET, socket.SOCK_STREAM, any4), (socket.AF_INET, socket.SOCK_DGRAM, any4)]
     if v6:
-        specs += [(socket.AF_INET6, socket.SOCK_STREAM, '::'), (socket.AF_INET6, socket.SOCK_DGRAM, '::')]
+        specs += [(socket.AF_INET6, socket.SOCK_STREAM, any6), (socket.AF_INET6, socket.SOCK_DGRAM, any6)]
     socks = []
     for fam, typ, host in specs:
         s = socket.socket(fam, typ)
@@ -206,9 +208,10 @@ def listen_mode():
     if not 1 <= base <= 65535:
         raise UsageError('PODWIRE_PORT_BASE %d is not a port' % base)
     v6 = ipv6_available()
+    loopback = os.environ.get('PODWIRE_LOOPBACK_ONLY') == '1'
     socks, why = None, 'no port tried'
     for port in range(base, min(base + PORT_SPAN, 65536)):
-        socks, v6, why = bind_port(port, v6)
+        socks, v6, why = bind_port(port, v6, loopback)
         if socks:
             break
     if not socks:
