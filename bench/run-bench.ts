@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parseRunOptions } from '../src/conformance/options.js';
-import { runConformance } from '../src/conformance/runner.js';
+import { runConformance } from '../src/run/run.js';
 import { summarize, type Measurement } from './stats.js';
 
 const run = promisify(execFile);

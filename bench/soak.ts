@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { CHECK_IDS } from '../src/conformance/catalogue.js';
 import { parseRunOptions } from '../src/conformance/options.js';
-import { runConformance } from '../src/conformance/runner.js';
+import { runConformance } from '../src/run/run.js';
 import { parseDataplane, parseNodes } from '../src/cli/args.js';
 import { table } from '../src/lab/status.js';
 

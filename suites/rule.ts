@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CHECKS } from '../src/conformance/catalogue.js';
 import { parseRunOptions } from '../src/conformance/options.js';
-import { runConformance } from '../src/conformance/runner.js';
+import { runConformance } from '../src/run/run.js';
 import type { ConformanceReport } from '../src/report/model.js';
 import { describeLab, useLab } from '../tests/helpers/lab.js';
 

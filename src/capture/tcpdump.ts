@@ -6,9 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { execInPod, type ExecTarget } from '../kube/exec.js';
-import { readCapture } from '../decode/capture-file.js';
-import { decodeFrame, type DecodeOptions } from '../decode/packet.js';
-import type { DecodedPacket } from '../decode/layers.js';
+import type { CaptureStats } from '../bundle/model.js';
 
 export interface CaptureSpec {
   /** Interface in the pod's netns (`eth0`; a hostNetwork pod's `eth0` is the node uplink). */
@@ -21,25 +19,26 @@ export interface CaptureSpec {
   bufferKiB?: number;
   /** Directory in the pod for the capture files. */
   dir?: string;
+  /** Stop after this many packets (tcpdump -c): bounds what a busy node's capture costs. */
+  maxPackets?: number;
 }
 
-export interface CaptureStats {
-  captured?: number;
-  receivedByFilter?: number;
-  droppedByKernel?: number;
-}
+export type { CaptureStats };
 
-/** True when tcpdump wrote every packet its filter accepted and the kernel dropped none. */
-export function captureComplete(s: CaptureStats): boolean {
-  return s.captured !== undefined && s.captured === s.receivedByFilter && s.droppedByKernel === 0;
+/**
+ * True when tcpdump wrote every packet its filter accepted, the kernel
+ * dropped none, and the packet cap (if any) was not reached: only then can
+ * the absence of a packet in it mean something.
+ */
+export function captureComplete(s: CaptureStats, maxPackets?: number): boolean {
+  if (s.captured === undefined || s.captured !== s.receivedByFilter || s.droppedByKernel !== 0) return false;
+  return maxPackets === undefined || s.captured < maxPackets;
 }
 
 export interface RetrievedCapture {
   bytes: Buffer;
   sha256: string;
   stats: CaptureStats;
-  /** Exec round trips needed to bring the bytes back intact. */
-  attempts: number;
 }
 
 export class CaptureError extends Error {}
@@ -104,10 +103,11 @@ export class PodCapture {
   async start(): Promise<void> {
     const b = this.base;
     const filter = this.spec.filter ? ` ${shQuote(this.spec.filter)}` : '';
+    const cap = this.spec.maxPackets ? ` -c ${this.spec.maxPackets}` : '';
     // --immediate-mode: libpcap hands packets over as they arrive, not in ring-buffer blocks
     // (a stop would drop a pending block); -U: each packet is written at once.
     const script = [
-      `tcpdump -i ${shQuote(this.spec.iface)} -n --immediate-mode -U -B ${this.spec.bufferKiB ?? DEFAULT_BUFFER_KIB} -s ${this.spec.snaplen ?? DEFAULT_SNAPLEN} -w ${b}.pcap${filter} </dev/null >${b}.log 2>&1 &`,
+      `tcpdump -i ${shQuote(this.spec.iface)} -n --immediate-mode -U -B ${this.spec.bufferKiB ?? DEFAULT_BUFFER_KIB} -s ${this.spec.snaplen ?? DEFAULT_SNAPLEN}${cap} -w ${b}.pcap${filter} </dev/null >${b}.log 2>&1 &`,
       `echo $! > ${b}.pid`,
       `i=0; while ! grep -q 'listening on' ${b}.log 2>/dev/null; do`,
       `  if ! kill -0 $(cat ${b}.pid) 2>/dev/null; then cat ${b}.log >&2; exit 3; fi`,
@@ -158,7 +158,7 @@ export class PodCapture {
     for (let attempt = 1; attempt <= RETRIEVE_ATTEMPTS; attempt++) {
       const r = await this.sh(`cat ${b}.pcap`, 300_000);
       const got = createHash('sha256').update(r.stdout).digest('hex');
-      if (r.exitCode === 0 && r.stdout.length === size && got === sha256) return { bytes: r.stdout, sha256, stats, attempts: attempt };
+      if (r.exitCode === 0 && r.stdout.length === size && got === sha256) return { bytes: r.stdout, sha256, stats };
     }
     throw new CaptureError(`capture from ${this.where} did not arrive intact after ${RETRIEVE_ATTEMPTS} attempts (expected ${size} bytes, sha256 ${sha256})`);
   }
@@ -171,11 +171,4 @@ export class PodCapture {
     await this.sh(`${kill}rm -f ${b}.pcap ${b}.log ${b}.pid; true`).catch(() => undefined);
     this.stopped = true;
   }
-}
-
-/** Decodes retrieved bytes; a damaged file is an error, not a silent partial result. */
-export function decodeCapture(bytes: Buffer, opts: DecodeOptions = {}): DecodedPacket[] {
-  const { records, error } = readCapture(bytes);
-  if (error) throw new CaptureError(`capture is damaged at byte ${error.offset}: ${error.message}`);
-  return records.map((r) => decodeFrame(r, opts));
 }

@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util';
 import { DATAPLANES, LAB_NAME_PATTERN, MAX_NODES, type Dataplane } from '../lab/plan.js';
 import { FAULT_NAMES, type FaultName } from '../lab/faults.js';
 
-export class UsageError extends Error {}
+import { UsageError } from '../errors.js';
+
+export { UsageError };
 
 export type Command =
   | { kind: 'help'; topic?: string }
@@ -17,6 +19,7 @@ export type Command =
   | { kind: 'demo'; nodes: number; dataplane: Dataplane; faults: FaultName[]; keep: boolean }
   | { kind: 'decode'; file: string; json: boolean; vxlanPorts: number[] }
   | { kind: 'run'; argv: string[] }
+  | { kind: 'judge'; argv: string[] }
   | { kind: 'cleanup'; kubeconfig?: string; context?: string };
 
 type OptSpec = Record<string, { type: 'string'; multiple?: boolean } | { type: 'boolean' }>;
@@ -85,13 +88,15 @@ Usage:
   podwire lab preflight [--install] [--tests]
   podwire demo [--nodes N] [--dataplane host-gw|vxlan] [--fault NAME]... [--keep]
   podwire decode FILE [--json] [--vxlan-port PORT]...
-  podwire run [--kubeconfig F] [--context C] [--probe-image IMG] [--external-target IP:PORT]
-              [--only IDS] [--skip IDS] [--report-dir DIR] [--keep] [--timeout S]
+  podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none]
+              [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS]
+              [--report-dir DIR] [--require-all-nodes] [--keep] [--timeout S]
+  podwire judge BUNDLE_DIR [--profile core|extended|strict] [--egress-snat node|off-node|none] [--report-dir DIR]
   podwire cleanup [--kubeconfig F] [--context C]
   podwire help | --version
 
 Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw. Lab commands need root.
-Exit codes: 0 ok (run: no check failed), 1 failure (run: a check failed), 2 bad usage, unmet precondition or infrastructure error.`;
+Exit codes: 0 ok (run, judge: no check failed), 1 failure (a check failed), 2 bad usage, unmet precondition or infrastructure error.`;
 
 export function parsePort(v: string, flag: string): number {
   const n = Number(v);
@@ -125,6 +130,7 @@ export function parseCommand(argv: string[]): Command {
   if (cmd === 'decode') return parseDecode(argv.slice(1));
   // `run` validates its own options (src/conformance/options.ts), still before touching the cluster.
   if (cmd === 'run') return { kind: 'run', argv: argv.slice(1) };
+  if (cmd === 'judge') return { kind: 'judge', argv: argv.slice(1) };
   if (cmd === 'cleanup') {
     const { values } = parse(argv.slice(1), { kubeconfig: { type: 'string' }, context: { type: 'string' } }, 'podwire cleanup');
     return { kind: 'cleanup', ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), ...(values.context ? { context: values.context } : {}) };

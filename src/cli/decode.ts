@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { decodeFile } from '../decode/file.js';
 import { formatFileError, formatPacket, packetJson } from '../decode/format.js';
-import { PreconditionError } from './errors.js';
+import { PreconditionError } from '../errors.js';
 import type { Command } from './args.js';
 
 export async function runDecode(cmd: Extract<Command, { kind: 'decode' }>): Promise<number> {

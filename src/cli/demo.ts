@@ -4,7 +4,7 @@
 import { labDown } from '../lab/down.js';
 import { labUp } from '../lab/up.js';
 import { parseRunOptions } from '../conformance/options.js';
-import { runConformance } from '../conformance/runner.js';
+import { runConformance } from '../run/run.js';
 import { exitCodeOf } from '../report/model.js';
 import { consoleSummary } from '../report/render.js';
 import { onInterrupt } from './signals.js';

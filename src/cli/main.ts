@@ -3,9 +3,10 @@
 // one line on stderr and an exit code (0 ok, 1 failure, 2 usage/precondition).
 // Command modules are imported when used: the Kubernetes client alone costs
 // more than half a second of start-up that lab commands do not need.
-import { HELP, UsageError, parseCommand, type Command } from './args.js';
+import { HELP, parseCommand, type Command } from './args.js';
+import { UsageError } from '../errors.js';
 import { onInterrupt, wasInterrupted } from './signals.js';
-import { PreconditionError } from './errors.js';
+import { PreconditionError } from '../errors.js';
 
 const progress = (line: string) => process.stderr.write(`podwire: ${line}\n`);
 
@@ -76,6 +77,8 @@ async function execute(cmd: Command): Promise<number> {
     }
     case 'run':
       return (await import('./run.js')).runRun(cmd.argv, progress);
+    case 'judge':
+      return (await import('./run.js')).runJudge(cmd.argv);
     case 'cleanup':
       return (await import('./run.js')).runCleanup(cmd);
     case 'decode':

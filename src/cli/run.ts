@@ -1,10 +1,12 @@
-// `podwire run` and `podwire cleanup`.
-import { PreconditionError } from './errors.js';
+// `podwire run`, `podwire judge` and `podwire cleanup`.
+import { parseArgs } from 'node:util';
+import { InfraError, PreconditionError, UsageError } from '../errors.js';
 import { onInterrupt } from './signals.js';
 import type { Command } from './args.js';
-import { parseRunOptions } from '../conformance/options.js';
-import { deleteRunNamespace, InfraError, runConformance } from '../conformance/runner.js';
+import { parseEgressSnat, parseProfile, parseRunOptions } from '../conformance/options.js';
 import { RUN_LABEL, apiMessage } from '../conformance/probes.js';
+import { deleteRunNamespace } from '../run/collect.js';
+import { judgeDir, runConformance } from '../run/run.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { exitCodeOf } from '../report/model.js';
 import { consoleSummary } from '../report/render.js';
@@ -25,11 +27,33 @@ export async function runRun(argv: string[], log: (s: string) => void): Promise<
     return exitCodeOf(report);
   } catch (err) {
     // Anything that stops a run from judging is an infrastructure error (exit 2), not a failed check.
-    if (err instanceof PreconditionError) throw err;
+    if (err instanceof PreconditionError || err instanceof UsageError) throw err;
     throw new InfraError(`the run could not complete: ${apiMessage(err)}`);
   } finally {
     release();
   }
+}
+
+export const JUDGE_USAGE = 'podwire judge BUNDLE_DIR [--profile core|extended|strict] [--egress-snat node|off-node|none] [--report-dir DIR]';
+
+/** `podwire judge BUNDLE_DIR`: the report of a run bundle, offline, with the run's exit codes. */
+export async function runJudge(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { profile: { type: 'string' }, 'egress-snat': { type: 'string' }, 'report-dir': { type: 'string' } } });
+  } catch (err) {
+    const m = /'([^']+)'/.exec((err as Error).message);
+    throw new UsageError(`unknown or incomplete flag \`${m?.[1] ?? '?'}\` for \`${JUDGE_USAGE}\``);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UsageError(`expected one bundle directory: \`${JUDGE_USAGE}\`, got ${positionals.length}`);
+  const { report, dir } = await judgeDir(positionals[0]!, {
+    ...(values.profile !== undefined ? { profile: parseProfile(values.profile) } : {}),
+    ...(values['egress-snat'] !== undefined ? { egressSnat: parseEgressSnat(values['egress-snat']) } : {}),
+    ...(values['report-dir'] !== undefined ? { reportDir: values['report-dir'] } : {}),
+  });
+  console.log(consoleSummary(report, { dir }));
+  return exitCodeOf(report);
 }
 
 export async function runCleanup(cmd: Extract<Command, { kind: 'cleanup' }>): Promise<number> {

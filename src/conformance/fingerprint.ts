@@ -1,7 +1,14 @@
 // The dataplane as the uplink captures show it, per path: which
 // encapsulation carried pod traffic and what it cost per packet. Pure.
 import type { FlowKind, FlowObservation, Sighting } from './model.js';
-import type { PathFingerprint } from '../report/model.js';
+
+export interface PathFingerprint {
+  path: 'same-node' | 'cross-node' | 'node-to-pod' | 'egress';
+  encapsulation: string;
+  /** Bytes added per packet by the encapsulation (outer minus inner IP length). */
+  overheadBytes: number | null;
+  samples: number;
+}
 
 function describe(path: PathFingerprint['path'], sightings: Sighting[]): PathFingerprint {
   if (sightings.length === 0) return { path, encapsulation: 'unknown', overheadBytes: null, samples: 0 };

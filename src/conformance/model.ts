@@ -9,19 +9,29 @@ export interface Probe {
   role: ProbeRole;
   /** status.podIP (for a host probe: the node's address the API reports). */
   ip: string;
+  /** The port the probe's listener bound (TCP and UDP), chosen per run. */
+  port?: number;
 }
 
-/** What a probe reported about itself before traffic (inventory exec). */
+/** The devices a pod's packet to `dst` leaves its node by, as the node's routing decides (policy rules and ECMP included). */
+export interface Uplink {
+  src: string;
+  dst: string;
+  devices: { name: string; ifindex: number }[];
+  /** Why the devices could not be known (then `devices` is empty). */
+  reason?: string;
+}
+
+/** What a probe reported about itself before traffic (the agent's inventory). */
 export interface ProbeInventory {
-  /** IPv4 addresses on the pod's eth0 (pod probes) or on every interface (host probes). */
+  /** IPv4 addresses on the pod's eth0 (pod probes) or on every interface but lo (host probes). */
   addresses: string[];
-  /** Interface of the default route (host probes: the node uplink). */
-  uplink?: string;
-  uplinkIfindex?: number;
   /** MTU of the pod's eth0 (pod probes). */
   mtu?: number;
   routes: string;
   addrText: string;
+  /** Host probes: where pod traffic leaves the node, per (pod IP, destination). */
+  uplinks?: Uplink[];
 }
 
 export type FlowKind = 'pod-pod-same' | 'pod-pod-cross' | 'host-pod-same' | 'host-pod-cross' | 'pod-node' | 'pod-external' | 'pod-pod-mtu';
@@ -37,21 +47,29 @@ export interface Flow {
   to?: string;
   dstIP: string;
   dstPort: number;
-  /** pod-pod-mtu: the IP packet's total length (the sender's MTU), sent with DF. */
-  size?: number;
+  /** pod-pod-mtu: one datagram as large as the route MTU to the destination, with DF (its size is what the sender reports). */
+  mtu?: boolean;
 }
 
-/** What the sender itself reported for a flow: the source it bound to, the exit code, the reply. */
+/** What the sender itself reported for a flow: the source it bound to, errno, the reply. */
 export interface SentFlow {
   id: string;
+  /** Source address as sent, before any NAT ('-' when no route). */
   src: string;
-  exitCode: number;
+  /** Source ports used (TCP: one per attempt). */
+  sports: number[];
+  /** 0 when the flow went through; else the errno of its failure. */
+  errno: number;
+  /** The errno's name (ECONNREFUSED, EMSGSIZE, …). */
+  error?: string;
   reply: string;
+  /** pod-pod-mtu: the IP packet's total length sent. */
+  size?: number;
   /** The first attempt got no reply; the flow was sent once more. */
   retried?: boolean;
 }
 
-/** A token packet as one capture point saw it. */
+/** A packet as one capture point saw it. */
 export interface Sighting {
   capture: string;
   src: string;
@@ -64,13 +82,18 @@ export interface Sighting {
   outerDst?: string;
   /** Interface index for `-i any` captures (SLL2). */
   ifindex?: number;
+  /** Sent by this host (SLL packet type 4), as opposed to received or forwarded in. */
+  outgoing?: boolean;
   overhead?: number;
-  /** The innermost IP packet's total length and DF bit. */
+  /** The innermost IP packet's total length, DF bit and whether it is a fragment. */
   length?: number;
   df?: boolean;
+  fragment?: boolean;
   /** TCP flags when the sighting is a TCP segment. */
   tcpFlags?: string;
-  /** An ICMP "fragmentation needed": the next-hop MTU it names. */
+  /** ICMP errors: type, code, and (fragmentation needed) the next-hop MTU. */
+  icmpType?: number;
+  icmpCode?: number;
   icmpMtu?: number;
 }
 
@@ -79,30 +102,39 @@ export interface FlowObservation {
   sent?: SentFlow;
   /** The forward packet at the receiver. */
   atReceiver: Sighting[];
-  /** The forward packet on the sending node's uplink. */
+  /** The forward packet leaving the sending node (its uplinks for this destination). */
   atUplink: Sighting[];
+  /** Why the uplink of this flow is unknown (no uplink sightings can be expected). */
+  uplinkUnknown?: string;
   /** The reply (token `<flow token>.from.<receiver>`) at the sender. */
   replyAtSender: Sighting[];
   /** The forward packet at the sender's own capture. */
   atSender: Sighting[];
   /** The answer the sender got, whoever sent it (token `<flow token>.from.<anyone>`), at the sender. */
   answerAtSender: Sighting[];
-  /** ICMP "fragmentation needed" errors quoting this flow, at the sender (pod-pod-mtu). */
-  fragNeededAtSender: Sighting[];
-  /** pod-external: token-less packets of the connection (its SYN) on the uplink, when the token never got there. */
+  /** ICMP errors quoting this flow's packets, at the sender (unreachable, fragmentation needed, time exceeded). */
+  icmpAtSender: Sighting[];
+  /** The connection's SYNs leaving the sending node, when no token got there. */
   handshakeAtUplink: Sighting[];
   /** TCP flows whose data never left: the connection attempt at the sender. */
   handshakeAtSender: Sighting[];
+  /** TCP: the connection's SYN at the receiver, and the SYN-ACK it sent back. */
+  synAtReceiver: Sighting[];
+  synAckAtReceiver: Sighting[];
+  /** TCP: the SYN-ACK back at the sender. */
+  synAckAtSender: Sighting[];
   /** Flows of which nothing left: ARP requests for the destination at the sender (an address nothing holds). */
   arpAtSender: Sighting[];
 }
 
 export type Verdict = 'passed' | 'failed' | 'inconclusive' | 'skipped';
+export type Profile = 'core' | 'strict' | 'extended';
+export const PROFILES: readonly Profile[] = ['core', 'strict', 'extended'];
 
 export interface FlowVerdict {
   flow: string;
-  kind: FlowKind;
-  proto: Proto;
+  kind: FlowKind | 'api' | 'inventory';
+  proto: Proto | '-';
   from: string;
   to: string;
   verdict: Verdict;
@@ -112,6 +144,10 @@ export interface FlowVerdict {
   captures: string[];
   /** The packet that decided: where it was captured, its index in that capture, and its addresses. */
   decisive?: DecisivePacket;
+  /** The sender sent it twice (no reply to the first try). */
+  retried?: boolean;
+  /** A remark that does not change the verdict (e.g. an IP also held by a finished pod). */
+  note?: string;
 }
 
 export interface DecisivePacket {
@@ -129,7 +165,7 @@ export interface CheckResult {
   id: string;
   title: string;
   rule: string;
-  profile: 'core' | 'extended';
+  profile: Profile;
   result: Verdict;
   reason: string;
   flows: FlowVerdict[];
@@ -143,9 +179,10 @@ export function hostProbe(probes: readonly Probe[], node: string): Probe | undef
 
 export const replyToken = (token: string, receiver: string) => `${token}.from.${receiver}`;
 
-/** Combines flow verdicts: any failure fails; otherwise any inconclusive is inconclusive; nothing judged is inconclusive. */
-export function combine(flows: FlowVerdict[]): Verdict {
+/** Combines flow verdicts: any failure fails; otherwise any inconclusive is inconclusive; nothing judged is skipped. */
+export function combine(flows: readonly FlowVerdict[]): Verdict {
   if (flows.some((f) => f.verdict === 'failed')) return 'failed';
-  if (flows.length === 0 || flows.some((f) => f.verdict === 'inconclusive')) return 'inconclusive';
-  return 'passed';
+  if (flows.some((f) => f.verdict === 'inconclusive')) return 'inconclusive';
+  if (flows.some((f) => f.verdict === 'passed')) return 'passed';
+  return 'skipped';
 }

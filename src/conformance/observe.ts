@@ -1,14 +1,21 @@
 // From decoded captures to observations: for every flow, where its token was
 // seen and with which IP header (innermost, so encapsulation does not hide
-// NAT), plus the reply. Pure.
-import { innermostIp, inner, outermostIp, type DecodedPacket, type Icmp } from '../decode/layers.js';
-import { hostProbe, replyToken, type Flow, type FlowObservation, type Probe, type ProbeInventory, type SentFlow, type Sighting } from './model.js';
+// NAT), the reply, and for flows that did not get through, the packets that
+// say where they stopped (the connection's SYN and SYN-ACK, ICMP errors, ARP).
+// Each capture is indexed once, so the cost is captures + flows, not their
+// product. Pure.
+import { innermostIp, inner, outermostIp, type DecodedPacket } from '../decode/layers.js';
+import { hostProbe, replyToken, type Flow, type FlowObservation, type Probe, type ProbeInventory, type SentFlow, type Sighting, type Uplink } from './model.js';
 
 export interface CaptureData {
   probe: string;
   packets: DecodedPacket[];
+  /** tcpdump wrote every packet its filter accepted and the kernel dropped none: absence in it means something. */
   complete: boolean;
 }
+
+/** SLL packet type of a packet this host sent (PACKET_OUTGOING). */
+const OUTGOING = 4;
 
 function sighting(capture: string, p: DecodedPacket): Sighting | undefined {
   const ip = innermostIp(p);
@@ -17,6 +24,7 @@ function sighting(capture: string, p: DecodedPacket): Sighting | undefined {
   if (ip.kind === 'ipv4') {
     s.length = ip.totalLength;
     s.df = ip.df;
+    s.fragment = ip.mf || ip.fragmentOffset > 0;
   }
   const tcp = inner(p, 'tcp');
   if (tcp) s.tcpFlags = tcp.flags;
@@ -27,27 +35,59 @@ function sighting(capture: string, p: DecodedPacket): Sighting | undefined {
     if (out.kind === 'ipv4' && ip.kind === 'ipv4') s.overhead = out.totalLength - ip.totalLength;
   }
   const sll = inner(p, 'sll');
-  if (sll?.ifindex !== undefined) s.ifindex = sll.ifindex;
+  if (sll) {
+    if (sll.ifindex !== undefined) s.ifindex = sll.ifindex;
+    s.outgoing = sll.packetType === OUTGOING;
+  }
   return s;
 }
 
-/** token → sightings, per capture. */
-export function indexTokens(cap: CaptureData): Map<string, Sighting[]> {
-  const byToken = new Map<string, Sighting[]>();
-  for (const p of cap.packets) {
-    if (!p.token) continue;
-    const s = sighting(cap.probe, p);
-    if (!s) continue;
-    const list = byToken.get(p.token);
-    if (list) list.push(s);
-    else byToken.set(p.token, [s]);
-  }
-  return byToken;
+const push = <K, V>(m: Map<K, V[]>, k: K, v: V) => {
+  const list = m.get(k);
+  if (list) list.push(v);
+  else m.set(k, [v]);
+};
+
+const tuple = (src: string, sport: number, dst: string, dport: number) => `${src}|${sport}|${dst}|${dport}`;
+
+/** One pass over a capture: token packets, TCP segments by 4-tuple, ICMP errors by the tuple they quote, ARP requests. */
+export interface CaptureIndex {
+  probe: string;
+  complete: boolean;
+  tokens: Map<string, Sighting[]>;
+  /** TCP segments keyed `src|sport|dst|dport` (innermost header). */
+  segments: Map<string, Sighting[]>;
+  /** ICMP errors keyed by the quoted `src|sport|dst|dport`. */
+  icmpErrors: Map<string, Sighting[]>;
+  /** ARP requests keyed `sender|target`. */
+  arpRequests: Map<string, Sighting[]>;
 }
 
-/** Distinct tokens each capture saw: the positive control that makes "not seen" mean something. */
-export function tokensPerCapture(index: Map<string, Map<string, Sighting[]>>): Map<string, number> {
-  return new Map([...index].map(([probe, m]) => [probe, m.size]));
+export function indexCapture(cap: CaptureData): CaptureIndex {
+  const idx: CaptureIndex = { probe: cap.probe, complete: cap.complete, tokens: new Map(), segments: new Map(), icmpErrors: new Map(), arpRequests: new Map() };
+  for (const p of cap.packets) {
+    const arp = p.layers.find((l) => l.kind === 'arp');
+    if (arp && arp.kind === 'arp') {
+      if (arp.op === 1) push(idx.arpRequests, `${arp.senderIP}|${arp.targetIP}`, { capture: cap.probe, src: arp.senderIP, dst: arp.targetIP, packet: p.index, encapsulation: [] });
+      continue;
+    }
+    const s = sighting(cap.probe, p);
+    if (!s) continue;
+    if (p.token) push(idx.tokens, p.token, s);
+    const icmp = p.layers.find((l) => (l.kind === 'icmp' || l.kind === 'icmpv6') && !l.quoted);
+    if (icmp && (icmp.kind === 'icmp' || icmp.kind === 'icmpv6') && icmp.error) {
+      const q = p.layers.find((l) => (l.kind === 'ipv4' || l.kind === 'ipv6') && l.quoted);
+      const ql4 = p.layers.find((l) => (l.kind === 'tcp' || l.kind === 'udp') && l.quoted);
+      if (q && (q.kind === 'ipv4' || q.kind === 'ipv6') && ql4 && (ql4.kind === 'tcp' || ql4.kind === 'udp')) {
+        push(idx.icmpErrors, tuple(q.src, ql4.srcPort, q.dst, ql4.dstPort), { ...s, icmpType: icmp.type, icmpCode: icmp.code, ...(icmp.mtu !== undefined ? { icmpMtu: icmp.mtu } : {}) });
+      }
+      continue;
+    }
+    const ip = innermostIp(p);
+    const tcp = inner(p, 'tcp');
+    if (ip && tcp) push(idx.segments, tuple(ip.src, tcp.srcPort, ip.dst, tcp.dstPort), s);
+  }
+  return idx;
 }
 
 export interface ObserveInput {
@@ -58,96 +98,113 @@ export interface ObserveInput {
   captures: CaptureData[];
 }
 
-/** ICMP "fragmentation needed" errors in a capture that quote a datagram src → dst:port. */
-function fragNeeded(cap: CaptureData | undefined, src: string, dst: string, port: number): Sighting[] {
-  return (cap?.packets ?? []).flatMap((p) => {
-    const icmp = p.layers.find((l): l is Icmp => l.kind === 'icmp' && !l.quoted);
-    if (!icmp || icmp.type !== 3 || icmp.code !== 4) return [];
-    const q = p.layers.find((l) => l.kind === 'ipv4' && l.quoted);
-    const qudp = p.layers.find((l) => l.kind === 'udp' && l.quoted);
-    if (!q || q.kind !== 'ipv4' || q.src !== src || q.dst !== dst || !qudp || qudp.kind !== 'udp' || qudp.dstPort !== port) return [];
-    const s = sighting(cap!.probe, p);
-    return s ? [{ ...s, ...(icmp.mtu !== undefined ? { icmpMtu: icmp.mtu } : {}) }] : [];
-  });
+/** How many of the packets addressed to a probe its capture saw: requests it received, and replies to its own flows. */
+export interface CaptureControl {
+  complete: boolean;
+  /** Distinct flows to this probe seen at its capture. */
+  received: number;
+  /** Distinct replies to this probe's flows seen at its capture. */
+  replies: number;
 }
 
-/** ARP requests for `target` in a capture: an on-link destination nothing answered for. */
-function arpRequests(cap: CaptureData | undefined, sender: string, target: string): Sighting[] {
-  return (cap?.packets ?? []).flatMap((p) => {
-    const arp = p.layers.find((l) => l.kind === 'arp');
-    return arp && arp.kind === 'arp' && arp.op === 1 && arp.senderIP === sender && arp.targetIP === target
-      ? [{ capture: cap!.probe, src: arp.senderIP, dst: arp.targetIP, packet: p.index, encapsulation: [] }] : [];
-  });
+export interface Observed {
+  observations: FlowObservation[];
+  /** Per probe with a capture: its positive controls and completeness. */
+  controls: Map<string, CaptureControl>;
+  indexes: Map<string, CaptureIndex>;
 }
 
-/** The TCP source ports `src` used towards dst:port in a capture. */
-function sourcePorts(cap: CaptureData | undefined, src: string, dst: string, port: number): Set<number> {
-  const ports = new Set<number>();
-  for (const p of cap?.packets ?? []) {
-    const ip = innermostIp(p);
-    const tcp = inner(p, 'tcp');
-    if (ip && tcp && ip.src === src && ip.dst === dst && tcp.dstPort === port) ports.add(tcp.srcPort);
-  }
-  return ports;
+const isSyn = (s: Sighting) => s.tcpFlags?.includes('S') === true && !s.tcpFlags.includes('A');
+const isSynAck = (s: Sighting) => s.tcpFlags?.includes('S') === true && s.tcpFlags.includes('A');
+
+/** The uplink answer of the sending node for this flow: which devices its packets leave by. */
+function uplinkOf(input: ObserveInput, host: Probe | undefined, src: string, dst: string): Uplink | { reason: string } {
+  if (!host) return { reason: 'the sending node has no host probe' };
+  const answers = input.inventory.get(host.name)?.uplinks;
+  const u = answers?.find((a) => a.src === src && a.dst === dst);
+  if (!u) return { reason: `no route lookup on ${host.node} for ${src} > ${dst}` };
+  if (u.devices.length === 0) return { reason: `the route of ${src} > ${dst} on ${host.node} is unknown: ${u.reason ?? 'no device'}` };
+  return u;
 }
 
-/** TCP segments to dst:port whose source (address, port) `keep` accepts, optionally only on one interface. */
-function segmentsTo(cap: CaptureData | undefined, dst: string, port: number, keep: (src: string, srcPort: number) => boolean, ifindex?: number): Sighting[] {
-  return (cap?.packets ?? []).flatMap((p) => {
-    const ip = innermostIp(p);
-    const tcp = inner(p, 'tcp');
-    if (!ip || !tcp || ip.dst !== dst || tcp.dstPort !== port || !keep(ip.src, tcp.srcPort)) return [];
-    const s = sighting(cap!.probe, p);
-    return s && (ifindex === undefined || s.ifindex === ifindex) ? [s] : [];
-  });
-}
-
-export function observe(input: ObserveInput): { observations: FlowObservation[]; tokenIndex: Map<string, Map<string, Sighting[]>> } {
-  const tokenIndex = new Map(input.captures.map((c) => [c.probe, indexTokens(c)]));
+export function observe(input: ObserveInput): Observed {
+  const indexes = new Map(input.captures.map((c) => [c.probe, indexCapture(c)]));
   const byName = new Map(input.probes.map((p) => [p.name, p]));
-  const capOf = new Map(input.captures.map((c) => [c.probe, c]));
-  const seen = (probe: string | undefined, token: string) => (probe ? tokenIndex.get(probe)?.get(token) ?? [] : []);
+  const tokensAt = (probe: string | undefined, token: string) => (probe ? indexes.get(probe)?.tokens.get(token) ?? [] : []);
+  const segmentsAt = (probe: string | undefined, key: string) => (probe ? indexes.get(probe)?.segments.get(key) ?? [] : []);
 
   const observations = input.flows.map((flow): FlowObservation => {
-    const sender = byName.get(flow.from)!;
-    const host = hostProbe(input.probes, sender.node);
-    const uplinkIf = host ? input.inventory.get(host.name)?.uplinkIfindex : undefined;
+    const sender = byName.get(flow.from);
+    const host = sender ? hostProbe(input.probes, sender.node) : undefined;
     const sent = input.sent.get(flow.id);
+    const src = sent?.src ?? sender?.ip ?? '';
+    const sports = sent?.sports ?? [];
     const obs: FlowObservation = {
       flow,
       ...(sent ? { sent } : {}),
-      atReceiver: seen(flow.to, flow.token),
-      atSender: seen(flow.from, flow.token),
-      atUplink: seen(host?.name, flow.token).filter((s) => uplinkIf === undefined || s.ifindex === uplinkIf),
-      replyAtSender: flow.to ? seen(flow.from, replyToken(flow.token, flow.to)) : [],
-      answerAtSender: sent?.reply.startsWith(`${flow.token}.from.`) ? seen(flow.from, sent.reply) : [],
-      fragNeededAtSender: flow.kind === 'pod-pod-mtu' && sent ? fragNeeded(capOf.get(flow.from), sent.src, flow.dstIP, flow.dstPort) : [],
+      atReceiver: tokensAt(flow.to, flow.token),
+      atSender: tokensAt(flow.from, flow.token),
+      atUplink: [],
+      replyAtSender: flow.to ? tokensAt(flow.from, replyToken(flow.token, flow.to)) : [],
+      answerAtSender: sent?.reply.startsWith(`${flow.token}.from.`) ? tokensAt(flow.from, sent.reply) : [],
+      icmpAtSender: sports.flatMap((sp) => indexes.get(flow.from)?.icmpErrors.get(tuple(src, sp, flow.dstIP, flow.dstPort)) ?? []).slice(0, 3),
       handshakeAtUplink: [],
       handshakeAtSender: [],
+      synAtReceiver: [],
+      synAckAtReceiver: [],
+      synAckAtSender: [],
       arpAtSender: [],
     };
-    if (obs.atSender.length === 0 && sent && flow.proto === 'tcp') {
-      // The data never left: the connection attempt (SYN and retries) as the sender's capture saw it.
-      obs.handshakeAtSender = segmentsTo(capOf.get(flow.from), flow.dstIP, flow.dstPort, (src) => src === sent.src).slice(0, 3);
+    if (flow.proto === 'tcp' && sent) {
+      // The connection, per flow: the source ports the sender used name its segments in every capture.
+      const out = sports.flatMap((sp) => segmentsAt(flow.from, tuple(src, sp, flow.dstIP, flow.dstPort)));
+      const back = (probe: string | undefined) => sports.flatMap((sp) => segmentsAt(probe, tuple(flow.dstIP, flow.dstPort, src, sp))).filter(isSynAck);
+      if (obs.atSender.length === 0) obs.handshakeAtSender = out.filter(isSyn).slice(0, 3);
+      obs.synAckAtSender = back(flow.from).slice(0, 3);
+      if (flow.to && obs.atReceiver.length === 0) {
+        obs.synAtReceiver = sports.flatMap((sp) => segmentsAt(flow.to, tuple(src, sp, flow.dstIP, flow.dstPort))).filter(isSyn).slice(0, 3);
+        obs.synAckAtReceiver = back(flow.to).slice(0, 3);
+      }
     }
-    if (obs.atSender.length === 0 && obs.handshakeAtSender.length === 0 && sent) obs.arpAtSender = arpRequests(capOf.get(flow.from), sent.src, flow.dstIP).slice(0, 3);
+    if (obs.atSender.length === 0 && obs.handshakeAtSender.length === 0 && sent) {
+      obs.arpAtSender = (indexes.get(flow.from)?.arpRequests.get(`${src}|${flow.dstIP}`) ?? []).slice(0, 3);
+    }
     if (flow.kind === 'pod-external') {
-      // An external target need not echo a token: its reply is any packet from target:port back to the sender.
-      obs.replyAtSender = (capOf.get(flow.from)?.packets ?? []).flatMap((p) => {
-        const ip = innermostIp(p);
-        const tcp = inner(p, 'tcp');
-        if (!ip || !tcp || ip.src !== flow.dstIP || tcp.srcPort !== flow.dstPort || (sent && ip.dst !== sent.src)) return [];
-        const s = sighting(flow.from, p);
-        return s ? [s] : [];
-      }).slice(0, 3);
+      // An external target need not echo a token: its reply is any TCP segment from target:port back to the sender.
+      obs.replyAtSender = sports.flatMap((sp) => segmentsAt(flow.from, tuple(flow.dstIP, flow.dstPort, src, sp))).slice(0, 3);
     }
-    // Only the uplink checks (NM-4.1 egress, NM-4.2 cross-node) read it.
-    if (obs.atUplink.length === 0 && sent && host && flow.proto === 'tcp' && (flow.kind === 'pod-external' || flow.kind === 'pod-pod-cross')) {
-      // No token got out (the connection failed): its SYNs on the uplink, matched by the source port the sender used.
-      const ports = sourcePorts(capOf.get(flow.from), sent.src, flow.dstIP, flow.dstPort);
-      obs.handshakeAtUplink = segmentsTo(capOf.get(host.name), flow.dstIP, flow.dstPort, (_, srcPort) => ports.has(srcPort), uplinkIf).slice(0, 3);
+    // Only the uplink checks (NM-4.1 egress, NM-4.2 cross-node) read the uplink: pod flows leaving the node.
+    if (sender?.role === 'pod' && (flow.kind === 'pod-external' || flow.kind === 'pod-pod-cross')) {
+      const u = uplinkOf(input, host, sender.ip, flow.dstIP);
+      if ('devices' in u) {
+        const devs = new Set(u.devices.map((d) => d.ifindex));
+        const leaving = (s: Sighting) => s.outgoing === true && s.ifindex !== undefined && devs.has(s.ifindex);
+        obs.atUplink = tokensAt(host?.name, flow.token).filter(leaving);
+        if (obs.atUplink.length === 0 && flow.proto === 'tcp') {
+          // No token got out (the connection failed): its SYNs leaving the node, by the ports the sender used (the source may be NATed).
+          obs.handshakeAtUplink = [...(indexes.get(host!.name)?.segments ?? new Map<string, Sighting[]>())]
+            .filter(([k]) => { const [, sp, d, dp] = k.split('|'); return d === flow.dstIP && Number(dp) === flow.dstPort && sports.includes(Number(sp)); })
+            .flatMap(([, v]) => v).filter((s) => leaving(s) && isSyn(s)).slice(0, 3);
+        }
+      } else {
+        obs.uplinkUnknown = u.reason;
+      }
+    }
+    if (sender?.role === 'host' && flow.kind === 'host-pod-cross') {
+      // The node's own traffic (the fingerprint's node-to-pod path): leaving by any device its pods' traffic leaves by.
+      const devs = new Set((input.inventory.get(sender.name)?.uplinks ?? []).flatMap((u) => u.devices.map((d) => d.ifindex)));
+      obs.atUplink = obs.atSender.filter((s) => s.outgoing === true && s.ifindex !== undefined && devs.has(s.ifindex));
     }
     return obs;
   });
-  return { observations, tokenIndex };
+
+  const controls = new Map<string, CaptureControl>();
+  for (const [probe, idx] of indexes) controls.set(probe, { complete: idx.complete, received: 0, replies: 0 });
+  for (const o of observations) {
+    const to = o.flow.to ? controls.get(o.flow.to) : undefined;
+    if (to && o.atReceiver.length) to.received++;
+    const from = controls.get(o.flow.from);
+    if (from && o.replyAtSender.length) from.replies++;
+  }
+  return { observations, controls, indexes };
 }

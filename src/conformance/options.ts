@@ -1,9 +1,9 @@
 // `podwire run` options: parsed and validated before anything touches the
 // cluster, with messages that quote the bad value. Pure.
 import { parseArgs } from 'node:util';
-import { UsageError } from '../cli/args.js';
-import { selectChecks, type CheckDef } from './catalogue.js';
-import type { ExternalTarget } from './flows.js';
+import { UsageError } from '../errors.js';
+import { PROFILE_CHOICES, selectChecks, type CheckDef, type ProfileChoice } from './catalogue.js';
+import { EGRESS_SNAT, type EgressSnat, type ExternalTarget } from './observations.js';
 import { DEFAULT_PROBE_IMAGE } from './probes.js';
 
 export interface RunOptions {
@@ -14,12 +14,28 @@ export interface RunOptions {
   only: string[];
   skip: string[];
   checks: CheckDef[];
+  profile: ProfileChoice;
+  egressSnat: EgressSnat;
+  /** Exit 2 when any node could not host its probes (default: report it, judge the rest). */
+  requireAllNodes: boolean;
   reportDir: string;
   keep: boolean;
   timeoutS: number;
 }
 
-export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--keep] [--timeout S]';
+export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--keep] [--timeout S]';
+
+export function parseProfile(v: string | undefined): ProfileChoice {
+  if (v === undefined) return 'extended';
+  if (!(v in PROFILE_CHOICES)) throw new UsageError(`expected \`--profile\` to be one of ${Object.keys(PROFILE_CHOICES).join(', ')}, got \`${v}\``);
+  return v as ProfileChoice;
+}
+
+export function parseEgressSnat(v: string | undefined): EgressSnat {
+  if (v === undefined) return 'node';
+  if (!(EGRESS_SNAT as readonly string[]).includes(v)) throw new UsageError(`expected \`--egress-snat\` to be one of ${EGRESS_SNAT.join(', ')}, got \`${v}\``);
+  return v as EgressSnat;
+}
 
 export function parseExternalTarget(v: string): ExternalTarget {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(v);
@@ -44,6 +60,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
         kubeconfig: { type: 'string' }, context: { type: 'string' }, 'probe-image': { type: 'string' },
         'external-target': { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' },
         'report-dir': { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' },
+        profile: { type: 'string' }, 'egress-snat': { type: 'string' }, 'require-all-nodes': { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -52,9 +69,11 @@ export function parseRunOptions(argv: string[]): RunOptions {
   }
   const only = ids(values.only);
   const skip = ids(values.skip);
+  const profile = parseProfile(values.profile);
+  const egressSnat = parseEgressSnat(values['egress-snat']);
   let checks: CheckDef[];
   try {
-    checks = selectChecks(only, skip);
+    checks = selectChecks(only, skip, profile);
   } catch (err) {
     throw new UsageError(`${(err as Error).message} in \`--only\`/\`--skip\``);
   }
@@ -73,6 +92,9 @@ export function parseRunOptions(argv: string[]): RunOptions {
     only,
     skip,
     checks,
+    profile,
+    egressSnat,
+    requireAllNodes: values['require-all-nodes'] ?? false,
     reportDir: values['report-dir'] ?? 'reports',
     keep: values.keep ?? false,
     timeoutS: Number(timeout),

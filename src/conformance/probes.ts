@@ -1,52 +1,20 @@
 // Probe pods: two on the pod network and one on the host network per node,
-// pinned with nodeName, tolerating every taint, Linux only. Their command
-// starts listeners that answer with the probe's name. Specs are pure; deploy,
+// pinned with nodeName, tolerating every taint, Linux only. Their container
+// runs the agent's listener on a port chosen per run. Specs are pure; deploy,
 // wait and delete talk to the API (transient errors retried with p-retry).
 import pRetry, { AbortError } from 'p-retry';
 import type { CoreV1Api, V1Namespace, V1Pod } from '@kubernetes/client-node';
-import { TCP_PORT, UDP_PORT } from './flows.js';
-import { PreconditionError } from '../cli/errors.js';
+import { InfraError } from '../errors.js';
+import { ROLE_LABEL, RUN_LABEL } from '../names.js';
+import { listenerContainer } from './agent.js';
 import type { Probe, ProbeRole } from './model.js';
 
-export const RUN_LABEL = 'podwire.dev/run';
-export const ROLE_LABEL = 'podwire.dev/role';
+export { ROLE_LABEL, RUN_LABEL };
 export const DEFAULT_PROBE_IMAGE = 'nicolaka/netshoot:v0.13';
 
 export function probeName(node: string, role: ProbeRole, suffix?: 'a' | 'b'): string {
   return role === 'host' ? `pw-host-${node}` : `pw-pod-${node}-${suffix}`;
 }
-
-/**
- * The UDP echo: one process, no fork per datagram. socat 1.7's
- * UDP-RECVFROM,fork hands each datagram to a child through a signal
- * handshake that can leave a child holding the socket without its datagram;
- * such a child then reads and drops every later datagram (not from its
- * peer), and the probe goes silent for the rest of the run (8- and 16-node
- * soaks lost every UDP reply of one probe, about once in 20 runs). socat
- * stays the fallback for images without python3.
- */
-export const UDP_ECHO_PY = [
-  'import os, socket',
-  's = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
-  `s.bind(("0.0.0.0", ${UDP_PORT}))`,
-  'me = os.environ["POD_NAME"].encode()',
-  'while True:',
-  '    data, peer = s.recvfrom(65535)',
-  '    line = data.split(b"\\n", 1)[0].strip()',
-  '    s.sendto(line + b".from." + me + b"\\n", peer)',
-].join('\n');
-
-/**
- * Listeners reply `<line>.from.<pod name>`: the reply names who answered.
- * -t 6: after the request's EOF, wait up to 6 s for the reply (socat's
- * default 0.5 s loses replies on a loaded node, seen at 8 nodes); a backlog
- * of 512, as socat's default of 5 drops SYNs when a 16-node run's flows arrive.
- */
-export const LISTENER_SCRIPT = [
-  `socat -t 6 TCP-LISTEN:${TCP_PORT},fork,reuseaddr,backlog=512 SYSTEM:'read t; echo "$t.from.$POD_NAME"' &`,
-  `if command -v python3 >/dev/null 2>&1; then python3 -c '${UDP_ECHO_PY}' & else socat -t 6 UDP-RECVFROM:${UDP_PORT},fork SYSTEM:'read t; echo "$t.from.$POD_NAME"' & fi`,
-  'wait',
-].join('\n');
 
 export function namespaceSpec(name: string, run: string): V1Namespace {
   return {
@@ -64,8 +32,9 @@ export function namespaceSpec(name: string, run: string): V1Namespace {
   };
 }
 
-export function probeSpec(opts: { run: string; node: string; role: ProbeRole; suffix?: 'a' | 'b'; image: string }): V1Pod {
+export function probeSpec(opts: { run: string; node: string; role: ProbeRole; suffix?: 'a' | 'b'; image: string; portBase: number }): V1Pod {
   const name = probeName(opts.node, opts.role, opts.suffix);
+  const listener = listenerContainer({ run: opts.run, portBase: opts.portBase });
   return {
     metadata: { name, labels: { [RUN_LABEL]: opts.run, [ROLE_LABEL]: opts.role, 'app.kubernetes.io/name': 'podwire-probe' } },
     spec: {
@@ -80,11 +49,8 @@ export function probeSpec(opts: { run: string; node: string; role: ProbeRole; su
       containers: [{
         name: 'probe',
         image: opts.image,
-        command: ['sh', '-c', LISTENER_SCRIPT],
-        env: [
-          { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
-          { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
-        ],
+        command: listener.command,
+        env: listener.env,
         securityContext: { capabilities: { add: ['NET_RAW', 'NET_ADMIN'] }, privileged: false, allowPrivilegeEscalation: false },
       }],
     },
@@ -104,6 +70,8 @@ export function notReadyReason(pod: V1Pod): { reason: string; fatal: boolean } |
     }
     const t = c.state?.terminated;
     if (t) return { reason: `container exited ${t.exitCode} (${t.reason ?? 'Error'})`, fatal: false };
+    // ContainerCreating and the like: not fatal (a kubelet retries), but its message names the cause (FailedCreatePodSandBox: …).
+    if (w?.reason) return { reason: `${w.reason}${w.message ? `: ${w.message}` : ''}`, fatal: false };
   }
   if (s?.phase === 'Failed' || s?.phase === 'Succeeded') return { reason: `pod ${s.phase}`, fatal: true };
   return { reason: s?.phase ? `phase ${s.phase}${s.message ? `: ${s.message}` : ''}` : 'not scheduled yet', fatal: false };
@@ -122,11 +90,16 @@ export function retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
       throw err;
     }
   }, { retries: 3, minTimeout: 200, maxTimeout: 2000 }).catch((err: unknown) => {
-    throw new ProbeError(`${what}: ${apiMessage(err)}`);
+    throw new ApiCallError(`${what}: ${apiMessage(err)}`, status(err));
   });
 }
 
-export class ProbeError extends PreconditionError {}
+/** An API call that failed for good (after retries of transient errors), with its HTTP status when there was one. */
+export class ApiCallError extends InfraError {
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
 
 /** The message of a Kubernetes API error (the Status body), or the error's own. */
 export function apiMessage(err: unknown): string {
@@ -143,30 +116,45 @@ export function apiMessage(err: unknown): string {
   return (e?.message ?? String(err)).split('\n')[0]!;
 }
 
-export async function waitReady(core: CoreV1Api, namespace: string, names: string[], timeoutMs: number, onProgress?: (ready: number, total: number) => void): Promise<Map<string, V1Pod>> {
+export interface ProbeWait {
+  ready: Map<string, V1Pod>;
+  /** Probes that cannot start, with the reason (fatal at once, or still not ready at the deadline). */
+  failed: Map<string, string>;
+}
+
+/**
+ * Waits until every probe is ready or cannot start: a fatal reason ends the
+ * wait for that probe at once, the deadline for the rest. Never throws for a
+ * probe; the run goes on with the probes that started.
+ */
+export async function waitProbes(core: CoreV1Api, namespace: string, names: string[], timeoutMs: number, onProgress?: (ready: number, total: number) => void): Promise<ProbeWait> {
   const deadline = Date.now() + timeoutMs;
+  const failed = new Map<string, string>();
   let last = -1;
   for (;;) {
     const list = await retrying('listing probe pods', () => core.listNamespacedPod({ namespace }));
     const byName = new Map(list.items.map((p) => [p.metadata?.name ?? '', p]));
-    const pending = names.map((n) => [n, byName.get(n)] as const).map(([n, p]) => ({ n, why: p ? notReadyReason(p) : { reason: 'missing', fatal: true } }));
-    const notReady = pending.filter((x) => x.why);
-    if (notReady.length !== last) onProgress?.(names.length - notReady.length, names.length);
-    last = notReady.length;
-    if (notReady.length === 0) return byName as Map<string, V1Pod>;
-    const fatal = notReady.find((x) => x.why!.fatal);
-    if (fatal) throw new ProbeError(`probe ${fatal.n} cannot start: ${fatal.why!.reason}`);
+    const ready = new Map<string, V1Pod>();
+    const waiting: { n: string; reason: string }[] = [];
+    for (const n of names) {
+      if (failed.has(n)) continue;
+      const p = byName.get(n);
+      const why = p ? notReadyReason(p) : { reason: 'the pod is gone', fatal: true };
+      if (!why) ready.set(n, p!);
+      else if (why.fatal) failed.set(n, why.reason);
+      else waiting.push({ n, reason: why.reason });
+    }
+    if (ready.size !== last) onProgress?.(ready.size, names.length);
+    last = ready.size;
+    if (waiting.length === 0) return { ready, failed };
     if (Date.now() > deadline) {
-      const first = notReady[0]!;
-      throw new ProbeError(`${notReady.length} probe(s) not ready after ${Math.round(timeoutMs / 1000)} s; ${first.n}: ${first.why!.reason}`);
+      for (const w of waiting) failed.set(w.n, `not ready after ${Math.round(timeoutMs / 1000)} s: ${w.reason}`);
+      return { ready, failed };
     }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-export function probesFrom(pods: Map<string, V1Pod>, specs: V1Pod[]): Probe[] {
-  return specs.map((s) => {
-    const p = pods.get(s.metadata!.name!)!;
-    return { name: s.metadata!.name!, node: s.spec!.nodeName!, role: (s.metadata!.labels![ROLE_LABEL] as ProbeRole), ip: p.status!.podIP! };
-  });
+export function probeOf(pod: V1Pod): Probe {
+  return { name: pod.metadata!.name!, node: pod.spec!.nodeName!, role: pod.metadata!.labels![ROLE_LABEL] as ProbeRole, ip: pod.status!.podIP! };
 }

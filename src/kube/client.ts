@@ -1,6 +1,6 @@
 // Loading a kubeconfig into @kubernetes/client-node: the one path to every
 // cluster, the lab included.
-import { PreconditionError } from '../cli/errors.js';
+import { PreconditionError } from '../errors.js';
 import { existsSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 

@@ -9,8 +9,6 @@ export const ROUTER_INTERNET_IP = '198.51.100.1';
 export const INTERNET_PREFIX = 24;
 /** The internet host answers TCP here (an echo that names itself), as an external target for egress checks. */
 export const INTERNET_TCP_PORT = 80;
-/** Node annotation through which the lab advertises its external target to clients (`podwire run`). */
-export const EXTERNAL_TARGET_ANNOTATION = 'lab.podwire.dev/external-target';
 export const VXLAN_PORT = 8472;
 export const VXLAN_MTU = 1450;
 /** The underlay's MTU (the fabric's ports); mtu-blackhole gives the nodes' NICs a larger one. */

@@ -1,5 +1,5 @@
 // Host tools the lab needs, and installing the missing ones with apt-get
-import { PreconditionError } from '../cli/errors.js';
+import { PreconditionError } from '../errors.js';
 // (when root) or naming the exact command to run.
 import { access, constants } from 'node:fs/promises';
 import { delimiter } from 'node:path';

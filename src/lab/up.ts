@@ -1,5 +1,5 @@
 // `lab up`: topology, PKI, the detached API server, the kubeconfig.
-import { PreconditionError } from '../cli/errors.js';
+import { PreconditionError } from '../errors.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';

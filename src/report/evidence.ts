@@ -3,17 +3,24 @@
 // probes' addresses and routes, and the flows with expected vs observed.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { RetrievedCapture } from '../capture/tcpdump.js';
 import type { CaptureData } from '../conformance/observe.js';
 import type { CheckResult, Probe, ProbeInventory } from '../conformance/model.js';
 import { formatPacket } from '../decode/format.js';
 
 const MAX_CAPTURES = 12;
 
+export interface EvidenceData {
+  /** The pcap bytes per capture point (probe name). */
+  pcaps: Map<string, Buffer>;
+  captures: CaptureData[];
+  inventory: Map<string, ProbeInventory>;
+  probes: Probe[];
+}
+
 export async function writeEvidence(
   runDir: string,
   check: CheckResult,
-  data: { retrieved: Map<string, RetrievedCapture>; captures: CaptureData[]; inventory: Map<string, ProbeInventory>; probes: Probe[] },
+  data: EvidenceData,
 ): Promise<string> {
   const dir = join(runDir, 'evidence', check.id);
   await mkdir(dir, { recursive: true });
@@ -21,9 +28,9 @@ export async function writeEvidence(
   // Decisive packets' captures first, so the cap never drops the capture that decided.
   const names = [...new Set([...bad.map((f) => f.decisive?.capture), ...bad.flatMap((f) => f.captures)].filter((x): x is string => !!x))].slice(0, MAX_CAPTURES);
   for (const name of names) {
-    const got = data.retrieved.get(name);
-    if (!got) continue;
-    await writeFile(join(dir, `${name}.pcap`), got.bytes);
+    const bytes = data.pcaps.get(name);
+    if (!bytes) continue;
+    await writeFile(join(dir, `${name}.pcap`), bytes);
     const packets = data.captures.find((c) => c.probe === name)?.packets ?? [];
     await writeFile(join(dir, `${name}.txt`), packets.map(formatPacket).join('\n') + '\n');
   }
@@ -40,6 +47,8 @@ export async function writeEvidence(
       `${f.verdict.toUpperCase()} ${f.flow} ${f.proto} ${f.from} -> ${f.to}`,
       `  expected ${f.expected}`,
       `  observed ${f.observed}`,
+      ...(f.note ? [`  note ${f.note}`] : []),
+      ...(f.retried ? ['  retried: the sender sent it twice (no reply to the first try)'] : []),
       ...(f.decisive ? [`  decisive packet #${f.decisive.packet} in ${f.decisive.capture}.pcap (${f.decisive.role}): ${f.decisive.src} > ${f.decisive.dst}`] : []),
       `  captures ${f.captures.join(', ') || '-'}`,
     ].join('\n')),

@@ -1,15 +1,30 @@
 // The ConformanceReport: a versioned, stably ordered object that is the
 // source of truth of a run; console, JUnit and evidence are renderings of it.
-import type { CheckResult, Verdict } from '../conformance/model.js';
+import type { ProfileChoice } from '../conformance/catalogue.js';
+import type { PathFingerprint } from '../conformance/fingerprint.js';
+import type { CheckResult, Probe, Profile, Verdict } from '../conformance/model.js';
+import type { ApiNode, EgressSnat } from '../conformance/observations.js';
 
 export const REPORT_API_VERSION = 'podwire.dev/v1alpha1';
 
-export interface PathFingerprint {
-  path: 'same-node' | 'cross-node' | 'node-to-pod' | 'egress';
-  encapsulation: string;
-  /** Bytes added per packet by the encapsulation (outer minus inner IP length). */
-  overheadBytes: number | null;
-  samples: number;
+export type Summary = Record<Verdict, number> & { total: number };
+
+export interface CaptureCounters {
+  probe: string;
+  captured: number | null;
+  receivedByFilter: number | null;
+  droppedByKernel: number | null;
+  /** Every packet the filter accepted was written and the kernel dropped none: absence in it proves something. */
+  complete: boolean;
+}
+
+export interface Coverage {
+  /** Nodes the run considered (Ready, Linux, not virtual-kubelet). */
+  nodes: number;
+  covered: number;
+  notCovered: { node: string; reason: string }[];
+  /** Nodes left out on purpose (virtual-kubelet, not Ready, not Linux). */
+  leftOut: { node: string; reason: string }[];
 }
 
 export interface ConformanceReport {
@@ -23,23 +38,52 @@ export interface ConformanceReport {
   cluster: {
     server: string;
     version: string;
-    nodes: { name: string; addresses: string[]; podCIDRs: string[] }[];
+    nodes: ApiNode[];
   };
   dataplane: PathFingerprint[];
-  options: { only: string[]; skip: string[]; externalTarget: string | null; probeImage: string };
-  summary: Record<Verdict, number> & { total: number };
+  options: {
+    profile: ProfileChoice;
+    egressSnat: EgressSnat;
+    only: string[];
+    skip: string[];
+    externalTarget: string | null;
+    probeImage: string;
+    requireAllNodes: boolean;
+  };
+  summary: Summary;
+  /** The same counts per profile, for the profiles that had checks in this report. */
+  profiles: Partial<Record<Profile, Summary>>;
+  coverage: Coverage;
+  /** Probes with the node, role, IP and the port their listener bound (chosen per run). */
+  probes: Probe[];
+  captures: CaptureCounters[];
   /** `retried`: flows whose first attempt got no reply and were sent once more. */
   counts: { probes: number; flows: number; captures: number; execs: number; retried: number };
   checks: CheckResult[];
 }
 
-export function summarize(checks: CheckResult[]): ConformanceReport['summary'] {
+export function summarize(checks: readonly CheckResult[]): Summary {
   const s = { passed: 0, failed: 0, skipped: 0, inconclusive: 0, total: checks.length };
   for (const c of checks) s[c.result]++;
   return s;
 }
 
-/** Exit status of a run: 1 when any selected check failed, else 0 (inconclusive and skipped are reported, not failed). */
-export function exitCodeOf(report: ConformanceReport): 0 | 1 {
+/** Summaries per profile, in profile order, for the profiles present. */
+export function summarizeProfiles(checks: readonly CheckResult[]): Partial<Record<Profile, Summary>> {
+  const out: Partial<Record<Profile, Summary>> = {};
+  for (const p of ['core', 'strict', 'extended'] as const) {
+    const mine = checks.filter((c) => c.profile === p);
+    if (mine.length) out[p] = summarize(mine);
+  }
+  return out;
+}
+
+/**
+ * Exit status of a run: 2 when `--require-all-nodes` was asked and a node
+ * was not covered (the run could not do what was required), else 1 when any
+ * check failed, else 0 (inconclusive and skipped are reported, not failed).
+ */
+export function exitCodeOf(report: ConformanceReport): 0 | 1 | 2 {
+  if (report.options.requireAllNodes && report.coverage.notCovered.length > 0) return 2;
   return report.summary.failed > 0 ? 1 : 0;
 }

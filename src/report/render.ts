@@ -1,22 +1,37 @@
 // Renderings of a ConformanceReport: the console summary and JUnit XML.
 import junit, { type Builder } from 'junit-report-builder';
-import type { ConformanceReport } from './model.js';
+import type { CheckResult } from '../conformance/model.js';
+import type { ConformanceReport, Summary } from './model.js';
 
 const MARK = { passed: 'PASS', failed: 'FAIL', inconclusive: 'INCONCLUSIVE', skipped: 'SKIP' } as const;
 
+const counts = (s: Summary) => `${s.passed} passed, ${s.failed} failed, ${s.inconclusive} inconclusive, ${s.skipped} skipped`;
+
 export function consoleSummary(r: ConformanceReport, paths: { dir: string }): string {
-  const lines = [`podwire run ${r.runId}: ${r.cluster.nodes.length} node(s), ${r.counts.flows} flows, ${r.counts.captures} captures, ${r.counts.execs} execs, ${(r.durationMs / 1000).toFixed(1)} s${r.counts.retried ? `, ${r.counts.retried} flow(s) sent twice (no reply to the first try)` : ''}`];
+  const cov = r.coverage;
+  const lines = [
+    `podwire run ${r.runId}: ${cov.covered} of ${cov.nodes} node(s) covered, ${r.counts.flows} flows, ${r.counts.captures} captures, ${r.counts.execs} execs, ${(r.durationMs / 1000).toFixed(1)} s`
+      + `${r.counts.retried ? `, ${r.counts.retried} flow(s) sent twice (no reply to the first try)` : ''}`,
+    `profile ${r.options.profile}, egress SNAT declared: ${r.options.egressSnat}`,
+  ];
+  for (const n of cov.notCovered) lines.push(`not covered: ${n.node}: ${n.reason}`);
+  for (const n of cov.leftOut) lines.push(`left out: ${n.node}: ${n.reason}`);
+  const incomplete = r.captures.filter((c) => !c.complete);
+  if (incomplete.length) lines.push(`incomplete captures (kernel drops or size cap): ${incomplete.map((c) => `${c.probe} (${c.droppedByKernel ?? '?'} dropped)`).join(', ')}`);
   const dp = r.dataplane.filter((d) => d.samples > 0).map((d) => `${d.path}: ${d.encapsulation}${d.overheadBytes ? ` (+${d.overheadBytes} B)` : ''}`);
   if (dp.length) lines.push(`dataplane: ${dp.join(', ')}`);
-  lines.push('');
   const w = Math.max(...r.checks.map((c) => c.id.length));
-  for (const c of r.checks) {
-    lines.push(`${MARK[c.result].padEnd(12)} ${c.id.padEnd(w)}  ${c.title}`);
-    if (c.result !== 'passed') lines.push(`${' '.repeat(14 + w)}${c.reason}`);
-    if (c.evidence) lines.push(`${' '.repeat(14 + w)}evidence: ${c.evidence}`);
+  const row = (c: CheckResult) => {
+    const out = [`  ${MARK[c.result].padEnd(12)} ${c.id.padEnd(w)}  ${c.title}`];
+    if (c.result !== 'passed') out.push(`${' '.repeat(16 + w)}${c.reason}`);
+    if (c.evidence) out.push(`${' '.repeat(16 + w)}evidence: ${c.evidence}`);
+    return out;
+  };
+  for (const [profile, s] of Object.entries(r.profiles)) {
+    lines.push('', `${profile}: ${counts(s!)}`);
+    for (const c of r.checks.filter((x) => x.profile === profile)) lines.push(...row(c));
   }
-  const s = r.summary;
-  lines.push('', `${s.passed} passed, ${s.failed} failed, ${s.inconclusive} inconclusive, ${s.skipped} skipped`, `report: ${paths.dir}/report.json, ${paths.dir}/junit.xml`);
+  lines.push('', counts(r.summary), `report: ${paths.dir}/report.json, ${paths.dir}/junit.xml, bundle: ${paths.dir}/bundle`);
   return lines.join('\n');
 }
 
@@ -26,7 +41,7 @@ export function junitXml(r: ConformanceReport): string {
   const b = root.newBuilder();
   const suite = b.testSuite().name(`podwire conformance ${r.runId}`).timestamp(r.startedAt).time(r.durationMs / 1000);
   for (const c of r.checks) {
-    const tc = suite.testCase().className(`podwire.${c.id.split('.')[0]}`).name(`${c.id} ${c.title}`);
+    const tc = suite.testCase().className(`podwire.${c.profile}.${c.id.split('.')[0]}`).name(`${c.id} ${c.title}`);
     const failed = c.flows.filter((f) => f.verdict === 'failed');
     if (c.result === 'failed') {
       tc.failure(c.reason, 'NetworkModelViolation');

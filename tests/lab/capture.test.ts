@@ -4,7 +4,8 @@
 import { createHash } from 'node:crypto';
 import { beforeAll, expect, test } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
-import { PodCapture, captureComplete, decodeCapture } from '../../src/capture/tcpdump.js';
+import { PodCapture, captureComplete } from '../../src/capture/tcpdump.js';
+import { decodeCapture } from '../../src/decode/buffer.js';
 import { inner, innermostIp, outermostIp, type DecodedPacket } from '../../src/decode/index.js';
 import { createRunningPod, describeLab, podSpec, sh, useLab } from '../helpers/lab.js';
 

@@ -7,7 +7,8 @@ import { constants, release } from 'node:os';
 import { endProcessGroup, type LabRuntime, type Sandbox } from '../runtime.js';
 import { FAULT_NODE, staleIP } from '../faults.js';
 import type { LabState } from '../state.js';
-import { EXTERNAL_TARGET_ANNOTATION, INTERNET_IP, INTERNET_TCP_PORT, type NodePlan } from '../plan.js';
+import { EXTERNAL_TARGET_ANNOTATION } from '../../names.js';
+import { INTERNET_IP, INTERNET_TCP_PORT, type NodePlan } from '../plan.js';
 import {
   NETNS_ANNOTATION, type Condition, type ContainerSpec, type ContainerStatus, type Namespace, type Node, type Pod,
 } from './objects.js';

@@ -1,0 +1,81 @@
+// The run bundle (DESIGN §7): everything the judges need, as plain data.
+// Collect writes it, judge reads it; a bundle alone reproduces a report.
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { ProfileChoice } from '../conformance/catalogue.js';
+import type { Flow, Probe, ProbeInventory, SentFlow } from '../conformance/model.js';
+import type { EgressSnat, ExternalTarget, NodeCoverage } from '../conformance/observations.js';
+
+export const BUNDLE_API_VERSION = 'podwire.dev/v1alpha1';
+
+/** tcpdump's own counters at the end of a capture. */
+export interface CaptureStats {
+  captured?: number;
+  receivedByFilter?: number;
+  droppedByKernel?: number;
+}
+
+/** run.json: the run's identity, options and cluster. */
+export interface RunMeta {
+  apiVersion: typeof BUNDLE_API_VERSION;
+  kind: 'RunBundle';
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  implementation: { tool: 'podwire'; version: string };
+  cluster: { server: string; version: string };
+  options: {
+    profile: ProfileChoice;
+    egressSnat: EgressSnat;
+    only: string[];
+    skip: string[];
+    /** As given (`--external-target`), or null. */
+    externalTarget: string | null;
+    probeImage: string;
+    requireAllNodes: boolean;
+  };
+  /** The external target the run used (given or advertised by the cluster), or null. */
+  external: ExternalTarget | null;
+  counts: { execs: number };
+}
+
+/** api.json: the node and pod objects as the API's list calls returned them. */
+export interface ApiSnapshot {
+  nodes: { apiVersion: 'v1'; kind: 'NodeList'; items: V1Node[] };
+  pods: { apiVersion: 'v1'; kind: 'PodList'; items: V1Pod[] };
+}
+
+/** probes.json: the probes, what each reported about itself, and which nodes were covered. */
+export interface ProbesDoc {
+  probes: Probe[];
+  inventory: Record<string, ProbeInventory>;
+  coverage: NodeCoverage[];
+}
+
+/** flows.json: the planned flows and what each sender reported. */
+export interface FlowsDoc {
+  flows: Flow[];
+  sent: SentFlow[];
+}
+
+export interface CaptureMeta {
+  probe: string;
+  /** File name under captures/. */
+  file: string;
+  stats: CaptureStats;
+  /** tcpdump wrote all it accepted, the kernel dropped nothing and no size cap was reached. */
+  complete: boolean;
+  bytes: number;
+  sha256: string;
+}
+
+export interface BundleCapture extends CaptureMeta {
+  data: Buffer;
+}
+
+export interface RunBundle {
+  run: RunMeta;
+  api: ApiSnapshot;
+  probes: ProbesDoc;
+  flows: FlowsDoc;
+  captures: BundleCapture[];
+}

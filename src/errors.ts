@@ -1,0 +1,11 @@
+// Errors shared by every layer (cli, run, conformance, kube, lab): what they
+// mean decides the exit status, so they live below all of those layers.
+
+/** Bad usage: a flag, a value, a file the user named. Exit 2, before anything is touched. */
+export class UsageError extends Error {}
+
+/** "This cannot start here" (exit 2), as opposed to a run that started and failed (exit 1). */
+export class PreconditionError extends Error {}
+
+/** The cluster or its API stopped a run from judging: unreachable, RBAC, no node to probe. Exit 2. */
+export class InfraError extends PreconditionError {}

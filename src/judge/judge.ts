@@ -1,0 +1,74 @@
+// judge: a run bundle in, a ConformanceReport out. Pure: the same bundle and
+// options give the same report, whether right after a run or later with
+// `podwire judge`.
+import { CHECKS, selectChecks, type ProfileChoice } from '../conformance/catalogue.js';
+import { fingerprint } from '../conformance/fingerprint.js';
+import type { CheckResult } from '../conformance/model.js';
+import { nodeFacts, podFacts, type EgressSnat, type Observations } from '../conformance/observations.js';
+import { observe, type CaptureData } from '../conformance/observe.js';
+import { decodeCapture } from '../decode/buffer.js';
+import type { RunBundle } from '../bundle/model.js';
+import { REPORT_API_VERSION, summarize, summarizeProfiles, type ConformanceReport, type Coverage } from '../report/model.js';
+
+export interface JudgeOptions {
+  profile?: ProfileChoice;
+  egressSnat?: EgressSnat;
+}
+
+export interface Judged {
+  report: ConformanceReport;
+  /** Decoded captures, for the evidence writer. */
+  captures: CaptureData[];
+}
+
+function coverageOf(b: RunBundle): Coverage {
+  const considered = b.probes.coverage.filter((c) => !c.leftOut);
+  return {
+    nodes: considered.length,
+    covered: considered.filter((c) => c.covered).length,
+    notCovered: considered.filter((c) => !c.covered).map((c) => ({ node: c.node, reason: c.reason ?? 'unknown' })),
+    leftOut: b.probes.coverage.filter((c) => c.leftOut).map((c) => ({ node: c.node, reason: c.reason ?? 'left out' })),
+  };
+}
+
+export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
+  const profile = opts.profile ?? b.run.options.profile;
+  const egressSnat = opts.egressSnat ?? b.run.options.egressSnat;
+  const checks = selectChecks(b.run.options.only, b.run.options.skip, profile);
+  const captures: CaptureData[] = b.captures.map((c) => ({ probe: c.probe, packets: decodeCapture(c.data, c.probe), complete: c.complete }));
+  const inventory = new Map(Object.entries(b.probes.inventory));
+  const sent = new Map(b.flows.sent.map((s) => [s.id, s]));
+  const { observations, controls } = observe({ flows: b.flows.flows, sent, probes: b.probes.probes, inventory, captures });
+  const nodes = b.api.nodes.items.map(nodeFacts);
+  const obs: Observations = {
+    probes: b.probes.probes, inventory, flows: observations, controls,
+    nodes, pods: b.api.pods.items.map(podFacts), ...(b.run.external ? { external: b.run.external } : {}),
+    egressSnat, coverage: b.probes.coverage.filter((c) => !c.leftOut),
+  };
+  const results: CheckResult[] = CHECKS.filter((c) => checks.includes(c)).map((c) => ({ id: c.id, title: c.title, rule: c.rule, profile: c.profile, ...c.judge(obs) }));
+  const report: ConformanceReport = {
+    apiVersion: REPORT_API_VERSION,
+    kind: 'ConformanceReport',
+    runId: b.run.runId,
+    startedAt: b.run.startedAt,
+    finishedAt: b.run.finishedAt,
+    durationMs: Date.parse(b.run.finishedAt) - Date.parse(b.run.startedAt),
+    implementation: b.run.implementation,
+    cluster: { ...b.run.cluster, nodes },
+    dataplane: fingerprint(observations),
+    options: { ...b.run.options, profile, egressSnat },
+    summary: summarize(results),
+    profiles: summarizeProfiles(results),
+    coverage: coverageOf(b),
+    probes: b.probes.probes,
+    captures: b.captures.map((c) => ({
+      probe: c.probe, captured: c.stats.captured ?? null, receivedByFilter: c.stats.receivedByFilter ?? null, droppedByKernel: c.stats.droppedByKernel ?? null, complete: c.complete,
+    })),
+    counts: {
+      probes: b.probes.probes.length, flows: b.flows.flows.length, captures: b.captures.length, execs: b.run.counts.execs,
+      retried: b.flows.sent.filter((s) => s.retried).length,
+    },
+    checks: results,
+  };
+  return { report, captures };
+}

@@ -1,0 +1,264 @@
+// collect: the only stage that talks to the cluster. Deploy probes on every
+// node that can host them, take each probe's inventory (addresses, routes,
+// where pod traffic leaves the node, the port its listener bound), start one
+// capture per probe, send every flow (one agent exec per probe), bring the
+// captures back, list the cluster's nodes and pods, delete the run's
+// namespace. Returns the run bundle; judging is someone else's job.
+import { randomBytes, randomInt } from 'node:crypto';
+import { VersionApi, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { PodCapture, captureComplete } from '../capture/tcpdump.js';
+import { InfraError } from '../errors.js';
+import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
+import { loadKube, type Kube } from '../kube/client.js';
+import { execCounter, execInPod } from '../kube/exec.js';
+import { agentExec, parseInventoryOutput, parseSendOutput, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentSent } from '../conformance/agent.js';
+import { planFlows } from '../conformance/flows.js';
+import type { FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
+import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
+import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
+import { apiMessage, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
+import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle } from '../bundle/model.js';
+import { packageVersion } from '../version.js';
+
+const API_TIMEOUT_MS = 10_000;
+const CONNECT_TIMEOUT_MS = 4_000;
+/** Host probes see everything their node forwards: keep headers and the token, and stop at a bound. */
+const HOST_SNAPLEN = 512;
+const HOST_MAX_PACKETS = 200_000;
+/** Listener ports: a random base per run, each listener taking the first free port of PORT_SPAN from it. */
+const PORT_MIN = 20_000;
+const PORT_MAX = 29_000;
+
+export interface CollectHooks {
+  log: (line: string) => void;
+  /** Called once the run's namespace exists, so an interrupt can delete it. */
+  onNamespace?: (ns: string, kube: Kube) => void;
+}
+
+function newRunId(): string {
+  const t = Date.now().toString(36).slice(-6);
+  return `${t}${randomBytes(2).toString('hex')}`;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms)))])
+    .finally(() => clearTimeout(timer!));
+}
+
+/** Reaches the API server before anything is created: a clear error for a wrong address, certificate or token. */
+async function checkApi(kube: Kube): Promise<string> {
+  try {
+    const v = await withTimeout(kube.kc.makeApiClient(VersionApi).getCode(), API_TIMEOUT_MS, 'the version request');
+    return v.gitVersion;
+  } catch (err) {
+    throw new InfraError(`cannot reach the Kubernetes API at ${kube.server}: ${apiMessage(err)}`);
+  }
+}
+
+/** Why a node is not probed at all (left out on purpose), or undefined when it is a candidate. */
+export function leftOutReason(n: V1Node): string | undefined {
+  const labels = n.metadata?.labels ?? {};
+  if (labels.type === 'virtual-kubelet' || (n.spec?.taints ?? []).some((t) => t.key.startsWith('virtual-kubelet.io/'))) return 'virtual-kubelet node: no kernel of its own to probe';
+  const os = labels['kubernetes.io/os'] ?? n.status?.nodeInfo?.operatingSystem ?? 'linux';
+  if (os !== 'linux') return `not a Linux node (${os})`;
+  if (n.status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return 'not Ready';
+  return undefined;
+}
+
+function captureFilter(role: ProbeRole, portBase: number, external?: ExternalTarget): string {
+  const ports = `portrange ${portBase}-${portBase + PORT_SPAN - 1}`;
+  // ICMP errors (unreachable, time exceeded) say where a flow stopped; "fragmentation needed" answers full-size DF datagrams.
+  // ARP: a destination nothing answers for on the link (an address no interface holds) shows as unanswered requests.
+  const parts = [`tcp ${ports}`, `udp ${ports}`, 'icmp[icmptype] == icmp-unreach', 'icmp[icmptype] == icmp-timxceed', 'arp'];
+  if (external) parts.push(`(host ${external.ip} and tcp port ${external.port})`);
+  // On the uplink, encapsulated pod traffic shows up under the tunnel's headers.
+  if (role === 'host') parts.push('udp port 8472', 'udp port 4789', 'udp port 6081', 'udp port 51820', 'udp port 51871', 'ip proto 4', 'ip proto 41', 'ip proto 47', 'ip proto 50');
+  return parts.join(' or ');
+}
+
+/** Deletes a run's namespace and waits until it is gone; an error names what did not go. */
+export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number): Promise<void> {
+  await kube.core.deleteNamespace({ name: ns }).catch((err: unknown) => {
+    if ((err as { code?: number }).code !== 404) throw new InfraError(`cannot delete namespace ${ns}: ${apiMessage(err)}`);
+  });
+  const deadline = Date.now() + waitMs;
+  while (Date.now() < deadline) {
+    const gone = await kube.core.readNamespace({ name: ns }).then(() => false, (e: unknown) => (e as { code?: number }).code === 404);
+    if (gone) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new InfraError(`namespace ${ns} still exists ${Math.round(waitMs / 1000)} s after its deletion`);
+}
+
+/** The last lines of a probe's log: why a crashing probe crashes. */
+async function lastLogLines(kube: Kube, ns: string, pod: string): Promise<string> {
+  const log = await kube.core.readNamespacedPodLog({ name: pod, namespace: ns, tailLines: 3 }).catch(() => '');
+  return String(log).trim().split('\n').filter(Boolean).slice(-3).join(' | ');
+}
+
+const toSent = (a: AgentSent): SentFlow => ({
+  id: a.id, src: a.src, sports: a.sports, errno: a.errno, reply: a.reply,
+  ...(a.error ? { error: a.error } : {}), ...(a.size !== undefined ? { size: a.size } : {}), ...(a.retried ? { retried: true } : {}),
+});
+
+export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<RunBundle> {
+  const { log } = hooks;
+  const startedAt = new Date().toISOString();
+  const execsBefore = execCounter.calls;
+  const kube = loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+  const version = await checkApi(kube);
+  const nodeList = await retrying('listing nodes', () => kube.core.listNode());
+  const coverage: NodeCoverage[] = [];
+  const candidates: string[] = [];
+  for (const n of [...nodeList.items].sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1))) {
+    const name = n.metadata?.name ?? '';
+    const out = leftOutReason(n);
+    if (out) coverage.push({ node: name, covered: false, leftOut: true, reason: out });
+    else candidates.push(name);
+  }
+  if (candidates.length === 0) throw new InfraError(`the cluster has no node to probe (${coverage.map((c) => `${c.node}: ${c.reason}`).join('; ') || 'no nodes'})`);
+  const annotated = nodeList.items.map((n) => n.metadata?.annotations?.[EXTERNAL_TARGET_ANNOTATION]).find(Boolean);
+  const external = opts.externalTarget ?? (annotated ? annotatedTarget(annotated) : undefined);
+  const kinds = new Set<FlowKind>(opts.checks.flatMap((c) => c.flowKinds));
+  const needsProbes = kinds.size > 0 || opts.checks.some((c) => c.id === 'NM-3.3');
+
+  const runId = newRunId();
+  const ns = `podwire-${runId}`;
+  const portBase = randomInt(PORT_MIN, PORT_MAX);
+  log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${external ? `, external target ${external.ip}:${external.port}` : ''}`);
+
+  let probes: Probe[] = [];
+  const inventory: Record<string, ProbeInventory> = {};
+  const captures: BundleCapture[] = [];
+  let flows: ReturnType<typeof planFlows> = [];
+  const sent: SentFlow[] = [];
+  try {
+    if (needsProbes) {
+      await retrying(`creating namespace ${ns}`, () => kube.core.createNamespace({ body: namespaceSpec(ns, runId) }));
+      hooks.onNamespace?.(ns, kube);
+      const specs = candidates.flatMap((node) => [
+        probeSpec({ run: runId, node, role: 'pod', suffix: 'a', image: opts.probeImage, portBase }),
+        probeSpec({ run: runId, node, role: 'pod', suffix: 'b', image: opts.probeImage, portBase }),
+        probeSpec({ run: runId, node, role: 'host', image: opts.probeImage, portBase }),
+      ]);
+      log(`deploying ${specs.length} probes in namespace ${ns}`);
+      const refused = new Map<string, string>();
+      await Promise.all(specs.map((body) => retrying(`creating probe ${body.metadata!.name}`, () => kube.core.createNamespacedPod({ namespace: ns, body }))
+        .catch((err: Error & { status?: number }) => {
+          // Admission (PodSecurity, webhooks), quota: this probe cannot be; the others go on. Anything else stops the run.
+          if (err.status === 403 || err.status === 422 || err.status === 400) refused.set(body.metadata!.name!, `refused by the API: ${err.message}`);
+          else throw err;
+        })));
+      const names = specs.map((s) => s.metadata!.name!).filter((n) => !refused.has(n));
+      const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r, t) => log(`probes ready ${r}/${t}`));
+      const failed = new Map([...refused, ...wait.failed]);
+      for (const [name, reason] of wait.failed) {
+        if (/CrashLoopBackOff|exited/.test(reason)) {
+          const tail = await lastLogLines(kube, ns, name);
+          if (tail) failed.set(name, `${reason}; last log lines: ${tail}`);
+        }
+      }
+      const ready = [...wait.ready.values()].map(probeOf);
+
+      log('inventory: addresses, routes, uplinks, listener ports');
+      const byNode = (node: string) => ready.filter((p) => p.node === node);
+      const dsts = (node: string) => [...new Set([
+        ...ready.filter((p) => p.node !== node && p.role === 'pod').map((p) => p.ip),
+        ...(external ? [external.ip] : []),
+      ])];
+      const inventoried = await Promise.all(ready.map(async (p) => {
+        const queries = p.role === 'host' ? byNode(p.node).filter((x) => x.role === 'pod').flatMap((x) => dsts(p.node).map((dst) => ({ src: x.ip, dst }))) : undefined;
+        const { command, stdin } = agentExec('inventory', { run: runId, pod: p.name, role: p.role, ...(queries ? { uplinkQueries: queries } : {}) });
+        try {
+          const r = await execInPod(kube.kc, { namespace: ns, pod: p.name }, command, { stdin, timeoutMs: 30_000 });
+          if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+          const inv = parseInventoryOutput(r.stdout.toString());
+          if (inv.port === undefined) throw new Error(`its listener has no port: ${inv.portError ?? 'unknown'}`);
+          inventory[p.name] = {
+            addresses: inv.addresses.filter((a) => a.family === 4 && (p.role === 'host' || a.ifname === 'eth0')).map((a) => a.address),
+            routes: inv.routes, addrText: inv.addrText, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
+          };
+          return { ...p, port: inv.port };
+        } catch (err) {
+          failed.set(p.name, `inventory failed: ${(err as Error).message.split('\n')[0]}`);
+          return undefined;
+        }
+      }));
+      // A node is covered when all three of its probes started and answered their inventory.
+      for (const node of candidates) {
+        const bad = specs.filter((s) => s.spec!.nodeName === node).map((s) => s.metadata!.name!).filter((n) => failed.has(n));
+        coverage.push(bad.length ? { node, covered: false, reason: `${bad[0]}: ${failed.get(bad[0]!)}` } : { node, covered: true });
+      }
+      const covered = new Set(coverage.filter((c) => c.covered).map((c) => c.node));
+      probes = inventoried.filter((p): p is Probe & { port: number } => !!p && covered.has(p.node));
+      for (const c of coverage.filter((x) => !x.covered && !x.leftOut)) log(`node ${c.node} not covered: ${c.reason}`);
+      if (probes.length === 0) throw new InfraError(`no node could be probed: ${coverage.filter((c) => !c.leftOut).map((c) => `${c.node}: ${c.reason}`).slice(0, 3).join('; ')}`);
+
+      const nodeIPs = new Map(nodeList.items.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '']));
+      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined).filter((f) => kinds.has(f.kind));
+      if (flows.length) {
+        const caps = probes.map((p) => new PodCapture(kube.kc, { namespace: ns, pod: p.name }, {
+          iface: 'any', filter: captureFilter(p.role, portBase, external),
+          ...(p.role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}),
+        }));
+        try {
+          log(`starting ${caps.length} captures`);
+          await Promise.all(caps.map((c) => c.start()));
+          const senders = probes.filter((p) => flows.some((f) => f.from === p.name));
+          const replyWaitMs = Math.round(1000 * Math.min(5, Math.max(3, 1 + flows.length / 300)));
+          log(`sending ${flows.length} flows from ${senders.length} probes`);
+          await Promise.all(senders.map(async (p) => {
+            const mine = flows.filter((f) => f.from === p.name).map((f) => ({ id: f.id, token: f.token, proto: f.proto, dst: f.dstIP, port: f.dstPort, ...(f.mtu ? { mtu: true } : {}) }));
+            const args = { flows: mine, replyWaitMs, connectTimeoutMs: CONNECT_TIMEOUT_MS };
+            const { command, stdin } = agentExec('send', args);
+            const r = await execInPod(kube.kc, { namespace: ns, pod: p.name }, command, { stdin, timeoutMs: sendTimeoutMs(args) + 20_000 });
+            if (r.exitCode !== 0) log(`sender ${p.name} exited ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+            for (const s of parseSendOutput(r.stdout.toString()).values()) sent.push(toSent(s));
+          }));
+          log('retrieving captures');
+          await Promise.all(caps.map(async (c, i) => {
+            const p = probes[i]!;
+            const got = await c.retrieve();
+            captures.push({ probe: p.name, file: `${p.name}.pcap`, stats: got.stats, complete: captureComplete(got.stats, c.spec.maxPackets), bytes: got.bytes.length, sha256: got.sha256, data: got.bytes });
+          }));
+        } finally {
+          await Promise.all(caps.map((c) => c.cleanup()));
+        }
+      }
+    }
+    const podList = await retrying('listing pods', () => kube.core.listPodForAllNamespaces());
+    if (!needsProbes) for (const node of candidates) coverage.push({ node, covered: true });
+    return {
+      run: {
+        apiVersion: BUNDLE_API_VERSION, kind: 'RunBundle', runId, startedAt, finishedAt: new Date().toISOString(),
+        implementation: { tool: 'podwire', version: packageVersion() },
+        cluster: { server: kube.server, version },
+        options: {
+          profile: opts.profile, egressSnat: opts.egressSnat, only: opts.only, skip: opts.skip,
+          externalTarget: opts.externalTarget ? `${opts.externalTarget.ip}:${opts.externalTarget.port}` : null, probeImage: opts.probeImage, requireAllNodes: opts.requireAllNodes,
+        },
+        external: external ?? null,
+        counts: { execs: execCounter.calls - execsBefore },
+      },
+      api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: podList.items as V1Pod[] } },
+      probes: { probes, inventory, coverage },
+      flows: { flows, sent: sent.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))) },
+      captures: captures.sort((a, b) => (a.probe < b.probe ? -1 : 1)),
+    };
+  } finally {
+    if (needsProbes && !opts.keep) {
+      log(`deleting namespace ${ns}`);
+      await deleteRunNamespace(kube, ns, 60_000).catch((err: Error) => log(err.message));
+    }
+  }
+}
+
+/** A target advertised by the cluster; one that does not parse is ignored (the check then says none was given). */
+function annotatedTarget(v: string): ExternalTarget | undefined {
+  try {
+    return parseExternalTarget(v.trim());
+  } catch {
+    return undefined;
+  }
+}
