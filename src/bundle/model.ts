@@ -14,6 +14,18 @@ export interface CaptureStats {
   droppedByKernel?: number;
 }
 
+/**
+ * True when the capture can prove an absence: the kernel dropped nothing and
+ * the packet cap (tcpdump -c), if any, was not reached. Packets the filter
+ * accepted but tcpdump did not write (received > captured, no drops) arrived
+ * while it was being stopped, after the capture had been quiet with every
+ * sender done: they are not packets of the run's flows.
+ */
+export function captureComplete(s: CaptureStats, maxPackets?: number): boolean {
+  if (s.captured === undefined || s.droppedByKernel !== 0) return false;
+  return maxPackets === undefined || s.captured < maxPackets;
+}
+
 /** run.json: the run's identity, options and cluster. */
 export interface RunMeta {
   apiVersion: typeof BUNDLE_API_VERSION;
@@ -62,8 +74,8 @@ export interface CaptureMeta {
   /** File name under captures/. */
   file: string;
   stats: CaptureStats;
-  /** tcpdump wrote all it accepted, the kernel dropped nothing and no size cap was reached. */
-  complete: boolean;
+  /** The packet cap the capture ran with (tcpdump -c), if any. */
+  maxPackets?: number;
   bytes: number;
   sha256: string;
 }

@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { execInPod, type ExecTarget } from '../kube/exec.js';
-import type { CaptureStats } from '../bundle/model.js';
+import { captureComplete, type CaptureStats } from '../bundle/model.js';
 
 export interface CaptureSpec {
   /** Interface in the pod's netns (`eth0`; a hostNetwork pod's `eth0` is the node uplink). */
@@ -23,17 +23,7 @@ export interface CaptureSpec {
   maxPackets?: number;
 }
 
-export type { CaptureStats };
-
-/**
- * True when tcpdump wrote every packet its filter accepted, the kernel
- * dropped none, and the packet cap (if any) was not reached: only then can
- * the absence of a packet in it mean something.
- */
-export function captureComplete(s: CaptureStats, maxPackets?: number): boolean {
-  if (s.captured === undefined || s.captured !== s.receivedByFilter || s.droppedByKernel !== 0) return false;
-  return maxPackets === undefined || s.captured < maxPackets;
-}
+export { captureComplete, type CaptureStats };
 
 export interface RetrievedCapture {
   bytes: Buffer;

@@ -80,25 +80,38 @@ export function brokenReturnPath(o: Observations, f: FlowObservation): { text: s
   };
 }
 
-/** What a verdict on a flow that never arrived says of the sender's side, and its decisive packet. */
-export function notReceived(o: Observations, f: FlowObservation): { text: string; decisive?: DecisivePacket } {
+/**
+ * What a verdict on a flow that never arrived says of the sender's side, and
+ * its decisive packet. `positive` when those packets prove the failure on
+ * their own, whatever the receiver's capture can prove: an error came back
+ * (ICMP unreachable), the return path dropped the SYN-ACK, or nothing left
+ * because nothing answered ARP for the destination.
+ */
+export function notReceived(o: Observations, f: FlowObservation): { text: string; decisive?: DecisivePacket; positive: boolean } {
   const icmp = f.icmpAtSender.length ? `; ${f.icmpAtSender.map(icmpText).join('; ')}` : '';
   const err = f.sent?.errno ? ` (sender: ${f.sent.error ?? `errno ${f.sent.errno}`})` : '';
   const back = brokenReturnPath(o, f);
-  if (back) return { text: `${err}; ${back.text}${icmp}`, decisive: back.decisive };
+  if (back) return { text: `${err}; ${back.text}${icmp}`, decisive: back.decisive, positive: true };
+  const unreachable = f.icmpAtSender.find((s) => s.icmpType === 3 || s.icmpType === 1);
   const s = sentPacket(f);
-  if (!s) return { text: `${err}; nothing of it in the sender's capture${icmp}` };
+  if (!s) {
+    return unreachable
+      ? { text: `${err}${icmp}`, decisive: decisiveOf(unreachable, 'ICMP error for the flow'), positive: true }
+      : { text: `${err}; nothing of it in the sender's capture${icmp}`, positive: false };
+  }
+  const arpOnly = s.p === f.arpAtSender[0] && o.controls.get(f.flow.from)?.complete === true;
   return {
     text: `${err}; ${s.what} ${s.p.src} > ${s.p.dst}, packet #${s.p.packet} at ${s.p.capture}${icmp}`,
     decisive: decisiveOf(s.p, `${s.what.replace(/ as$/, '')}; never received at ${f.flow.to ?? f.flow.dstIP}`),
+    positive: !!unreachable || arpOnly,
   };
 }
 
-/** A flow not seen at its receiver: failed when that capture can prove the absence, else inconclusive. */
+/** A flow not seen at its receiver: failed when that capture can prove the absence or the sender's packets prove the failure, else inconclusive. */
 export function undelivered(o: Observations, f: FlowObservation, base: Omit<FlowVerdict, 'verdict' | 'observed'>): FlowVerdict {
   const unproven = absenceUnproven(o, f.flow.to, 'received');
-  if (unproven) return { ...base, verdict: 'inconclusive', observed: `not seen at ${f.flow.to}, but ${unproven}` };
   const gone = notReceived(o, f);
+  if (unproven && !gone.positive) return { ...base, verdict: 'inconclusive', observed: `not seen at ${f.flow.to}, but ${unproven}${gone.text}` };
   return {
     ...base, verdict: 'failed', observed: `not seen at ${f.flow.to}${gone.text}`,
     ...(gone.decisive ? { decisive: gone.decisive } : {}),

@@ -7,7 +7,7 @@ import type { CheckResult } from '../conformance/model.js';
 import { nodeFacts, podFacts, type EgressSnat, type Observations } from '../conformance/observations.js';
 import { observe, type CaptureData } from '../conformance/observe.js';
 import { decodeCapture } from '../decode/buffer.js';
-import type { RunBundle } from '../bundle/model.js';
+import { captureComplete, type RunBundle } from '../bundle/model.js';
 import { REPORT_API_VERSION, summarize, summarizeProfiles, type ConformanceReport, type Coverage } from '../report/model.js';
 
 export interface JudgeOptions {
@@ -35,7 +35,7 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
   const profile = opts.profile ?? b.run.options.profile;
   const egressSnat = opts.egressSnat ?? b.run.options.egressSnat;
   const checks = selectChecks(b.run.options.only, b.run.options.skip, profile);
-  const captures: CaptureData[] = b.captures.map((c) => ({ probe: c.probe, packets: decodeCapture(c.data, c.probe), complete: c.complete }));
+  const captures: CaptureData[] = b.captures.map((c) => ({ probe: c.probe, packets: decodeCapture(c.data, c.probe), complete: captureComplete(c.stats, c.maxPackets) }));
   const inventory = new Map(Object.entries(b.probes.inventory));
   const sent = new Map(b.flows.sent.map((s) => [s.id, s]));
   const { observations, controls } = observe({ flows: b.flows.flows, sent, probes: b.probes.probes, inventory, captures });
@@ -62,7 +62,7 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
     coverage: coverageOf(b),
     probes: b.probes.probes,
     captures: b.captures.map((c) => ({
-      probe: c.probe, captured: c.stats.captured ?? null, receivedByFilter: c.stats.receivedByFilter ?? null, droppedByKernel: c.stats.droppedByKernel ?? null, complete: c.complete,
+      probe: c.probe, captured: c.stats.captured ?? null, receivedByFilter: c.stats.receivedByFilter ?? null, droppedByKernel: c.stats.droppedByKernel ?? null, complete: captureComplete(c.stats, c.maxPackets),
     })),
     counts: {
       probes: b.probes.probes.length, flows: b.flows.flows.length, captures: b.captures.length, execs: b.run.counts.execs,

@@ -6,7 +6,7 @@
 // namespace. Returns the run bundle; judging is someone else's job.
 import { randomBytes, randomInt } from 'node:crypto';
 import { VersionApi, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import { PodCapture, captureComplete } from '../capture/tcpdump.js';
+import { PodCapture } from '../capture/tcpdump.js';
 import { InfraError } from '../errors.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
@@ -220,7 +220,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
           await Promise.all(caps.map(async (c, i) => {
             const p = probes[i]!;
             const got = await c.retrieve();
-            captures.push({ probe: p.name, file: `${p.name}.pcap`, stats: got.stats, complete: captureComplete(got.stats, c.spec.maxPackets), bytes: got.bytes.length, sha256: got.sha256, data: got.bytes });
+            captures.push({ probe: p.name, file: `${p.name}.pcap`, stats: got.stats, ...(c.spec.maxPackets ? { maxPackets: c.spec.maxPackets } : {}), bytes: got.bytes.length, sha256: got.sha256, data: got.bytes });
           }));
         } finally {
           await Promise.all(caps.map((c) => c.cleanup()));
