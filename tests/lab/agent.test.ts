@@ -2,6 +2,7 @@
 // started by listenerContainer (pod network and host network), inventories
 // with uplink lookups, flows across nodes, a full-size DF datagram sized by a
 // route's MTU as the receiver's tcpdump sees it, and 2,000 flows in one exec.
+import { execa } from 'execa';
 import { readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,6 +120,38 @@ describeLab('the probe agent in a host-gw lab', () => {
       // The node's own address: the packet does not leave the node.
       { src: ip.pa1, dst: '172.18.0.11', devices: [], reason: '172.18.0.11 is a local address of this node: the packet does not leave it' },
     ]);
+  });
+
+  test('uplinks follow ECMP (every nexthop device) and policy rules (the table the pod\'s packet uses)', async () => {
+    const { kube, name } = lab();
+    // A second "NIC" in node-1 (a veth pair inside the node's netns) and route lookups only: no traffic.
+    const netns = `pw-${name}-node-1`;
+    const ipn = (args: string) => execa('ip', ['-n', netns, ...args.split(' ')]);
+    await ipn('link add pwx0 type veth peer name pwx1');
+    try {
+      await ipn('link set pwx0 up');
+      await ipn('link set pwx1 up');
+      await ipn('addr add 192.168.77.1/24 dev pwx0');
+      await ipn('route add 203.0.113.0/24 nexthop via 172.18.0.1 dev eth0 nexthop via 192.168.77.2 dev pwx0');
+      await ipn('route add 203.0.114.0/24 via 172.18.0.1 dev eth0');
+      await ipn('route add 203.0.114.0/24 via 192.168.77.2 dev pwx0 table 177');
+      await ipn(`rule add from ${ip.pa1}/32 to 203.0.114.0/24 lookup 177`);
+      const host = await inventory(kube, 'h1', 'host', [{ src: ip.pa1!, dst: '203.0.113.9' }, { src: ip.pa1!, dst: '203.0.114.9' }, { src: '10.244.1.250', dst: '203.0.114.9' }]);
+      const idx = async (dev: string) => Number((await sh(kube, 'h1', `cat /sys/class/net/${dev}/ifindex`)).stdout.toString());
+      const eth0 = { name: 'eth0', ifindex: await idx('eth0') };
+      const pwx0 = { name: 'pwx0', ifindex: await idx('pwx0') };
+      // ECMP: whichever nexthop the hash picked comes first, the other follows.
+      expect(host.uplinks[0]!.devices).toHaveLength(2);
+      expect(host.uplinks[0]!.devices).toEqual(expect.arrayContaining([eth0, pwx0]));
+      expect(host.uplinks[0]!.notes).toEqual(['multipath route 203.0.113.0/24 (table main): nexthops via eth0, pwx0']);
+      // The rule sends pa1's packet by table 177; another source on the same bridge keeps the main table.
+      expect(host.uplinks[1]).toEqual({ src: ip.pa1, dst: '203.0.114.9', devices: [pwx0] });
+      expect(host.uplinks[2]).toEqual({ src: '10.244.1.250', dst: '203.0.114.9', devices: [eth0] });
+    } finally {
+      await ipn(`rule del from ${ip.pa1}/32 to 203.0.114.0/24 lookup 177`).catch(() => undefined);
+      await ipn('link del pwx0').catch(() => undefined); // takes its routes along
+      await ipn('route del 203.0.114.0/24').catch(() => undefined);
+    }
   });
 
   test('TCP and UDP across nodes, from a pod and from the host network: each reply names its receiver, the source is as routed', async () => {
