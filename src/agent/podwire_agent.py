@@ -488,6 +488,8 @@ def underlay_of(name, links, addresses):
 def uplinks(queries, links, addresses):
     answers = []
     valid = []
+    if not queries:
+        return answers
     for q in queries:
         src, dst = str(q.get('src', '')), str(q.get('dst', ''))
         if not (is_ip(src) and is_ip(dst)):
@@ -499,6 +501,7 @@ def uplinks(queries, links, addresses):
     srcs = sorted(set(s for _, s, _ in valid))
     got = batch(['route get %s' % s for s in srcs], lambda i, l: route_answers(l, srcs[i]))
     iif = {}
+    iif_notes = {}
     for s, (line, err) in zip(srcs, got):
         if err:
             iif[s] = (None, 'ip route get %s: %s' % (s, err))
@@ -511,6 +514,10 @@ def uplinks(queries, links, addresses):
             iif[s] = (None, 'ip route get %s names no device: %s' % (s, line.strip()))
         else:
             iif[s] = (dev, None)
+            via = word_after(t, 'via')
+            if via:
+                # Cilium routes local pods via cilium_host; elsewhere this is a pod on another node.
+                iif_notes[s] = '%s is reached via %s on %s, not directly: is it a pod on this node?' % (s, via, dev)
     # 2. The forwarding decision for that pod's packet (policy rules included).
     fwd = [(k, s, d, iif[s][0]) for k, s, d in valid if iif[s][0]]
     got = batch(['route get %s from %s iif %s' % (d, s, dev) for _, s, d, dev in fwd],
@@ -536,7 +543,7 @@ def uplinks(queries, links, addresses):
         if not dev:
             ans['reason'] = 'ip route get %s from %s iif %s names no device: %s' % (dst, src, dev_in, line.strip())
             continue
-        names, notes = [dev], []
+        names, notes = [dev], [iif_notes[src]] if src in iif_notes else []
         table = word_after(t, 'table') or 'main'
         m = ecmp_peers(dst, table, dev, routes6 if ':' in dst else routes4)
         if m:
