@@ -4,7 +4,8 @@
 // flow the fault does not touch; a clean lab passes everything. Every failed
 // flow decided by packets names its decisive packet, and the evidence holds
 // that packet. The README's matrix is generated from the same declaration.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execa } from 'execa';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -12,7 +13,7 @@ import { CHECK_IDS } from '../../src/conformance/catalogue.js';
 import { FAULTS, matrixFlow, type FaultDef } from '../../src/lab/faults.js';
 import type { Dataplane } from '../../src/lab/plan.js';
 import type { ConformanceReport } from '../../src/report/model.js';
-import { cli, describeLab, startLab } from '../helpers/lab.js';
+import { CLI, cli, describeLab, startLab } from '../helpers/lab.js';
 import { leftovers, podwireRun } from '../helpers/run.js';
 
 const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-matrix-'));
@@ -60,6 +61,16 @@ function assertDecisiveEvidence(report: ConformanceReport, runDir: string): void
   }
 }
 
+/** `podwire judge` on the run's bundle gives the same check results and flow verdicts, and the same exit code. */
+async function assertJudgeReproduces(report: ConformanceReport, runDir: string, exitCode: number): Promise<void> {
+  const out = mkdtempSync(join(reportsRoot, 'judge-'));
+  const j = await execa(process.execPath, [CLI, 'judge', join(runDir, 'bundle'), '--report-dir', out], { reject: false });
+  expect(j.exitCode, String(j.stderr)).toBe(exitCode);
+  const again = JSON.parse(readFileSync(join(out, readdirSync(out)[0]!, 'report.json'), 'utf8')) as ConformanceReport;
+  const shape = (r: ConformanceReport) => r.checks.map((c) => ({ id: c.id, result: c.result, reason: c.reason, flows: c.flows.map((f) => [f.flow, f.verdict, f.observed]) }));
+  expect(shape(again)).toEqual(shape(report));
+}
+
 describeLab('fault gallery: the detection matrix', () => {
   afterAll(() => {
     const total = (Date.now() - t0) / 1000;
@@ -74,7 +85,7 @@ describeLab('fault gallery: the detection matrix', () => {
     const lab = await startLab(name, ['--nodes', String(NODES), '--dataplane', dataplane, ...(fault ? ['--fault', fault.name] : [])]);
     try {
       expect((await lab.status()).faults).toEqual(fault ? [fault.name] : []);
-      const r = await podwireRun(lab, reportsRoot);
+      const r = await podwireRun(lab, reportsRoot, ['--profile', 'strict']);
       const report = r.report;
       expect(report, String(r.stderr)).toBeDefined();
       expect(report!.checks.map((c) => c.id)).toEqual(CHECK_IDS);
@@ -92,6 +103,7 @@ describeLab('fault gallery: the detection matrix', () => {
       // Each failing check fails on flows the fault touches, not just on aggregate.
       for (const id of fault?.caughtBy ?? []) expect(report!.checks.find((c) => c.id === id)!.flows.some((f) => f.verdict === 'failed')).toBe(true);
       assertDecisiveEvidence(report!, r.runDir!);
+      await assertJudgeReproduces(report!, r.runDir!, fault ? 1 : 0);
       expect(await leftovers(lab)).toEqual([]);
       timings.push({ label, seconds: (Date.now() - started) / 1000, failed: idsWith(report!, 'failed').join(' ') });
     } finally {
