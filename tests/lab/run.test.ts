@@ -25,11 +25,11 @@ async function junitCases(file: string): Promise<{ name: string; failed: boolean
 describeLab('podwire run on clean labs', () => {
   for (const nodes of [2, 3, 5]) {
     for (const dataplane of ['host-gw', 'vxlan'] as const) {
-      test(`${nodes} nodes, ${dataplane}: every core check passes, reports are complete, nothing is left`, async () => {
+      test(`${nodes} nodes, ${dataplane}: every check of every profile passes, reports are complete, nothing is left`, async () => {
         const name = `trun${nodes}${dataplane === 'vxlan' ? 'v' : 'h'}`;
         const lab = await startLab(name, ['--nodes', String(nodes), '--dataplane', dataplane]);
         try {
-          const r = await podwireRun(lab);
+          const r = await podwireRun(lab, ['--profile', 'strict']);
           expect(r.exitCode, String(r.stdout) + String(r.stderr)).toBe(0);
           const report = r.report!;
           expect(report).toMatchObject({ apiVersion: 'podwire.dev/v1alpha1', kind: 'ConformanceReport' });
