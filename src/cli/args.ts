@@ -1,7 +1,7 @@
 // Command-line parsing and validation. Pure: returns a command or throws a
 // UsageError whose message quotes the bad value and says what is valid.
 import { parseArgs } from 'node:util';
-import { DATAPLANES, LAB_NAME_PATTERN, MAX_NODES, type Dataplane } from '../lab/plan.js';
+import { DATAPLANES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS, type Dataplane, type Uplinks } from '../lab/plan.js';
 import { FAULT_NAMES, type FaultName } from '../lab/faults.js';
 
 import { UsageError } from '../errors.js';
@@ -11,7 +11,7 @@ export { UsageError };
 export type Command =
   | { kind: 'help'; topic?: string }
   | { kind: 'version' }
-  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; faults: FaultName[]; kubeconfigOut?: string }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string }
   | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
@@ -59,6 +59,23 @@ export function parseDataplane(v: string | undefined): Dataplane {
   return v as Dataplane;
 }
 
+export function parseUplinks(v: string | undefined): Uplinks {
+  if (v === undefined) return 'single';
+  if (!(UPLINKS as readonly string[]).includes(v)) {
+    throw new UsageError(`expected \`--uplinks\` to be one of ${UPLINKS.join(', ')}, got ${describe(v)}`);
+  }
+  return v as Uplinks;
+}
+
+export function parseMtu(v: string | undefined): number {
+  if (v === undefined) return UNDERLAY_MTU;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < MIN_MTU || n > MAX_MTU) {
+    throw new UsageError(`expected \`--mtu\` to be an integer from ${MIN_MTU} to ${MAX_MTU}, got ${describe(v)}`);
+  }
+  return n;
+}
+
 export function parseLabName(v: string | undefined): string {
   if (v === undefined) return 'podwire';
   if (!LAB_NAME_PATTERN.test(v)) {
@@ -81,7 +98,8 @@ export function parseFaults(v: string[] | undefined): FaultName[] {
 export const HELP = `podwire — packet-level conformance suite for the Kubernetes network model
 
 Usage:
-  podwire lab up [--name NAME] [--nodes N] [--dataplane host-gw|vxlan] [--fault NAME]... [--kubeconfig-out PATH]
+  podwire lab up [--name NAME] [--nodes N] [--dataplane host-gw|vxlan] [--uplinks single|ecmp|policy] [--mtu N]
+                 [--fault NAME]... [--kubeconfig-out PATH]
   podwire lab faults [--json]
   podwire lab status [--name NAME] [--json]
   podwire lab down [--name NAME | --all]
@@ -95,7 +113,8 @@ Usage:
   podwire cleanup [--kubeconfig F] [--context C]
   podwire help | --version
 
-Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw. Lab commands need root.
+Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw, --uplinks single, --mtu ${UNDERLAY_MTU} (${MIN_MTU}-${MAX_MTU}).
+Lab commands need root.
 Exit codes: 0 ok (run, judge: no check failed), 1 failure (a check failed), 2 bad usage, unmet precondition or infrastructure error.`;
 
 export function parsePort(v: string, flag: string): number {
@@ -139,12 +158,16 @@ export function parseCommand(argv: string[]): Command {
     switch (sub) {
       case 'up': {
         const { values } = parse(rest, {
-          name: { type: 'string' }, nodes: { type: 'string' }, dataplane: { type: 'string' }, fault: { type: 'string', multiple: true }, 'kubeconfig-out': { type: 'string' },
+          name: { type: 'string' }, nodes: { type: 'string' }, dataplane: { type: 'string' }, uplinks: { type: 'string' }, mtu: { type: 'string' },
+          fault: { type: 'string', multiple: true }, 'kubeconfig-out': { type: 'string' },
         }, 'podwire lab up');
         const out = values['kubeconfig-out'];
         if (out !== undefined && !out.trim()) throw new UsageError('expected `--kubeconfig-out` to be a file path, got `` (empty)');
         const faults = parseFaults(values.fault as string[] | undefined);
-        return { kind: 'lab-up', name: parseLabName(values.name), nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), faults, ...(out ? { kubeconfigOut: out } : {}) };
+        return {
+          kind: 'lab-up', name: parseLabName(values.name), nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane),
+          uplinks: parseUplinks(values.uplinks), mtu: parseMtu(values.mtu), faults, ...(out ? { kubeconfigOut: out } : {}),
+        };
       }
       case 'faults': {
         const { values } = parse(rest, { json: { type: 'boolean' } }, 'podwire lab faults');

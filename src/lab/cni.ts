@@ -3,7 +3,8 @@
 // stdout (CNI spec 1.0). Run inside the node's netns, so the bridge and the
 // host end of the veth live on that node.
 import { run } from './sh.js';
-import { UNDERLAY_MTU, VXLAN_MTU, type Dataplane, type NodePlan } from './plan.js';
+import { UNDERLAY_MTU, type Dataplane, type NodePlan } from './plan.js';
+import { podMTU } from './underlay.js';
 import type { FaultName } from './faults.js';
 
 export const CNI_VERSION = '1.0.0';
@@ -26,8 +27,13 @@ export interface CniNetConf {
   };
 }
 
-/** The bridge + host-local config of a node; masquerade-all turns ipMasq on, mtu-blackhole gives pods the underlay's MTU in VXLAN. */
-export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string, faults: readonly FaultName[] = []): CniNetConf {
+/**
+ * The bridge + host-local config of a node; masquerade-all turns ipMasq on.
+ * `mtu`: the underlay's (`--mtu`); pods get it in host-gw, less the tunnel
+ * overhead in VXLAN (mtu-blackhole: not less), see podMTU.
+ */
+export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string, faults: readonly FaultName[] = [], mtu = UNDERLAY_MTU): CniNetConf {
+  const podMtu = podMTU(dataplane, mtu, faults);
   return {
     cniVersion: CNI_VERSION,
     name: 'podwire',
@@ -36,7 +42,7 @@ export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: str
     isGateway: true,
     ipMasq: faults.includes('masquerade-all'),
     hairpinMode: true,
-    ...(dataplane === 'vxlan' ? { mtu: faults.includes('mtu-blackhole') ? UNDERLAY_MTU : VXLAN_MTU } : {}),
+    ...(podMtu === undefined ? {} : { mtu: podMtu }),
     ipam: {
       type: 'host-local',
       ranges: [[{ subnet: node.podCIDR, gateway: node.bridgeIP }]],

@@ -3,6 +3,9 @@ import { FAULT_NODE, type FaultName } from './faults.js';
 
 export const UNDERLAY_CIDR = '172.18.0.0/24';
 export const ROUTER_UNDERLAY_IP = '172.18.0.1';
+/** The second underlay (`--uplinks ecmp|policy`): nodes' `eth1`, on the fabric's `br1`. */
+export const SECOND_UNDERLAY_CIDR = '172.18.1.0/24';
+export const ROUTER_SECOND_UNDERLAY_IP = '172.18.1.1';
 export const CLUSTER_POD_CIDR = '10.244.0.0/16';
 export const INTERNET_IP = '198.51.100.10';
 export const ROUTER_INTERNET_IP = '198.51.100.1';
@@ -10,15 +13,35 @@ export const INTERNET_PREFIX = 24;
 /** The internet host answers TCP here (an echo that names itself), as an external target for egress checks. */
 export const INTERNET_TCP_PORT = 80;
 export const VXLAN_PORT = 8472;
-export const VXLAN_MTU = 1450;
-/** The underlay's MTU (the fabric's ports); mtu-blackhole gives the nodes' NICs a larger one. */
+/** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14): what flannel subtracts from the NIC's MTU. */
+export const VXLAN_OVERHEAD = 50;
+/** The underlay's default MTU (`--mtu`); mtu-blackhole gives the nodes' NICs a larger one. */
 export const UNDERLAY_MTU = 1500;
+export const VXLAN_MTU = UNDERLAY_MTU - VXLAN_OVERHEAD;
 export const JUMBO_MTU = 9000;
+/** `--mtu` range: IPv6's minimum link MTU up to the jumbo frames of real NICs. */
+export const MIN_MTU = 1280;
+export const MAX_MTU = JUMBO_MTU;
 export const MAX_NODES = 64;
 export const STATE_ROOT = '/run/podwire';
 
 export type Dataplane = 'host-gw' | 'vxlan';
 export const DATAPLANES: readonly Dataplane[] = ['host-gw', 'vxlan'];
+
+/**
+ * How nodes reach the outside (FIELD.md §3): `single` one NIC and one
+ * default route; `ecmp` a second NIC on every node and one multipath default
+ * route over both; `policy` a second NIC on POLICY_NODE only, which its pods'
+ * egress takes by policy routing (as AWS VPC CNI does with secondary ENIs).
+ */
+export type Uplinks = 'single' | 'ecmp' | 'policy';
+export const UPLINKS: readonly Uplinks[] = ['single', 'ecmp', 'policy'];
+/** `--uplinks policy`: the node whose pod egress leaves by `eth1` (node-2, like the faults). */
+export const POLICY_NODE = FAULT_NODE;
+/** `--uplinks policy`: the routing table of that egress, and the rule priorities (AWS VPC CNI's: 512 to-cluster, 1536 from-pod). */
+export const POLICY_TABLE = 100;
+export const POLICY_MAIN_PREF = 512;
+export const POLICY_TABLE_PREF = 1536;
 
 /** Lab names become part of netns names; no hyphen, so `pw-<lab>-` never prefixes another lab's names. */
 export const LAB_NAME_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
@@ -27,7 +50,10 @@ export interface NodePlan {
   index: number;
   name: string;
   netns: string;
+  /** eth0's address: the node's InternalIP, the host-gw next hop, the VXLAN endpoint. */
   underlayIP: string;
+  /** Every address of the node's underlay NICs: eth0's, then eth1's when it has one (`--uplinks`). */
+  underlayIPs: string[];
   podCIDR: string;
   /** First address of the pod CIDR: the cni0 bridge's address (the pods' gateway). */
   bridgeIP: string;
@@ -43,6 +69,14 @@ export interface LabPlan {
   stateDir: string;
   /** Faults applied at `lab up` (src/lab/faults.ts). */
   faults: FaultName[];
+  uplinks: Uplinks;
+  /** The underlay's MTU, end to end (fabric, NICs, router, internet host). */
+  mtu: number;
+}
+
+export interface UnderlayOptions {
+  uplinks?: Uplinks;
+  mtu?: number;
 }
 
 export function netnsPrefix(lab: string): string {
@@ -62,14 +96,27 @@ export function nodePlan(lab: string, index: number): NodePlan {
     name: `node-${index}`,
     netns: `${netnsPrefix(lab)}node-${index}`,
     underlayIP: `172.18.0.${10 + index}`,
+    underlayIPs: [`172.18.0.${10 + index}`],
     podCIDR: `10.244.${index}.0/24`,
     bridgeIP: `10.244.${index}.1`,
     vxlanMAC: `0e:70:77:00:00:${hex}`,
   };
 }
 
-export function labPlan(name: string, nodes: number, dataplane: Dataplane, faults: FaultName[] = []): LabPlan {
-  const plans = Array.from({ length: nodes }, (_, i) => nodePlan(name, i + 1));
+/** Node i's address on the second underlay (its `eth1`). */
+export const secondUnderlayIP = (index: number) => `172.18.1.${10 + index}`;
+
+/** Whether a node has a second NIC (`eth1` on br1) under these uplinks. */
+export function hasSecondUplink(uplinks: Uplinks, index: number): boolean {
+  return uplinks === 'ecmp' || (uplinks === 'policy' && index === POLICY_NODE);
+}
+
+export function labPlan(name: string, nodes: number, dataplane: Dataplane, faults: FaultName[] = [], underlay: UnderlayOptions = {}): LabPlan {
+  const uplinks = underlay.uplinks ?? 'single';
+  const plans = Array.from({ length: nodes }, (_, i) => {
+    const n = nodePlan(name, i + 1);
+    return hasSecondUplink(uplinks, n.index) ? { ...n, underlayIPs: [...n.underlayIPs, secondUnderlayIP(n.index)] } : n;
+  });
   if (faults.includes('overlapping-pod-cidr') && plans.length >= FAULT_NODE) {
     // The fault node is handed node-1's range: same CIDR, same gateway address.
     const victim = plans[FAULT_NODE - 1]!;
@@ -83,6 +130,8 @@ export function labPlan(name: string, nodes: number, dataplane: Dataplane, fault
     internetNetns: `${netnsPrefix(name)}internet`,
     stateDir: `${STATE_ROOT}/${name}`,
     faults: [...faults],
+    uplinks,
+    mtu: underlay.mtu ?? UNDERLAY_MTU,
   };
 }
 

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { cniAdd, cniDel, bridgeNetConf, type CniCall } from './cni.js';
-import { podNetns, type NodePlan } from './plan.js';
+import { UNDERLAY_MTU, podNetns, type NodePlan } from './plan.js';
 import { ipBatch, run } from './sh.js';
 import { killNetnsProcesses, pidAlive, waitGone } from './topology.js';
 import { paths, type LabState } from './state.js';
@@ -40,7 +40,7 @@ export class LabRuntime {
       containerId: `pw${sb.id}`,
       podNetnsPath: `/var/run/netns/${sb.netns}`,
       ifName: 'eth0',
-      conf: bridgeNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name), this.lab.faults ?? []),
+      conf: bridgeNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name), this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU),
       // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
       args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
     };

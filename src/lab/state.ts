@@ -2,7 +2,7 @@
 // read by the API server, `lab status` and `lab down`.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Dataplane, NodePlan } from './plan.js';
+import type { Dataplane, NodePlan, Uplinks } from './plan.js';
 import type { FaultName } from './faults.js';
 
 export interface LabState {
@@ -16,6 +16,9 @@ export interface LabState {
   stateDir: string;
   /** Faults applied at `lab up` (absent in state written before faults existed). */
   faults?: FaultName[];
+  /** `--uplinks` and `--mtu` (absent in state written before they existed: single, 1500). */
+  uplinks?: Uplinks;
+  mtu?: number;
   cniBinDir: string;
   token: string;
   createdAt: string;

@@ -2,7 +2,7 @@
 // The JSON form (LabStatus) is a documented interface (README).
 import { readFile } from 'node:fs/promises';
 import { apiRequest } from './lab-api.js';
-import { labPlan } from './plan.js';
+import { UNDERLAY_MTU, labPlan, type NodePlan } from './plan.js';
 import { paths, readApiEndpoint, readLabState } from './state.js';
 import { pidAlive } from './topology.js';
 import { NETNS_ANNOTATION, type Pod } from './apiserver/objects.js';
@@ -15,10 +15,15 @@ export interface LabStatus {
   dataplane: string;
   /** Faults applied at `lab up`. */
   faults: string[];
+  /** `lab up --uplinks`: single, ecmp or policy. */
+  uplinks: string;
+  /** `lab up --mtu`: the underlay's MTU. */
+  mtu: number;
   stateDir: string;
   kubeconfig: string;
   api: { url: string | null; pid: number | null; running: boolean; healthy: boolean };
-  nodes: { name: string; netns: string; underlayIP: string; podCIDR: string }[];
+  /** underlayIP: eth0's address (the InternalIP); underlayIPs: every underlay NIC's, eth0's first. */
+  nodes: { name: string; netns: string; underlayIP: string; underlayIPs: string[]; podCIDR: string }[];
   pods: { namespace: string; name: string; node: string | null; netns: string | null; ip: string | null; phase: string; hostNetwork: boolean }[];
 }
 
@@ -45,10 +50,12 @@ export async function labStatus(name: string): Promise<LabStatus> {
     name,
     dataplane: state.dataplane,
     faults: state.faults ?? [],
+    uplinks: state.uplinks ?? 'single',
+    mtu: state.mtu ?? UNDERLAY_MTU,
     stateDir,
     kubeconfig: p.kubeconfig,
     api: { url: api?.url ?? null, pid: api?.pid ?? null, running, healthy },
-    nodes: state.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIP: n.underlayIP, podCIDR: n.podCIDR })),
+    nodes: state.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIP: n.underlayIP, underlayIPs: underlayIPsOf(n), podCIDR: n.podCIDR })),
     pods: pods.map((pod) => ({
       namespace: pod.metadata.namespace ?? '',
       name: pod.metadata.name,
@@ -61,13 +68,18 @@ export async function labStatus(name: string): Promise<LabStatus> {
   };
 }
 
+/** A stored node's underlay addresses; state written before `--uplinks` has only underlayIP. */
+function underlayIPsOf(n: NodePlan): string[] {
+  return (n as Partial<NodePlan>).underlayIPs ?? [n.underlayIP];
+}
+
 export function formatStatus(s: LabStatus): string {
   const lines = [
-    `lab ${s.name} (${s.dataplane}${s.faults.length ? `, faults: ${s.faults.join(', ')}` : ''})  state ${s.stateDir}`,
+    `lab ${s.name} (${s.dataplane}, uplinks ${s.uplinks}, mtu ${s.mtu}${s.faults.length ? `, faults: ${s.faults.join(', ')}` : ''})  state ${s.stateDir}`,
     `api ${s.api.url ?? '-'}  pid ${s.api.pid ?? '-'}  ${s.api.healthy ? 'healthy' : s.api.running ? 'NOT ANSWERING' : 'NOT RUNNING'}`,
     `kubeconfig ${s.kubeconfig}`,
     '',
-    table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR'], s.nodes.map((n) => [n.name, n.netns, n.underlayIP, n.podCIDR])),
+    table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR'], s.nodes.map((n) => [n.name, n.netns, n.underlayIPs.join(','), n.podCIDR])),
   ];
   if (s.pods.length) {
     lines.push('', table(['NAMESPACE/POD', 'NODE', 'PHASE', 'IP', 'NETNS'],

@@ -5,10 +5,11 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import {
-  CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_TCP_PORT, INTERNET_PREFIX, ROUTER_INTERNET_IP, ROUTER_UNDERLAY_IP, UNDERLAY_CIDR,
-  JUMBO_MTU, UNDERLAY_MTU, VXLAN_MTU, VXLAN_PORT, labOfNetns, netnsPrefix, type LabPlan, type NodePlan,
+  CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_TCP_PORT, INTERNET_PREFIX, ROUTER_INTERNET_IP, UNDERLAY_CIDR,
+  VXLAN_PORT, labOfNetns, netnsPrefix, type LabPlan, type NodePlan,
 } from './plan.js';
 import { FAULT_NODE, ROUTELESS_NODE, type FaultName } from './faults.js';
+import { fabricLines, nodeUplinkLines, vxlanMTU } from './underlay.js';
 import { ipBatch, listNetns, netnsPids, run, shIn } from './sh.js';
 
 const UNDERLAY_PREFIX = UNDERLAY_CIDR.split('/')[1];
@@ -56,16 +57,15 @@ function routedPeers(plan: LabPlan, node: NodePlan): NodePlan[] {
   });
 }
 
-function dataplaneLines(plan: LabPlan, node: NodePlan): { ip: string[]; bridge: string[] } {
+export function dataplaneLines(plan: LabPlan, node: NodePlan): { ip: string[]; bridge: string[] } {
   const others = routedPeers(plan, node);
-  const blackhole = plan.faults.includes('mtu-blackhole');
   if (plan.dataplane === 'host-gw') {
     return { ip: others.map((o) => `route add ${o.podCIDR} via ${o.underlayIP} dev eth0`), bridge: [] };
   }
   const ip = [
     `link add flannel.1 type vxlan id 1 dev eth0 dstport ${VXLAN_PORT} nolearning local ${node.underlayIP}`,
     // flannel derives the device MTU from the NIC's; mtu-blackhole gives it the underlay's instead.
-    `link set flannel.1 mtu ${blackhole ? UNDERLAY_MTU : VXLAN_MTU}`,
+    `link set flannel.1 mtu ${vxlanMTU(plan.mtu, plan.faults)}`,
     `link set flannel.1 address ${node.vxlanMAC}`,
     `addr add ${node.podCIDR.replace('/24', '/32')} dev flannel.1`,
     'link set flannel.1 up',
@@ -95,12 +95,7 @@ const BRIDGE_NF = '[ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1
 async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
   const dp = dataplaneLines(plan, node);
   await ipBatch(node.netns, [
-    'link set lo up',
-    `addr add ${node.underlayIP}/${UNDERLAY_PREFIX} dev eth0`,
-    // mtu-blackhole: the NIC believes in jumbo frames; the fabric's ports carry UNDERLAY_MTU.
-    ...(plan.faults.includes('mtu-blackhole') ? [`link set eth0 mtu ${JUMBO_MTU}`] : []),
-    'link set eth0 up',
-    `route add default via ${ROUTER_UNDERLAY_IP} dev eth0`,
+    ...nodeUplinkLines(plan, node),
     ...(plan.faults.includes('node-to-pod-snat') && node.index === FAULT_NODE ? [`addr add ${agentSnatIP(node)}/${UNDERLAY_PREFIX} dev eth0`] : []),
     ...dp.ip,
   ]);
@@ -115,20 +110,8 @@ export async function buildTopology(plan: LabPlan): Promise<void> {
   const all = [plan.fabricNetns, plan.internetNetns, ...plan.nodes.map((n) => n.netns)];
   await ipBatch(undefined, all.map((ns) => `netns add ${ns}`));
   const fabric = plan.fabricNetns;
-  await ipBatch(fabric, [
-    'link set lo up',
-    'link add br0 type bridge',
-    `addr add ${ROUTER_UNDERLAY_IP}/${UNDERLAY_PREFIX} dev br0`,
-    'link set br0 up',
-    ...plan.nodes.flatMap((n) => [
-      `link add ${n.name} type veth peer name eth0 netns ${n.netns}`,
-      `link set ${n.name} master br0`,
-      `link set ${n.name} up`,
-    ]),
-    `link add internet type veth peer name eth0 netns ${plan.internetNetns}`,
-    `addr add ${ROUTER_INTERNET_IP}/${INTERNET_PREFIX} dev internet`,
-    'link set internet up',
-  ]);
+  // The NICs' MTUs are set as the veths are created (fabricLines); mtu-blackhole's jumbo NICs too.
+  await ipBatch(fabric, fabricLines(plan));
   await shIn(fabric, sysctlScript());
   await ipBatch(plan.internetNetns, [
     'link set lo up',

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { generatePki, kubeconfigYaml } from './certs.js';
 import { DEFAULT_CNI_BIN_DIR } from './cni.js';
 import { apiRequest } from './lab-api.js';
-import { labPlan, type Dataplane } from './plan.js';
+import { UNDERLAY_MTU, labPlan, type Dataplane, type Uplinks } from './plan.js';
+import { underlayConflict } from './underlay.js';
 import { faultConflict, type FaultName } from './faults.js';
 import { LAB_REQUIREMENTS, preflight } from './preflight.js';
 import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type LabState } from './state.js';
@@ -23,6 +24,10 @@ export interface LabUpOptions {
   dataplane: Dataplane;
   /** Faults to apply (src/lab/faults.ts). */
   faults?: FaultName[];
+  /** How nodes reach the outside (default single). */
+  uplinks?: Uplinks;
+  /** The underlay's MTU (default 1500). */
+  mtu?: number;
   kubeconfigOut?: string;
   log?: (line: string) => void;
 }
@@ -52,11 +57,13 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const mark = (k: string, from: number) => (timingsMs[k] = Math.round(performance.now() - from));
 
   const faults = [...new Set(opts.faults ?? [])];
-  const conflict = faultConflict(faults, opts.dataplane, opts.nodes);
+  const uplinks = opts.uplinks ?? 'single';
+  const mtu = opts.mtu ?? UNDERLAY_MTU;
+  const conflict = faultConflict(faults, opts.dataplane, opts.nodes) ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes });
   if (conflict) throw new LabError(conflict);
   await preflight(LAB_REQUIREMENTS, { install: true, log });
   await assertNameFree(opts.name);
-  const plan = labPlan(opts.name, opts.nodes, opts.dataplane, faults);
+  const plan = labPlan(opts.name, opts.nodes, opts.dataplane, faults, { uplinks, mtu });
   const p = paths(plan.stateDir);
   await ensureDir(plan.stateDir);
   const state: LabState = {
@@ -70,7 +77,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   };
   try {
     await writeJsonAtomic(p.state, state);
-    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}${faults.length ? `, faults: ${faults.join(', ')}` : ''}`);
+    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}, uplinks ${uplinks}, mtu ${mtu}${faults.length ? `, faults: ${faults.join(', ')}` : ''}`);
     const t1 = performance.now();
     await Promise.all([
       buildTopology(plan).then(() => mark('topology', t1)),

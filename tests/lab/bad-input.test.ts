@@ -23,6 +23,10 @@ describeLab('bad input', () => {
     [['lab', 'up', '--name', 'tbad', '--fault', 'nope'], /unknown fault `nope` \(string\); known: masquerade-all, .*podwire lab faults/],
     [['lab', 'up', '--name', 'tbad', '--fault', 'mtu-blackhole'], /fault `mtu-blackhole` applies to the vxlan dataplane only, not host-gw/],
     [['lab', 'up', '--name', 'tbad', '--nodes', '1', '--fault', 'missing-route'], /faults need at least 2 nodes/],
+    [['lab', 'up', '--name', 'tbad', '--uplinks', 'bgp'], /`--uplinks` to be one of single, ecmp, policy, got `bgp`/],
+    [['lab', 'up', '--name', 'tbad', '--mtu', '9001'], /`--mtu` to be an integer from 1280 to 9000, got `9001`/],
+    [['lab', 'up', '--name', 'tbad', '--nodes', '1', '--uplinks', 'policy'], /`--uplinks policy` gives node-2 a second uplink: it needs at least 2 nodes, got --nodes 1/],
+    [['lab', 'up', '--name', 'tbad', '--dataplane', 'vxlan', '--fault', 'mtu-blackhole', '--mtu', '9000'], /fault `mtu-blackhole` .* cannot be combined with `--mtu 9000`/],
     [['frobnicate'], /unknown command `frobnicate`/],
   ])('podwire %j → one line naming the value, exit 2, nothing created', async (args, message) => {
     const netnsBefore = await netnsList();

@@ -1,7 +1,8 @@
-import { expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { labOfNetns, labPlan, nodePlan } from '../../src/lab/plan.js';
 import { bridgeNetConf } from '../../src/lab/cni.js';
-import { nodeNatRules } from '../../src/lab/topology.js';
+import { dataplaneLines, nodeNatRules } from '../../src/lab/topology.js';
+import { fabricLines, nodeUplinkLines, podMTU, underlayConflict } from '../../src/lab/underlay.js';
 import { FAULTS, FAULT_NAMES, faultConflict, matrixFlow, staleIP } from '../../src/lab/faults.js';
 import { CHECK_IDS } from '../../src/conformance/catalogue.js';
 import { parseCommand } from '../../src/cli/args.js';
@@ -70,4 +71,93 @@ test('matrix flows: ends parsed from probe names; API findings name the nodes th
   expect(matrixFlow('NM-1.2', { kind: 'pod-pod-cross', from: 'pw-pod-node-1-a (10.244.1.2)', to: 'pw-host-node-2 (172.18.0.12:7171)', observed: '' }))
     .toEqual({ check: 'NM-1.2', kind: 'pod-pod-cross', from: { node: 1, role: 'pod' }, to: { node: 2, role: 'host' }, named: [] });
   expect(matrixFlow('NM-3.2', { kind: 'pod-pod-same', from: 'api', to: 'api', observed: 'pod CIDRs overlap: node-1 a and node-2 b' }).named).toEqual([1, 2]);
+});
+
+describe('underlay: --uplinks and --mtu', () => {
+  const lines = (plan: ReturnType<typeof labPlan>, i: number) => nodeUplinkLines(plan, plan.nodes[i - 1]!);
+
+  test('single (the default) is one NIC, one default route, one fabric bridge, MTU 1500 everywhere', () => {
+    const plan = labPlan('lab', 3, 'host-gw');
+    expect(plan).toMatchObject({ uplinks: 'single', mtu: 1500 });
+    expect(plan.nodes.map((n) => n.underlayIPs)).toEqual([['172.18.0.11'], ['172.18.0.12'], ['172.18.0.13']]);
+    expect(lines(plan, 2)).toEqual(['link set lo up', 'addr add 172.18.0.12/24 dev eth0', 'link set eth0 up', 'route add default via 172.18.0.1 dev eth0']);
+    const fabric = fabricLines(plan);
+    expect(fabric.filter((l) => l.includes('br1') || l.includes('eth1'))).toEqual([]);
+    expect(fabric).toContain('link add node-2 mtu 1500 type veth peer name eth0 mtu 1500 netns pw-lab-node-2');
+    expect(fabric).toContain('addr add 172.18.0.1/24 dev br0');
+  });
+
+  test('ecmp: every node has eth1 on br1 and one default route with a nexthop per NIC', () => {
+    const plan = labPlan('lab', 3, 'vxlan', [], { uplinks: 'ecmp' });
+    expect(plan.nodes.map((n) => n.underlayIPs)).toEqual([['172.18.0.11', '172.18.1.11'], ['172.18.0.12', '172.18.1.12'], ['172.18.0.13', '172.18.1.13']]);
+    expect(plan.nodes.map((n) => n.underlayIP)).toEqual(['172.18.0.11', '172.18.0.12', '172.18.0.13']);
+    for (const i of [1, 2, 3]) {
+      const l = lines(plan, i);
+      expect(l).toContain(`addr add 172.18.1.${10 + i}/24 dev eth1`);
+      expect(l.filter((x) => x.startsWith('route add default'))).toEqual(['route add default nexthop via 172.18.0.1 dev eth0 nexthop via 172.18.1.1 dev eth1']);
+      expect(l.some((x) => x.startsWith('rule '))).toBe(false);
+    }
+    const fabric = fabricLines(plan);
+    expect(fabric).toEqual(expect.arrayContaining(['link add br1 type bridge', 'addr add 172.18.1.1/24 dev br1', 'link set br1 up']));
+    for (const i of [1, 2, 3]) expect(fabric).toContain(`link set node-${i}-eth1 master br1`);
+    // The dataplane stays on eth0: VXLAN endpoints and host-gw next hops are the eth0 addresses.
+    expect(dataplaneLines(plan, plan.nodes[0]!).bridge).toContain('fdb add 0e:70:77:00:00:02 dev flannel.1 dst 172.18.0.12');
+  });
+
+  test('policy: only node-2 gets eth1; its pod CIDR is looked up in table 100 after in-cluster destinations go to main', () => {
+    const plan = labPlan('lab', 3, 'host-gw', [], { uplinks: 'policy' });
+    expect(plan.nodes.map((n) => n.underlayIPs.length)).toEqual([1, 2, 1]);
+    expect(plan.nodes[1]!.underlayIPs).toEqual(['172.18.0.12', '172.18.1.12']);
+    expect(lines(plan, 1)).toEqual(nodeUplinkLines(labPlan('lab', 3, 'host-gw'), plan.nodes[0]!));
+    const l = lines(plan, 2);
+    // Node-2's own traffic keeps the main table's single default route via eth0.
+    expect(l.filter((x) => x.startsWith('route add default'))).toEqual(['route add default via 172.18.0.1 dev eth0', 'route add default via 172.18.1.1 dev eth1 table 100']);
+    const rules = l.filter((x) => x.startsWith('rule add')).map((r) => ({ r, pref: Number(/pref (\d+)/.exec(r)![1]) }));
+    const fromPods = rules.find((x) => x.r.startsWith('rule add from 10.244.2.0/24 lookup 100'))!;
+    expect(fromPods).toBeDefined();
+    for (const dst of ['10.244.0.0/16', '172.18.0.0/24']) {
+      const toMain = rules.find((x) => x.r.startsWith(`rule add to ${dst} lookup main`));
+      expect(toMain, dst).toBeDefined();
+      expect(toMain!.pref).toBeLessThan(fromPods.pref);
+    }
+    expect(fabricLines(plan).filter((x) => x.includes('-eth1 master'))).toEqual(['link set node-2-eth1 master br1']);
+  });
+
+  test('--mtu reaches the fabric, the NICs, the router, the internet host and the pods (less the tunnel in VXLAN)', () => {
+    const hostgw = labPlan('lab', 2, 'host-gw', [], { mtu: 9000, uplinks: 'ecmp' });
+    const fabric = fabricLines(hostgw);
+    expect(fabric).toEqual(expect.arrayContaining([
+      'link set br0 mtu 9000', 'link set br1 mtu 9000',
+      'link add node-1 mtu 9000 type veth peer name eth0 mtu 9000 netns pw-lab-node-1',
+      'link add node-1-eth1 mtu 9000 type veth peer name eth1 mtu 9000 netns pw-lab-node-1',
+      'link add internet mtu 9000 type veth peer name eth0 mtu 9000 netns pw-lab-internet',
+    ]));
+    expect(fabric.filter((l) => / mtu (?!9000\b)\d+/.test(l))).toEqual([]);
+    expect(bridgeNetConf(hostgw.nodes[0]!, 'host-gw', '/x', [], 9000).mtu).toBe(9000);
+    expect(bridgeNetConf(hostgw.nodes[0]!, 'host-gw', '/x', [], 1500).mtu).toBeUndefined();
+    expect(bridgeNetConf(hostgw.nodes[0]!, 'vxlan', '/x', [], 9000).mtu).toBe(8950);
+    expect(bridgeNetConf(hostgw.nodes[0]!, 'vxlan', '/x', [], 1280).mtu).toBe(1230);
+    const vx = labPlan('lab', 2, 'vxlan', [], { mtu: 9000 });
+    expect(dataplaneLines(vx, vx.nodes[0]!).ip).toContain('link set flannel.1 mtu 8950');
+    expect(dataplaneLines(labPlan('lab', 2, 'vxlan'), vx.nodes[0]!).ip).toContain('link set flannel.1 mtu 1450');
+  });
+
+  test('mtu-blackhole keeps its meaning: jumbo NICs on a 1500-byte fabric, tunnel and pods at 1500', () => {
+    const plan = labPlan('lab', 2, 'vxlan', ['mtu-blackhole']);
+    expect(fabricLines(plan)).toContain('link add node-2 mtu 1500 type veth peer name eth0 mtu 9000 netns pw-lab-node-2');
+    expect(fabricLines(plan)).toContain('link set br0 mtu 1500');
+    expect(dataplaneLines(plan, plan.nodes[0]!).ip).toContain('link set flannel.1 mtu 1500');
+    expect(podMTU('vxlan', 1500, ['mtu-blackhole'])).toBe(1500);
+  });
+
+  test('combinations that make no sense are refused before anything is built', () => {
+    const ok = { uplinks: 'single' as const, mtu: 1500, faults: [], nodes: 3 };
+    expect(underlayConflict(ok)).toBeUndefined();
+    expect(underlayConflict({ ...ok, uplinks: 'ecmp', mtu: 9000, nodes: 1 })).toBeUndefined();
+    expect(underlayConflict({ ...ok, uplinks: 'policy', nodes: 1 })).toMatch(/`--uplinks policy` gives node-2 a second uplink: it needs at least 2 nodes, got --nodes 1/);
+    expect(underlayConflict({ ...ok, uplinks: 'policy', nodes: 2 })).toBeUndefined();
+    expect(underlayConflict({ ...ok, faults: ['mtu-blackhole'], mtu: 9000 })).toMatch(/fault `mtu-blackhole` .* cannot be combined with `--mtu 9000`/);
+    expect(underlayConflict({ ...ok, faults: ['mtu-blackhole'], uplinks: 'ecmp' })).toBeUndefined();
+    expect(underlayConflict({ ...ok, mtu: 9001 })).toMatch(/1280 to 9000, got 9001/);
+  });
 });

@@ -1,0 +1,117 @@
+// The lab's underlay as `ip -batch` lines: the fabric (bridges, router ports),
+// each node's NICs, default route and policy rules, and the MTU each piece
+// gets from `--mtu` (DESIGN §5; FIELD.md §3 uplinks, §4 MTU). Pure: no I/O,
+// so unit tests can read exactly what a lab is built from.
+import {
+  CLUSTER_POD_CIDR, INTERNET_PREFIX, JUMBO_MTU, MAX_MTU, MIN_MTU, POLICY_MAIN_PREF, POLICY_NODE, POLICY_TABLE, POLICY_TABLE_PREF,
+  ROUTER_INTERNET_IP, ROUTER_SECOND_UNDERLAY_IP, ROUTER_UNDERLAY_IP, SECOND_UNDERLAY_CIDR, UNDERLAY_CIDR, UNDERLAY_MTU, VXLAN_OVERHEAD,
+  type Dataplane, type LabPlan, type NodePlan, type Uplinks,
+} from './plan.js';
+import type { FaultName } from './faults.js';
+
+const prefixOf = (cidr: string) => cidr.split('/')[1]!;
+
+/** The MTU of the nodes' NICs: the underlay's, except that mtu-blackhole's NICs believe in jumbo frames. */
+export function nicMTU(mtu: number, faults: readonly FaultName[]): number {
+  return faults.includes('mtu-blackhole') ? JUMBO_MTU : mtu;
+}
+
+/** flannel.1's MTU: the NIC's minus the tunnel overhead; mtu-blackhole forgets the subtraction. */
+export function vxlanMTU(mtu: number, faults: readonly FaultName[]): number {
+  return faults.includes('mtu-blackhole') ? UNDERLAY_MTU : mtu - VXLAN_OVERHEAD;
+}
+
+/**
+ * The `mtu` of the pods' CNI config: the tunnel's in VXLAN, the underlay's in
+ * host-gw. Undefined for host-gw at the default MTU: the plugin's default
+ * (1500) is the same, and the config stays what it was before `--mtu`.
+ */
+export function podMTU(dataplane: Dataplane, mtu: number, faults: readonly FaultName[]): number | undefined {
+  if (dataplane === 'vxlan') return vxlanMTU(mtu, faults);
+  return mtu === UNDERLAY_MTU ? undefined : mtu;
+}
+
+const hasSecond = (node: NodePlan) => node.underlayIPs.length > 1;
+
+/** The fabric's port (on its bridge) for a node's NIC: `node-i` for eth0 on br0, `node-i-eth1` on br1. */
+export const fabricPort = (node: NodePlan, nic: 'eth0' | 'eth1') => (nic === 'eth0' ? node.name : `${node.name}-eth1`);
+
+/**
+ * The fabric netns: a bridge per underlay with the router's address on it,
+ * a veth per node NIC (fabric end on the bridge, NIC end in the node), and the
+ * router's link to the internet host. Bridge MTUs are set after creation:
+ * a bridge whose MTU was set keeps it when one of its ports is lowered by hand,
+ * as a switch does (otherwise it follows its smallest port).
+ */
+export function fabricLines(plan: LabPlan): string[] {
+  const nic = nicMTU(plan.mtu, plan.faults);
+  const bridge = (dev: string, ip: string, cidr: string) => [
+    `link add ${dev} type bridge`,
+    `link set ${dev} mtu ${plan.mtu}`,
+    `addr add ${ip}/${prefixOf(cidr)} dev ${dev}`,
+    `link set ${dev} up`,
+  ];
+  const port = (node: NodePlan, ifname: 'eth0' | 'eth1', dev: string) => {
+    const p = fabricPort(node, ifname);
+    return [`link add ${p} mtu ${plan.mtu} type veth peer name ${ifname} mtu ${nic} netns ${node.netns}`, `link set ${p} master ${dev}`, `link set ${p} up`];
+  };
+  return [
+    'link set lo up',
+    ...bridge('br0', ROUTER_UNDERLAY_IP, UNDERLAY_CIDR),
+    ...(plan.nodes.some(hasSecond) ? bridge('br1', ROUTER_SECOND_UNDERLAY_IP, SECOND_UNDERLAY_CIDR) : []),
+    ...plan.nodes.flatMap((n) => [...port(n, 'eth0', 'br0'), ...(hasSecond(n) ? port(n, 'eth1', 'br1') : [])]),
+    `link add internet mtu ${plan.mtu} type veth peer name eth0 mtu ${plan.mtu} netns ${plan.internetNetns}`,
+    `addr add ${ROUTER_INTERNET_IP}/${INTERNET_PREFIX} dev internet`,
+    'link set internet up',
+  ];
+}
+
+/** A node's default route: via the router on eth0, or (ecmp) one route with a nexthop per NIC. */
+export function defaultRoute(uplinks: Uplinks): string {
+  return uplinks === 'ecmp'
+    ? `route add default nexthop via ${ROUTER_UNDERLAY_IP} dev eth0 nexthop via ${ROUTER_SECOND_UNDERLAY_IP} dev eth1`
+    : `route add default via ${ROUTER_UNDERLAY_IP} dev eth0`;
+}
+
+/**
+ * `--uplinks policy`, in the style of AWS VPC CNI: traffic from the node's pod
+ * CIDR is looked up in its own table, whose default route leaves by eth1;
+ * in-cluster destinations (pods, the node underlay) are sent back to the main
+ * table first, so pod↔pod and pod↔node paths do not change. The node's own
+ * traffic has a node source (or none yet) when rules are consulted: main table.
+ */
+export function policyLines(node: NodePlan): string[] {
+  return [
+    // Like the VPC CNI, the table names its gateway as on-link on eth1 (it does not rely on the main table's connected route).
+    `route add ${ROUTER_SECOND_UNDERLAY_IP} dev eth1 scope link table ${POLICY_TABLE}`,
+    `route add default via ${ROUTER_SECOND_UNDERLAY_IP} dev eth1 table ${POLICY_TABLE}`,
+    `rule add to ${CLUSTER_POD_CIDR} lookup main pref ${POLICY_MAIN_PREF}`,
+    `rule add to ${UNDERLAY_CIDR} lookup main pref ${POLICY_MAIN_PREF}`,
+    `rule add from ${node.podCIDR} lookup ${POLICY_TABLE} pref ${POLICY_TABLE_PREF}`,
+  ];
+}
+
+/** A node's NICs, addresses, default route and (policy) rules. */
+export function nodeUplinkLines(plan: LabPlan, node: NodePlan): string[] {
+  const [eth0, eth1] = node.underlayIPs;
+  return [
+    'link set lo up',
+    `addr add ${eth0}/${prefixOf(UNDERLAY_CIDR)} dev eth0`,
+    'link set eth0 up',
+    ...(eth1 ? [`addr add ${eth1}/${prefixOf(SECOND_UNDERLAY_CIDR)} dev eth1`, 'link set eth1 up'] : []),
+    defaultRoute(eth1 ? plan.uplinks : 'single'),
+    ...(eth1 && plan.uplinks === 'policy' ? policyLines(node) : []),
+  ];
+}
+
+/** Why these `--uplinks`/`--mtu` cannot build such a lab, or undefined when they can (checked before anything is created). */
+export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: readonly FaultName[]; nodes: number }): string | undefined {
+  if (!Number.isInteger(o.mtu) || o.mtu < MIN_MTU || o.mtu > MAX_MTU) return `the underlay MTU must be an integer from ${MIN_MTU} to ${MAX_MTU}, got ${o.mtu}`;
+  if (o.uplinks === 'policy' && o.nodes < POLICY_NODE) {
+    return `\`--uplinks policy\` gives node-${POLICY_NODE} a second uplink: it needs at least ${POLICY_NODE} nodes, got --nodes ${o.nodes}`;
+  }
+  if (o.faults.includes('mtu-blackhole') && o.mtu !== UNDERLAY_MTU) {
+    return `fault \`mtu-blackhole\` is its own MTU mismatch (jumbo NICs on a ${UNDERLAY_MTU}-byte fabric): it cannot be combined with \`--mtu ${o.mtu}\``;
+  }
+  return undefined;
+}
