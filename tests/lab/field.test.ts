@@ -2,12 +2,15 @@
 // masquerades pod → node traffic (as kind, k3s, Calico and Cilium in tunnel
 // mode do) passes the default run and fails only the strict reading; two runs
 // at once on one cluster do not collide; a node that cannot host a probe is
-// reported as not covered while the run goes on with the others.
+// reported as not covered while the run goes on with the others; egress is
+// judged on the device the node's routing chose (ECMP, policy routing); the
+// MTU check sends the route MTU, jumbo frames included.
+import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { describeLab, useLab, type TestLab } from '../helpers/lab.js';
+import { cli, describeLab, startLab, useLab, type TestLab } from '../helpers/lab.js';
 import { leftovers, podwireRun as runCli } from '../helpers/run.js';
 
 const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-field-'));
@@ -80,6 +83,61 @@ describeLab('a node that cannot host a probe', () => {
       expect(await leftovers(lab())).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describeLab('uplinks the routing chooses', () => {
+  test.each(['ecmp', 'policy'] as const)('--uplinks %s: NM-4.1 and NM-4.2 pass, judged on the device each flow leaves by', async (uplinks) => {
+    const name = `tfup${uplinks.slice(0, 3)}`;
+    const lab = await startLab(name, ['--nodes', '3', '--uplinks', uplinks]);
+    try {
+      const r = await podwireRun(lab, ['--only', 'NM-4']);
+      expect(r.exitCode, String(r.stdout)).toBe(0);
+      for (const id of ['NM-4.1', 'NM-4.2']) {
+        const c = r.report!.checks.find((x) => x.id === id)!;
+        expect(c.result, `${id}: ${c.reason}`).toBe('passed');
+      }
+      const egress = r.report!.checks.find((x) => x.id === 'NM-4.1')!.flows;
+      if (uplinks === 'policy') {
+        // node-2's pod traffic leaves by its second NIC (a rule on the pod's source), SNATed to that NIC's address.
+        expect(egress.find((f) => f.from.startsWith('pw-pod-node-2-a'))!.observed).toMatch(/^left as 172\.18\.1\.12 > 198\.51\.100\.10/);
+        expect(egress.find((f) => f.from.startsWith('pw-pod-node-1-a'))!.observed).toMatch(/^left as 172\.18\.0\.11 > /);
+      } else {
+        // Each flow is seen on the nexthop device its hash chose: one of the two NICs, with that NIC's address.
+        for (const f of egress) expect(f.observed).toMatch(/^left as 172\.18\.[01]\.1\d > 198\.51\.100\.10/);
+      }
+    } finally {
+      await cli(['lab', 'down', '--name', name], { reject: false });
+    }
+  });
+});
+
+describeLab('full-size packets on a jumbo-frame lab', () => {
+  const lab = useLab('tfjumbo', ['--nodes', '2', '--mtu', '9000']);
+
+  test('MTU 9000 end to end: a 9000-byte DF datagram arrives whole; with one fabric port at 1500 it vanishes and NM-5.1 fails', async () => {
+    const r = await podwireRun(lab(), ['--only', 'NM-5.1']);
+    expect(r.exitCode, String(r.stdout)).toBe(0);
+    const flows = r.report!.checks.find((c) => c.id === 'NM-5.1')!.flows;
+    expect(flows).toHaveLength(2);
+    for (const f of flows) {
+      expect(f.verdict).toBe('passed');
+      expect(f.observed).toMatch(/^arrived whole: 9000 bytes, DF/);
+    }
+    // The bridge port towards node-2 at 1500: frames larger than that are dropped there, silently.
+    await execa('ip', ['-n', `pw-${lab().name}-fabric`, 'link', 'set', 'node-2', 'mtu', '1500']);
+    try {
+      const broken = await podwireRun(lab(), ['--only', 'NM-5.1,NM-1.2']);
+      expect(broken.exitCode).toBe(1);
+      const mtu = broken.report!.checks.find((c) => c.id === 'NM-5.1')!;
+      expect(mtu.result).toBe('failed');
+      const toNode2 = mtu.flows.find((f) => f.to.startsWith('pw-pod-node-2-a'))!;
+      expect(toNode2).toMatchObject({ verdict: 'failed', observed: expect.stringMatching(/9000 bytes with DF .*silently dropped/) });
+      // Small packets still cross: NM-1.2 passes, so the failure is about size.
+      expect(broken.report!.checks.find((c) => c.id === 'NM-1.2')!.result).toBe('passed');
+    } finally {
+      await execa('ip', ['-n', `pw-${lab().name}-fabric`, 'link', 'set', 'node-2', 'mtu', '9000']);
     }
   });
 });
