@@ -58,6 +58,8 @@ export interface NodePlan {
   /** First address of the pod CIDR: the cni0 bridge's address (the pods' gateway). */
   bridgeIP: string;
   vxlanMAC: string;
+  /** eth0's MAC, fixed so that underlay neighbours can be permanent entries (see underlayNeighbourLines). */
+  underlayMAC: string;
 }
 
 export interface LabPlan {
@@ -100,6 +102,7 @@ export function nodePlan(lab: string, index: number): NodePlan {
     podCIDR: `10.244.${index}.0/24`,
     bridgeIP: `10.244.${index}.1`,
     vxlanMAC: `0e:70:77:00:00:${hex}`,
+    underlayMAC: `0e:70:78:00:00:${hex}`,
   };
 }
 

@@ -33,6 +33,24 @@ export function podMTU(dataplane: Dataplane, mtu: number, faults: readonly Fault
 
 const hasSecond = (node: NodePlan) => node.underlayIPs.length > 1;
 
+/** The router's MAC on the first underlay (br0), fixed like the nodes'. */
+export const ROUTER_UNDERLAY_MAC = '0e:70:78:00:01:00';
+
+/**
+ * Permanent neighbour entries for the first underlay. Every lab netns shares
+ * the kernel's one neighbour table, whose garbage-collection limit
+ * (gc_thresh3, 1024 by default, set in the root netns only) counts dynamic
+ * entries of all of them: a 64-node lab needs ~4,000 underlay entries and
+ * overflowed it ("neighbor table overflow", packets dropped before any
+ * capture saw them). Permanent entries are exempt from that limit, and a
+ * real node's ARP cache is its own, so this changes nothing a check sees.
+ */
+export function underlayNeighbourLines(plan: LabPlan, self?: NodePlan): string[] {
+  const dev = self ? 'eth0' : 'br0';
+  const peers = plan.nodes.filter((n) => n !== self).map((n) => `neigh replace ${n.underlayIPs[0]} lladdr ${n.underlayMAC} dev ${dev} nud permanent`);
+  return self ? [`neigh replace ${ROUTER_UNDERLAY_IP} lladdr ${ROUTER_UNDERLAY_MAC} dev eth0 nud permanent`, ...peers] : peers;
+}
+
 /** The fabric's port (on its bridge) for a node's NIC: `node-i` for eth0 on br0, `node-i-eth1` on br1. */
 export const fabricPort = (node: NodePlan, nic: 'eth0' | 'eth1') => (nic === 'eth0' ? node.name : `${node.name}-eth1`);
 
@@ -53,13 +71,16 @@ export function fabricLines(plan: LabPlan): string[] {
   ];
   const port = (node: NodePlan, ifname: 'eth0' | 'eth1', dev: string) => {
     const p = fabricPort(node, ifname);
-    return [`link add ${p} mtu ${plan.mtu} type veth peer name ${ifname} mtu ${nic} netns ${node.netns}`, `link set ${p} master ${dev}`, `link set ${p} up`];
+    const mac = ifname === 'eth0' ? ` address ${node.underlayMAC}` : '';
+    return [`link add ${p} mtu ${plan.mtu} type veth peer name ${ifname} mtu ${nic}${mac} netns ${node.netns}`, `link set ${p} master ${dev}`, `link set ${p} up`];
   };
   return [
     'link set lo up',
     ...bridge('br0', ROUTER_UNDERLAY_IP, UNDERLAY_CIDR),
+    `link set br0 address ${ROUTER_UNDERLAY_MAC}`,
     ...(plan.nodes.some(hasSecond) ? bridge('br1', ROUTER_SECOND_UNDERLAY_IP, SECOND_UNDERLAY_CIDR) : []),
     ...plan.nodes.flatMap((n) => [...port(n, 'eth0', 'br0'), ...(hasSecond(n) ? port(n, 'eth1', 'br1') : [])]),
+    ...underlayNeighbourLines(plan),
     `link add internet mtu ${plan.mtu} type veth peer name eth0 mtu ${plan.mtu} netns ${plan.internetNetns}`,
     `addr add ${ROUTER_INTERNET_IP}/${INTERNET_PREFIX} dev internet`,
     'link set internet up',
@@ -98,6 +119,7 @@ export function nodeUplinkLines(plan: LabPlan, node: NodePlan): string[] {
     'link set lo up',
     `addr add ${eth0}/${prefixOf(UNDERLAY_CIDR)} dev eth0`,
     'link set eth0 up',
+    ...underlayNeighbourLines(plan, node),
     ...(eth1 ? [`addr add ${eth1}/${prefixOf(SECOND_UNDERLAY_CIDR)} dev eth1`, 'link set eth1 up'] : []),
     defaultRoute(eth1 ? plan.uplinks : 'single'),
     ...(eth1 && plan.uplinks === 'policy' ? policyLines(node) : []),

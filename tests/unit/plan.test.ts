@@ -161,3 +161,17 @@ describe('underlay: --uplinks and --mtu', () => {
     expect(underlayConflict({ ...ok, mtu: 9001 })).toMatch(/1280 to 9000, got 9001/);
   });
 });
+
+test('underlay neighbours are permanent entries: a node knows the router and every other node, the router knows every node', async () => {
+  const { underlayNeighbourLines, ROUTER_UNDERLAY_MAC } = await import('../../src/lab/underlay.js');
+  const plan = labPlan('lab', 3, 'host-gw');
+  const n1 = plan.nodes[0]!;
+  expect(underlayNeighbourLines(plan, n1)).toEqual([
+    `neigh replace 172.18.0.1 lladdr ${ROUTER_UNDERLAY_MAC} dev eth0 nud permanent`,
+    'neigh replace 172.18.0.12 lladdr 0e:70:78:00:00:02 dev eth0 nud permanent',
+    'neigh replace 172.18.0.13 lladdr 0e:70:78:00:00:03 dev eth0 nud permanent',
+  ]);
+  expect(underlayNeighbourLines(plan)).toHaveLength(3);
+  expect(underlayNeighbourLines(plan).every((l) => l.endsWith('dev br0 nud permanent'))).toBe(true);
+  expect(new Set(labPlan('lab', 64, 'host-gw').nodes.map((n) => n.underlayMAC)).size).toBe(64);
+});
