@@ -2,7 +2,7 @@
 // matrix). tests/unit/readme.test.ts fails while README.md is out of date.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { withFaultMatrix } from '../src/report/fault-matrix.js';
+import { withFaultMatrix } from './fault-matrix.js';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
 const before = readFileSync(README, 'utf8');

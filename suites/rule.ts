@@ -19,7 +19,7 @@ export function describeRule(rule: string, opts: { nodes: number; labPrefix: str
       const dir = mkdtempSync(join(tmpdir(), 'podwire-suite-'));
       let report: ConformanceReport;
       beforeAll(async () => {
-        const run = await runConformance(parseRunOptions(['--kubeconfig', lab().kubeconfig, '--only', rule, '--report-dir', dir]), { log: () => undefined });
+        const run = await runConformance(parseRunOptions(['--kubeconfig', lab().kubeconfig, '--only', rule, '--profile', 'strict', '--report-dir', dir]), { log: () => undefined });
         report = run.report;
       });
       afterAll(() => rmSync(dir, { recursive: true, force: true }));

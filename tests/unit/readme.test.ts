@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { FAULTS } from '../../src/lab/faults.js';
-import { faultMatrixMarkdown, withFaultMatrix } from '../../src/report/fault-matrix.js';
+import { faultMatrixMarkdown, withFaultMatrix } from '../../scripts/fault-matrix.js';
 import { ROOT } from '../helpers/lab.js';
 
 test('README.md carries the fault matrix generated from src/lab/faults.ts', () => {

@@ -2,8 +2,8 @@
 // declaration (src/lab/faults.ts) and the catalogue, and spliced into the
 // README between markers, so the table cannot drift from what the matrix
 // test asserts. Pure.
-import { CHECKS } from '../conformance/catalogue.js';
-import { FAULTS } from '../lab/faults.js';
+import { CHECKS } from '../src/conformance/catalogue.js';
+import { FAULTS } from '../src/lab/faults.js';
 
 export const MATRIX_BEGIN = '<!-- fault-matrix:begin — generated from src/lab/faults.ts by `npm run docs`; edit the declaration, not this table -->';
 export const MATRIX_END = '<!-- fault-matrix:end -->';
