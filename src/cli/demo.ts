@@ -1,6 +1,7 @@
 // `npm run demo`: a local lab cluster, a full conformance run against it
 // through the Kubernetes API (the same code as against any cluster), the
 // summary and report paths, then teardown.
+import { join } from 'node:path';
 import { labDown } from '../lab/down.js';
 import { labUp } from '../lab/up.js';
 import { parseRunOptions } from '../conformance/options.js';
@@ -27,7 +28,7 @@ export async function runDemo(cmd: Extract<Command, { kind: 'demo' }>, log: (s: 
     const lab = await up;
     log(`lab ${LAB} up in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${cmd.nodes} nodes, ${cmd.dataplane}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}, API ${lab.api.url}`);
     const { report, dir } = await runConformance(parseRunOptions(['--kubeconfig', lab.kubeconfig]), { log });
-    console.log(consoleSummary(report, { dir }));
+    console.log(consoleSummary(report, { dir, bundle: join(dir, 'bundle') }));
     code = exitCodeOf(report);
     if (cmd.keep) {
       console.log(`\nlab kept: kubectl --kubeconfig ${lab.kubeconfig} get nodes -o wide; remove it with \`podwire lab down --name ${LAB}\``);

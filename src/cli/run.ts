@@ -1,4 +1,5 @@
 // `podwire run`, `podwire judge` and `podwire cleanup`.
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InfraError, PreconditionError, UsageError } from '../errors.js';
 import { onInterrupt } from './signals.js';
@@ -23,7 +24,7 @@ export async function runRun(argv: string[], log: (s: string) => void): Promise<
   });
   try {
     const { report, dir } = await runConformance(opts, { log, onNamespace: (ns, kube) => (target = { ns, kube }) });
-    console.log(consoleSummary(report, { dir }));
+    console.log(consoleSummary(report, { dir, bundle: join(dir, 'bundle') }));
     return exitCodeOf(report);
   } catch (err) {
     // Anything that stops a run from judging is an infrastructure error (exit 2), not a failed check.
@@ -52,7 +53,7 @@ export async function runJudge(argv: string[]): Promise<number> {
     ...(values['egress-snat'] !== undefined ? { egressSnat: parseEgressSnat(values['egress-snat']) } : {}),
     ...(values['report-dir'] !== undefined ? { reportDir: values['report-dir'] } : {}),
   });
-  console.log(consoleSummary(report, { dir }));
+  console.log(consoleSummary(report, { dir, bundle: resolve(positionals[0]!) }));
   return exitCodeOf(report);
 }
 

@@ -73,7 +73,8 @@ export function notReadyReason(pod: V1Pod): { reason: string; fatal: boolean } |
     // ContainerCreating and the like: not fatal (a kubelet retries), but its message names the cause (FailedCreatePodSandBox: …).
     if (w?.reason) return { reason: `${w.reason}${w.message ? `: ${w.message}` : ''}`, fatal: false };
   }
-  if (s?.phase === 'Failed' || s?.phase === 'Succeeded') return { reason: `pod ${s.phase}`, fatal: true };
+  // A kubelet that rejects a pod (OutOfpods, NodeAffinity, admission on the node) fails it with a reason.
+  if (s?.phase === 'Failed' || s?.phase === 'Succeeded') return { reason: `pod ${s.phase}${s.reason ? `: ${s.reason}` : ''}${s.message ? ` (${s.message})` : ''}`, fatal: true };
   return { reason: s?.phase ? `phase ${s.phase}${s.message ? `: ${s.message}` : ''}` : 'not scheduled yet', fatal: false };
 }
 

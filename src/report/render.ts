@@ -7,7 +7,7 @@ const MARK = { passed: 'PASS', failed: 'FAIL', inconclusive: 'INCONCLUSIVE', ski
 
 const counts = (s: Summary) => `${s.passed} passed, ${s.failed} failed, ${s.inconclusive} inconclusive, ${s.skipped} skipped`;
 
-export function consoleSummary(r: ConformanceReport, paths: { dir: string }): string {
+export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundle: string }): string {
   const cov = r.coverage;
   const lines = [
     `podwire run ${r.runId}: ${cov.covered} of ${cov.nodes} node(s) covered, ${r.counts.flows} flows, ${r.counts.captures} captures, ${r.counts.execs} execs, ${(r.durationMs / 1000).toFixed(1)} s`
@@ -31,7 +31,7 @@ export function consoleSummary(r: ConformanceReport, paths: { dir: string }): st
     lines.push('', `${profile}: ${counts(s!)}`);
     for (const c of r.checks.filter((x) => x.profile === profile)) lines.push(...row(c));
   }
-  lines.push('', counts(r.summary), `report: ${paths.dir}/report.json, ${paths.dir}/junit.xml, bundle: ${paths.dir}/bundle`);
+  lines.push('', counts(r.summary), `report: ${paths.dir}/report.json, ${paths.dir}/junit.xml, bundle: ${paths.bundle}`);
   return lines.join('\n');
 }
 

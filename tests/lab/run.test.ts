@@ -147,6 +147,8 @@ describe('podwire run refuses bad input before touching a cluster', () => {
     [['--kubeconfig', unreachable, '--external-target', '10.0.0.1'], /`--external-target` to be IPv4:PORT .* got `10\.0\.0\.1`/],
     [['--kubeconfig', unreachable, '--external-target', '300.1.1.1:80'], /got `300\.1\.1\.1:80`/],
     [['--kubeconfig', unreachable, '--timeout', '0'], /`--timeout`/],
+    [['--kubeconfig', unreachable, '--profile', 'loose'], /expected `--profile` to be one of core, extended, strict, got `loose`/],
+    [['--kubeconfig', unreachable, '--egress-snat', 'maybe'], /expected `--egress-snat` to be one of node, off-node, none, got `maybe`/],
     [['--frobnicate'], /unknown or incomplete flag `--frobnicate`/],
   ])('podwire run %j → one line, exit 2, within 15 s', async (args, message) => {
     const t0 = Date.now();
