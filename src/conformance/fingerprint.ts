@@ -23,7 +23,9 @@ function describe(path: PathFingerprint['path'], sightings: Sighting[]): PathFin
 }
 
 export function fingerprint(obs: FlowObservation[]): PathFingerprint[] {
-  const uplink = (...kinds: FlowKind[]) => obs.filter((o) => kinds.includes(o.flow.kind)).flatMap((o) => o.atUplink);
+  // A flow may be seen on several devices as it leaves (a tunnel device, then the underlay NIC): the outermost is what crossed the wire.
+  const wire = (o: FlowObservation) => o.atUplink.reduce<Sighting | undefined>((best, s) => (!best || s.encapsulation.length > best.encapsulation.length ? s : best), undefined);
+  const uplink = (...kinds: FlowKind[]) => obs.filter((o) => kinds.includes(o.flow.kind)).flatMap((o) => { const s = wire(o); return s ? [s] : []; });
   const same = obs.filter((o) => o.flow.kind === 'pod-pod-same' && o.atReceiver.length > 0);
   return [
     // Same-node traffic does not leave the node: there is no uplink packet to look at.

@@ -53,10 +53,6 @@ export interface DecodedPacket {
   issue: DecodeIssue | undefined;
 }
 
-export function layersOf<K extends LayerKind>(p: DecodedPacket, kind: K): Extract<Layer, { kind: K }>[] {
-  return p.layers.filter((l): l is Extract<Layer, { kind: K }> => l.kind === kind);
-}
-
 const isIp = (l: Layer): l is IpLayer => l.kind === 'ipv4' || l.kind === 'ipv6';
 
 /** The IP header of the packet as sent by its innermost sender (ignores ICMP quotations). */

@@ -2,6 +2,7 @@
 // cluster, the lab included.
 import { PreconditionError } from '../errors.js';
 import { existsSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 export class KubeconfigError extends PreconditionError {}
@@ -14,7 +15,9 @@ export interface Kube {
 
 export function loadKube(opts: { kubeconfig?: string; context?: string } = {}): Kube {
   const kc = new KubeConfig();
-  const file = opts.kubeconfig ?? process.env.KUBECONFIG;
+  const file = opts.kubeconfig;
+  // KUBECONFIG may list several files (path-list separated, as kubectl reads it): client-node merges them.
+  const listed = (process.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
   if (file) {
     if (!existsSync(file)) throw new KubeconfigError(`kubeconfig file \`${file}\` does not exist`);
     try {
@@ -23,7 +26,12 @@ export function loadKube(opts: { kubeconfig?: string; context?: string } = {}): 
       throw new KubeconfigError(`kubeconfig \`${file}\` cannot be read: ${(err as Error).message}`);
     }
   } else {
-    kc.loadFromDefault();
+    if (listed.length && !listed.some((f) => existsSync(f))) throw new KubeconfigError(`none of the kubeconfig files in KUBECONFIG exists (${listed.join(delimiter)})`);
+    try {
+      kc.loadFromDefault();
+    } catch (err) {
+      throw new KubeconfigError(`the kubeconfig cannot be read: ${(err as Error).message}`);
+    }
   }
   if (opts.context) {
     if (!kc.getContextObject(opts.context)) {

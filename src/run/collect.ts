@@ -13,7 +13,7 @@ import { loadKube, type Kube } from '../kube/client.js';
 import { execCounter, execInPod } from '../kube/exec.js';
 import { agentExec, parseInventoryOutput, parseSendOutput, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentSent } from '../conformance/agent.js';
 import { planFlows } from '../conformance/flows.js';
-import type { FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
+import type { Flow, FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
 import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
 import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
 import { apiMessage, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
@@ -102,6 +102,125 @@ const toSent = (a: AgentSent): SentFlow => ({
   ...(a.error ? { error: a.error } : {}), ...(a.size !== undefined ? { size: a.size } : {}), ...(a.retried ? { retried: true } : {}),
 });
 
+/** What every step of a collection shares. */
+interface Ctx {
+  kube: Kube;
+  ns: string;
+  runId: string;
+  portBase: number;
+  opts: RunOptions;
+  log: (line: string) => void;
+}
+
+/** Nodes sorted by name, split into candidates and nodes left out on purpose. */
+function candidateNodes(nodes: V1Node[]): { candidates: string[]; leftOut: NodeCoverage[] } {
+  const candidates: string[] = [];
+  const leftOut: NodeCoverage[] = [];
+  for (const n of [...nodes].sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1))) {
+    const name = n.metadata?.name ?? '';
+    const out = leftOutReason(n);
+    if (out) leftOut.push({ node: name, covered: false, leftOut: true, reason: out });
+    else candidates.push(name);
+  }
+  return { candidates, leftOut };
+}
+
+/** Creates three probes per candidate node and waits for them; a probe that cannot start is recorded in `failed`, never thrown. */
+async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, string>): Promise<{ specs: V1Pod[]; ready: Probe[] }> {
+  const { kube, ns, runId, portBase, opts } = ctx;
+  const specs = candidates.flatMap((node) => [
+    probeSpec({ run: runId, node, role: 'pod', suffix: 'a', image: opts.probeImage, portBase }),
+    probeSpec({ run: runId, node, role: 'pod', suffix: 'b', image: opts.probeImage, portBase }),
+    probeSpec({ run: runId, node, role: 'host', image: opts.probeImage, portBase }),
+  ]);
+  ctx.log(`deploying ${specs.length} probes in namespace ${ns}`);
+  await Promise.all(specs.map((body) => retrying(`creating probe ${body.metadata!.name}`, () => kube.core.createNamespacedPod({ namespace: ns, body }))
+    .catch((err: Error & { status?: number }) => {
+      // Admission (PodSecurity, webhooks), quota: this probe cannot be; the others go on. Anything else stops the run.
+      if (err.status === 403 || err.status === 422 || err.status === 400) failed.set(body.metadata!.name!, `refused by the API: ${err.message}`);
+      else throw err;
+    })));
+  const names = specs.map((s) => s.metadata!.name!).filter((n) => !failed.has(n));
+  const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r, t) => ctx.log(`probes ready ${r}/${t}`));
+  for (const [name, reason] of wait.failed) {
+    const tail = /CrashLoopBackOff|exited/.test(reason) ? await lastLogLines(kube, ns, name) : '';
+    failed.set(name, tail ? `${reason}; last log lines: ${tail}` : reason);
+  }
+  return { specs, ready: [...wait.ready.values()].map(probeOf) };
+}
+
+/**
+ * One inventory exec per probe: addresses, routes, the listener's port and,
+ * for host probes, where each local pod's traffic to each destination leaves
+ * the node. A probe whose inventory fails is recorded in `failed`.
+ */
+async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarget | undefined, failed: Map<string, string>) {
+  const inventory: Record<string, ProbeInventory> = {};
+  const dsts = (node: string) => [...new Set([...ready.filter((p) => p.node !== node && p.role === 'pod').map((p) => p.ip), ...(external ? [external.ip] : [])])];
+  const uplinkQueries = (host: Probe) => ready.filter((x) => x.node === host.node && x.role === 'pod').flatMap((x) => dsts(host.node).map((dst) => ({ src: x.ip, dst })));
+  const probes = await Promise.all(ready.map(async (p): Promise<Probe | undefined> => {
+    const { command, stdin } = agentExec('inventory', { run: ctx.runId, pod: p.name, role: p.role, ...(p.role === 'host' ? { uplinkQueries: uplinkQueries(p) } : {}) });
+    try {
+      const r = await execInPod(ctx.kube.kc, { namespace: ctx.ns, pod: p.name }, command, { stdin, timeoutMs: 30_000 });
+      if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+      const inv = parseInventoryOutput(r.stdout.toString());
+      if (inv.port === undefined) throw new Error(`its listener has no port: ${inv.portError ?? 'unknown'}`);
+      inventory[p.name] = {
+        addresses: inv.addresses.filter((a) => a.family === 4 && (p.role === 'host' || a.ifname === 'eth0')).map((a) => a.address),
+        routes: inv.routes, addrText: inv.addrText, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
+      };
+      return { ...p, port: inv.port };
+    } catch (err) {
+      failed.set(p.name, `inventory failed: ${(err as Error).message.split('\n')[0]}`);
+      return undefined;
+    }
+  }));
+  return { probes: probes.filter((p): p is Probe => !!p), inventory };
+}
+
+/** A node is covered when all three of its probes started and answered their inventory. */
+function coverageOf(candidates: string[], specs: V1Pod[], failed: Map<string, string>): NodeCoverage[] {
+  return candidates.map((node) => {
+    const bad = specs.filter((s) => s.spec!.nodeName === node).map((s) => s.metadata!.name!).find((n) => failed.has(n));
+    return bad ? { node, covered: false, reason: `${bad}: ${failed.get(bad)}` } : { node, covered: true };
+  });
+}
+
+/** One capture per probe around one sender exec per probe; the captures come back verified. */
+async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], external: ExternalTarget | undefined): Promise<{ sent: SentFlow[]; captures: BundleCapture[] }> {
+  const { kube, ns } = ctx;
+  const sent: SentFlow[] = [];
+  const captures: BundleCapture[] = [];
+  const caps = probes.map((p) => new PodCapture(kube.kc, { namespace: ns, pod: p.name }, {
+    iface: 'any', filter: captureFilter(p.role, ctx.portBase, external),
+    ...(p.role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}),
+  }));
+  try {
+    ctx.log(`starting ${caps.length} captures`);
+    await Promise.all(caps.map((c) => c.start()));
+    const senders = probes.filter((p) => flows.some((f) => f.from === p.name));
+    const replyWaitMs = Math.round(1000 * Math.min(5, Math.max(3, 1 + flows.length / 300)));
+    ctx.log(`sending ${flows.length} flows from ${senders.length} probes`);
+    await Promise.all(senders.map(async (p) => {
+      const mine = flows.filter((f) => f.from === p.name).map((f) => ({ id: f.id, token: f.token, proto: f.proto, dst: f.dstIP, port: f.dstPort, ...(f.mtu ? { mtu: true } : {}) }));
+      const args = { flows: mine, replyWaitMs, connectTimeoutMs: CONNECT_TIMEOUT_MS };
+      const { command, stdin } = agentExec('send', args);
+      const r = await execInPod(kube.kc, { namespace: ns, pod: p.name }, command, { stdin, timeoutMs: sendTimeoutMs(args) + 20_000 });
+      if (r.exitCode !== 0) ctx.log(`sender ${p.name} exited ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+      for (const s of parseSendOutput(r.stdout.toString()).values()) sent.push(toSent(s));
+    }));
+    ctx.log('retrieving captures');
+    await Promise.all(caps.map(async (c, i) => {
+      const p = probes[i]!;
+      const got = await c.retrieve();
+      captures.push({ probe: p.name, file: `${p.name}.pcap`, stats: got.stats, ...(c.spec.maxPackets ? { maxPackets: c.spec.maxPackets } : {}), bytes: got.bytes.length, sha256: got.sha256, data: got.bytes });
+    }));
+  } finally {
+    await Promise.all(caps.map((c) => c.cleanup()));
+  }
+  return { sent: sent.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))), captures: captures.sort((a, b) => (a.probe < b.probe ? -1 : 1)) };
+}
+
 export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<RunBundle> {
   const { log } = hooks;
   const startedAt = new Date().toISOString();
@@ -109,126 +228,40 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const kube = loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
   const version = await checkApi(kube);
   const nodeList = await retrying('listing nodes', () => kube.core.listNode());
-  const coverage: NodeCoverage[] = [];
-  const candidates: string[] = [];
-  for (const n of [...nodeList.items].sort((a, b) => ((a.metadata?.name ?? '') < (b.metadata?.name ?? '') ? -1 : 1))) {
-    const name = n.metadata?.name ?? '';
-    const out = leftOutReason(n);
-    if (out) coverage.push({ node: name, covered: false, leftOut: true, reason: out });
-    else candidates.push(name);
-  }
-  if (candidates.length === 0) throw new InfraError(`the cluster has no node to probe (${coverage.map((c) => `${c.node}: ${c.reason}`).join('; ') || 'no nodes'})`);
+  const { candidates, leftOut } = candidateNodes(nodeList.items);
+  if (candidates.length === 0) throw new InfraError(`the cluster has no node to probe (${leftOut.map((c) => `${c.node}: ${c.reason}`).join('; ') || 'no nodes'})`);
   const annotated = nodeList.items.map((n) => n.metadata?.annotations?.[EXTERNAL_TARGET_ANNOTATION]).find(Boolean);
   const external = opts.externalTarget ?? (annotated ? annotatedTarget(annotated) : undefined);
   const kinds = new Set<FlowKind>(opts.checks.flatMap((c) => c.flowKinds));
-  const needsProbes = kinds.size > 0 || opts.checks.some((c) => c.id === 'NM-3.3');
 
   const runId = newRunId();
-  const ns = `podwire-${runId}`;
-  const portBase = randomInt(PORT_MIN, PORT_MAX);
+  const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log };
   log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${external ? `, external target ${external.ip}:${external.port}` : ''}`);
 
+  let coverage: NodeCoverage[] = candidates.map((node) => ({ node, covered: true }));
   let probes: Probe[] = [];
-  const inventory: Record<string, ProbeInventory> = {};
-  const captures: BundleCapture[] = [];
-  let flows: ReturnType<typeof planFlows> = [];
-  const sent: SentFlow[] = [];
+  let inventory: Record<string, ProbeInventory> = {};
+  let flows: Flow[] = [];
+  let traffic: { sent: SentFlow[]; captures: BundleCapture[] } = { sent: [], captures: [] };
   try {
-    if (needsProbes) {
-      await retrying(`creating namespace ${ns}`, () => kube.core.createNamespace({ body: namespaceSpec(ns, runId) }));
-      hooks.onNamespace?.(ns, kube);
-      const specs = candidates.flatMap((node) => [
-        probeSpec({ run: runId, node, role: 'pod', suffix: 'a', image: opts.probeImage, portBase }),
-        probeSpec({ run: runId, node, role: 'pod', suffix: 'b', image: opts.probeImage, portBase }),
-        probeSpec({ run: runId, node, role: 'host', image: opts.probeImage, portBase }),
-      ]);
-      log(`deploying ${specs.length} probes in namespace ${ns}`);
-      const refused = new Map<string, string>();
-      await Promise.all(specs.map((body) => retrying(`creating probe ${body.metadata!.name}`, () => kube.core.createNamespacedPod({ namespace: ns, body }))
-        .catch((err: Error & { status?: number }) => {
-          // Admission (PodSecurity, webhooks), quota: this probe cannot be; the others go on. Anything else stops the run.
-          if (err.status === 403 || err.status === 422 || err.status === 400) refused.set(body.metadata!.name!, `refused by the API: ${err.message}`);
-          else throw err;
-        })));
-      const names = specs.map((s) => s.metadata!.name!).filter((n) => !refused.has(n));
-      const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r, t) => log(`probes ready ${r}/${t}`));
-      const failed = new Map([...refused, ...wait.failed]);
-      for (const [name, reason] of wait.failed) {
-        if (/CrashLoopBackOff|exited/.test(reason)) {
-          const tail = await lastLogLines(kube, ns, name);
-          if (tail) failed.set(name, `${reason}; last log lines: ${tail}`);
-        }
-      }
-      const ready = [...wait.ready.values()].map(probeOf);
-
+    if (kinds.size > 0) {
+      await retrying(`creating namespace ${ctx.ns}`, () => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId) }));
+      hooks.onNamespace?.(ctx.ns, kube);
+      const failed = new Map<string, string>();
+      const { specs, ready } = await deployProbes(ctx, candidates, failed);
       log('inventory: addresses, routes, uplinks, listener ports');
-      const byNode = (node: string) => ready.filter((p) => p.node === node);
-      const dsts = (node: string) => [...new Set([
-        ...ready.filter((p) => p.node !== node && p.role === 'pod').map((p) => p.ip),
-        ...(external ? [external.ip] : []),
-      ])];
-      const inventoried = await Promise.all(ready.map(async (p) => {
-        const queries = p.role === 'host' ? byNode(p.node).filter((x) => x.role === 'pod').flatMap((x) => dsts(p.node).map((dst) => ({ src: x.ip, dst }))) : undefined;
-        const { command, stdin } = agentExec('inventory', { run: runId, pod: p.name, role: p.role, ...(queries ? { uplinkQueries: queries } : {}) });
-        try {
-          const r = await execInPod(kube.kc, { namespace: ns, pod: p.name }, command, { stdin, timeoutMs: 30_000 });
-          if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
-          const inv = parseInventoryOutput(r.stdout.toString());
-          if (inv.port === undefined) throw new Error(`its listener has no port: ${inv.portError ?? 'unknown'}`);
-          inventory[p.name] = {
-            addresses: inv.addresses.filter((a) => a.family === 4 && (p.role === 'host' || a.ifname === 'eth0')).map((a) => a.address),
-            routes: inv.routes, addrText: inv.addrText, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
-          };
-          return { ...p, port: inv.port };
-        } catch (err) {
-          failed.set(p.name, `inventory failed: ${(err as Error).message.split('\n')[0]}`);
-          return undefined;
-        }
-      }));
-      // A node is covered when all three of its probes started and answered their inventory.
-      for (const node of candidates) {
-        const bad = specs.filter((s) => s.spec!.nodeName === node).map((s) => s.metadata!.name!).filter((n) => failed.has(n));
-        coverage.push(bad.length ? { node, covered: false, reason: `${bad[0]}: ${failed.get(bad[0]!)}` } : { node, covered: true });
-      }
+      const inv = await inventoryProbes(ctx, ready, external, failed);
+      coverage = coverageOf(candidates, specs, failed);
+      for (const c of coverage.filter((x) => !x.covered)) log(`node ${c.node} not covered: ${c.reason}`);
       const covered = new Set(coverage.filter((c) => c.covered).map((c) => c.node));
-      probes = inventoried.filter((p): p is Probe & { port: number } => !!p && covered.has(p.node));
-      for (const c of coverage.filter((x) => !x.covered && !x.leftOut)) log(`node ${c.node} not covered: ${c.reason}`);
-      if (probes.length === 0) throw new InfraError(`no node could be probed: ${coverage.filter((c) => !c.leftOut).map((c) => `${c.node}: ${c.reason}`).slice(0, 3).join('; ')}`);
-
+      probes = inv.probes.filter((p) => covered.has(p.node));
+      inventory = Object.fromEntries(Object.entries(inv.inventory).filter(([name]) => probes.some((p) => p.name === name)));
+      if (probes.length === 0) throw new InfraError(`no node could be probed: ${coverage.map((c) => `${c.node}: ${c.reason}`).slice(0, 3).join('; ')}`);
       const nodeIPs = new Map(nodeList.items.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '']));
       flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined).filter((f) => kinds.has(f.kind));
-      if (flows.length) {
-        const caps = probes.map((p) => new PodCapture(kube.kc, { namespace: ns, pod: p.name }, {
-          iface: 'any', filter: captureFilter(p.role, portBase, external),
-          ...(p.role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}),
-        }));
-        try {
-          log(`starting ${caps.length} captures`);
-          await Promise.all(caps.map((c) => c.start()));
-          const senders = probes.filter((p) => flows.some((f) => f.from === p.name));
-          const replyWaitMs = Math.round(1000 * Math.min(5, Math.max(3, 1 + flows.length / 300)));
-          log(`sending ${flows.length} flows from ${senders.length} probes`);
-          await Promise.all(senders.map(async (p) => {
-            const mine = flows.filter((f) => f.from === p.name).map((f) => ({ id: f.id, token: f.token, proto: f.proto, dst: f.dstIP, port: f.dstPort, ...(f.mtu ? { mtu: true } : {}) }));
-            const args = { flows: mine, replyWaitMs, connectTimeoutMs: CONNECT_TIMEOUT_MS };
-            const { command, stdin } = agentExec('send', args);
-            const r = await execInPod(kube.kc, { namespace: ns, pod: p.name }, command, { stdin, timeoutMs: sendTimeoutMs(args) + 20_000 });
-            if (r.exitCode !== 0) log(`sender ${p.name} exited ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
-            for (const s of parseSendOutput(r.stdout.toString()).values()) sent.push(toSent(s));
-          }));
-          log('retrieving captures');
-          await Promise.all(caps.map(async (c, i) => {
-            const p = probes[i]!;
-            const got = await c.retrieve();
-            captures.push({ probe: p.name, file: `${p.name}.pcap`, stats: got.stats, ...(c.spec.maxPackets ? { maxPackets: c.spec.maxPackets } : {}), bytes: got.bytes.length, sha256: got.sha256, data: got.bytes });
-          }));
-        } finally {
-          await Promise.all(caps.map((c) => c.cleanup()));
-        }
-      }
+      if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, external);
     }
     const podList = await retrying('listing pods', () => kube.core.listPodForAllNamespaces());
-    if (!needsProbes) for (const node of candidates) coverage.push({ node, covered: true });
     return {
       run: {
         apiVersion: BUNDLE_API_VERSION, kind: 'RunBundle', runId, startedAt, finishedAt: new Date().toISOString(),
@@ -241,15 +274,15 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
         external: external ?? null,
         counts: { execs: execCounter.calls - execsBefore },
       },
-      api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: podList.items as V1Pod[] } },
-      probes: { probes, inventory, coverage },
-      flows: { flows, sent: sent.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))) },
-      captures: captures.sort((a, b) => (a.probe < b.probe ? -1 : 1)),
+      api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: podList.items } },
+      probes: { probes, inventory, coverage: [...leftOut, ...coverage] },
+      flows: { flows, sent: traffic.sent },
+      captures: traffic.captures,
     };
   } finally {
-    if (needsProbes && !opts.keep) {
-      log(`deleting namespace ${ns}`);
-      await deleteRunNamespace(kube, ns, 60_000).catch((err: Error) => log(err.message));
+    if (kinds.size > 0 && !opts.keep) {
+      log(`deleting namespace ${ctx.ns}`);
+      await deleteRunNamespace(kube, ctx.ns, 60_000).catch((err: Error) => log(err.message));
     }
   }
 }
