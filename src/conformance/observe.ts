@@ -57,6 +57,8 @@ export interface CaptureIndex {
   tokens: Map<string, Sighting[]>;
   /** TCP segments keyed `src|sport|dst|dport` (innermost header). */
   segments: Map<string, Sighting[]>;
+  /** The same segments keyed `sport|dst|dport`, whatever their source (a SNATed source keeps its port). */
+  segmentsAnySource: Map<string, Sighting[]>;
   /** ICMP errors keyed by the quoted `src|sport|dst|dport`. */
   icmpErrors: Map<string, Sighting[]>;
   /** ARP requests keyed `sender|target`. */
@@ -64,7 +66,7 @@ export interface CaptureIndex {
 }
 
 export function indexCapture(cap: CaptureData): CaptureIndex {
-  const idx: CaptureIndex = { probe: cap.probe, complete: cap.complete, tokens: new Map(), segments: new Map(), icmpErrors: new Map(), arpRequests: new Map() };
+  const idx: CaptureIndex = { probe: cap.probe, complete: cap.complete, tokens: new Map(), segments: new Map(), segmentsAnySource: new Map(), icmpErrors: new Map(), arpRequests: new Map() };
   for (const p of cap.packets) {
     const arp = p.layers.find((l) => l.kind === 'arp');
     if (arp && arp.kind === 'arp') {
@@ -85,7 +87,10 @@ export function indexCapture(cap: CaptureData): CaptureIndex {
     }
     const ip = innermostIp(p);
     const tcp = inner(p, 'tcp');
-    if (ip && tcp) push(idx.segments, tuple(ip.src, tcp.srcPort, ip.dst, tcp.dstPort), s);
+    if (ip && tcp) {
+      push(idx.segments, tuple(ip.src, tcp.srcPort, ip.dst, tcp.dstPort), s);
+      push(idx.segmentsAnySource, `${tcp.srcPort}|${ip.dst}|${tcp.dstPort}`, s);
+    }
   }
   return idx;
 }
@@ -182,9 +187,8 @@ export function observe(input: ObserveInput): Observed {
         obs.atUplink = tokensAt(host?.name, flow.token).filter(leaving);
         if (obs.atUplink.length === 0 && flow.proto === 'tcp') {
           // No token got out (the connection failed): its SYNs leaving the node, by the ports the sender used (the source may be NATed).
-          obs.handshakeAtUplink = [...(indexes.get(host!.name)?.segments ?? new Map<string, Sighting[]>())]
-            .filter(([k]) => { const [, sp, d, dp] = k.split('|'); return d === flow.dstIP && Number(dp) === flow.dstPort && sports.includes(Number(sp)); })
-            .flatMap(([, v]) => v).filter((s) => leaving(s) && isSyn(s)).slice(0, 3);
+          const anySource = indexes.get(host!.name)?.segmentsAnySource;
+          obs.handshakeAtUplink = sports.flatMap((sp) => anySource?.get(`${sp}|${flow.dstIP}|${flow.dstPort}`) ?? []).filter((s) => leaving(s) && isSyn(s)).slice(0, 3);
         }
       } else {
         obs.uplinkUnknown = u.reason;

@@ -104,6 +104,15 @@ describeLab('fault gallery: the detection matrix', () => {
       for (const id of fault?.caughtBy ?? []) expect(report!.checks.find((c) => c.id === id)!.flows.some((f) => f.verdict === 'failed')).toBe(true);
       assertDecisiveEvidence(report!, r.runDir!);
       await assertJudgeReproduces(report!, r.runDir!, fault ? 1 : 0);
+      if (fault?.name === 'missing-route') {
+        // node-1 has no route to node-2's pods: node-2's SYNs reach node-1, whose SYN-ACKs die. The verdict names that direction.
+        const tcp = report!.checks.find((c) => c.id === 'NM-1.2')!.flows.filter((f) => f.verdict === 'failed' && f.proto === 'tcp' && f.from.startsWith('pw-pod-node-2-'));
+        expect(tcp.length).toBeGreaterThan(0);
+        for (const f of tcp) {
+          expect(f.observed).toMatch(/its SYN reached pw-pod-node-1-a .* the return path from node-1 to node-2 is broken/);
+          expect(f.decisive).toMatchObject({ capture: 'pw-pod-node-1-a', role: expect.stringContaining('SYN-ACK sent by pw-pod-node-1-a') });
+        }
+      }
       expect(await leftovers(lab)).toEqual([]);
       timings.push({ label, seconds: (Date.now() - started) / 1000, failed: idsWith(report!, 'failed').join(' ') });
     } finally {
