@@ -153,22 +153,28 @@ def answer(line, me):
     return line.strip() + b'.from.' + me + b'\n'
 
 
+def read_line(sock, seconds):
+    """Bytes until the first newline, EOF, MAX_LINE or `seconds`, whichever comes first."""
+    deadline = time.monotonic() + seconds
+    buf = b''
+    while b'\n' not in buf and len(buf) < MAX_LINE:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(4096)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
 def serve_tcp_conn(conn, me):
     try:
-        deadline = time.monotonic() + LINE_TIMEOUT_S
-        buf = b''
-        while b'\n' not in buf and len(buf) < MAX_LINE:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            conn.settimeout(left)
-            try:
-                chunk = conn.recv(4096)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            buf += chunk
+        buf = read_line(conn, LINE_TIMEOUT_S)
         conn.sendall(answer(buf.split(b'\n', 1)[0], me))
     except OSError:
         pass  # the peer went away: nothing to answer
@@ -640,20 +646,7 @@ def tcp_attempt(fam, src, dst, port, payload, connect_s, reply_s):
             s.settimeout(reply_s)
             s.sendall(payload)
             s.shutdown(socket.SHUT_WR)
-            deadline = time.monotonic() + reply_s
-            buf = b''
-            while b'\n' not in buf and len(buf) < MAX_LINE:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                s.settimeout(left)
-                try:
-                    chunk = s.recv(4096)
-                except socket.timeout:
-                    break
-                if not chunk:
-                    break
-                buf += chunk
+            buf = read_line(s, reply_s)
         except (OSError, socket.timeout) as e:
             return sport, os_errno(e), b''
         return sport, 0, buf

@@ -1,9 +1,9 @@
 // The ConformanceReport: a versioned, stably ordered object that is the
 // source of truth of a run; console, JUnit and evidence are renderings of it.
-import type { ProfileChoice } from '../conformance/catalogue.js';
+import type { RunMeta } from '../bundle/model.js';
 import type { PathFingerprint } from '../conformance/fingerprint.js';
 import type { CheckResult, Probe, Profile, Verdict } from '../conformance/model.js';
-import type { ApiNode, EgressSnat } from '../conformance/observations.js';
+import type { ApiNode } from '../conformance/observations.js';
 
 export const REPORT_API_VERSION = 'podwire.dev/v1alpha1';
 
@@ -41,15 +41,8 @@ export interface ConformanceReport {
     nodes: ApiNode[];
   };
   dataplane: PathFingerprint[];
-  options: {
-    profile: ProfileChoice;
-    egressSnat: EgressSnat;
-    only: string[];
-    skip: string[];
-    externalTarget: string | null;
-    probeImage: string;
-    requireAllNodes: boolean;
-  };
+  /** The run's options as its bundle recorded them, with the profile and egress design judged under. */
+  options: RunMeta['options'];
   summary: Summary;
   /** The same counts per profile, for the profiles that had checks in this report. */
   profiles: Partial<Record<Profile, Summary>>;
