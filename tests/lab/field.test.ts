@@ -141,3 +141,18 @@ describeLab('full-size packets on a jumbo-frame lab', () => {
     }
   });
 });
+
+describeLab('a one-node cluster', () => {
+  const lab = useLab('tfone', ['--nodes', '1']);
+
+  test('cross-node checks are skipped with the reason, never passed; the rest pass; exit 0', async () => {
+    const r = await podwireRun(lab());
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const byId = new Map(r.report!.checks.map((c) => [c.id, c]));
+    for (const id of ['NM-1.2', 'NM-2.2', 'NM-4.2', 'NM-5.1']) {
+      expect(byId.get(id)).toMatchObject({ result: 'skipped', reason: expect.stringContaining('the cluster has one node'), flows: [] });
+    }
+    for (const [id, c] of byId) if (!['NM-1.2', 'NM-2.2', 'NM-4.2', 'NM-5.1'].includes(id)) expect(c.result, `${id}: ${c.reason}`).toBe('passed');
+    expect(r.report!.summary).toMatchObject({ skipped: 4, failed: 0, inconclusive: 0 });
+  });
+});
