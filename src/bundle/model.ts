@@ -4,6 +4,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ProfileChoice } from '../conformance/catalogue.js';
 import type { Flow, Probe, ProbeInventory, SentFlow } from '../conformance/model.js';
 import type { EgressSnat, ExternalTarget, NodeCoverage } from '../conformance/observations.js';
+import type { Pairs } from '../conformance/flows.js';
 
 export const BUNDLE_API_VERSION = 'podwire.dev/v1alpha1';
 
@@ -44,9 +45,13 @@ export interface RunMeta {
     externalTarget: string | null;
     probeImage: string;
     requireAllNodes: boolean;
+    /** As given: all, sample:K, or auto (all up to 32 nodes). */
+    pairs: string;
   };
   /** The external target the run used (given or advertised by the cluster), or null. */
   external: ExternalTarget | null;
+  /** The node pairs the run sent cross-node flows between (`--pairs`, resolved: the seed of a sample is here). */
+  pairs: Pairs;
   counts: { execs: number };
 }
 

@@ -108,7 +108,7 @@ Usage:
   podwire decode FILE [--json] [--vxlan-port PORT]...
   podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none]
               [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS]
-              [--report-dir DIR] [--require-all-nodes] [--keep] [--timeout S]
+              [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S]
   podwire judge BUNDLE_DIR [--profile core|extended|strict] [--egress-snat node|off-node|none] [--report-dir DIR]
   podwire cleanup [--kubeconfig F] [--context C]
   podwire help | --version

@@ -8,8 +8,49 @@ import { makeToken } from '../decode/token.js';
 import { hostProbe, type Flow, type FlowKind, type Probe, type Proto } from './model.js';
 import type { ExternalTarget } from './observations.js';
 
+/** `--pairs`: every ordered pair of nodes, or a sample in which each node sends to and receives from K others. */
+export type Pairs = { mode: 'all' } | { mode: 'sample'; k: number; seed: number };
+
+/** Up to this many nodes, `--pairs` defaults to all; above it, to a sample of DEFAULT_SAMPLE_K. */
+export const ALL_PAIRS_UP_TO = 32;
+export const DEFAULT_SAMPLE_K = 8;
+
+/** FNV-1a: a stable, seedless order of node names, the same in every run. */
+function fnv(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** How many runs with seeds 0, 1, … together test every ordered pair of `n` nodes at K per node. */
+export const runsToCover = (n: number, k: number) => Math.max(1, Math.ceil((n - 1) / Math.max(1, Math.min(k, n - 1))));
+
+/**
+ * The remote nodes each node sends to. Sampled: the nodes on a ring in a
+ * fixed order (by a hash of their names), each sending to the K nodes after
+ * it at the offsets its seed selects (window `seed mod runsToCover`), so it
+ * also receives from K; seeds 0 … runsToCover-1 cover every ordered pair
+ * exactly once. A fault on one node is caught by every sample; a fault on one
+ * ordered pair with probability K/(N-1) per run.
+ */
+export function remotePeers(nodes: readonly string[], pairs: Pairs): Map<string, string[]> {
+  const peers = new Map<string, string[]>();
+  if (pairs.mode === 'all' || nodes.length - 1 <= pairs.k) {
+    for (const n of nodes) peers.set(n, nodes.filter((m) => m !== n));
+    return peers;
+  }
+  const ring = [...nodes].sort((a, b) => fnv(a) - fnv(b) || (a < b ? -1 : 1));
+  const n = ring.length;
+  const window = pairs.seed % runsToCover(n, pairs.k);
+  ring.forEach((node, i) => {
+    const offsets = Array.from({ length: pairs.k }, (_, j) => window * pairs.k + j + 1).filter((o) => o < n);
+    peers.set(node, offsets.map((o) => ring[(i + o) % n]!));
+  });
+  return peers;
+}
+
 /** Probes without a bound port (their listener did not start) receive no flows. */
-export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, string>, external?: ExternalTarget): Flow[] {
+export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, string>, external?: ExternalTarget, pairs: Pairs = { mode: 'all' }): Flow[] {
   const flows: Flow[] = [];
   let n = 0;
   const add = (kind: FlowKind, proto: Proto, from: Probe, to: Probe | undefined, dstIP: string, dstPort: number, mtu = false) => {
@@ -22,6 +63,7 @@ export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, str
     add(kind, 'udp', from, to, to.ip, to.port);
   };
   const nodes = [...new Set(probes.map((p) => p.node))].sort();
+  const peers = remotePeers(nodes, pairs);
   const pod = (node: string, suffix: 'a' | 'b') => probes.find((p) => p.node === node && p.role === 'pod' && p.name.endsWith(`-${suffix}`));
   for (const node of nodes) {
     const a = pod(node, 'a');
@@ -31,8 +73,8 @@ export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, str
     if (b && listening(a)) both('pod-pod-same', b, a);
     // Node agents: TCP (the model's rule is reachability without NAT; pod↔pod carries both protocols).
     if (h) for (const p of [a, b]) if (listening(p)) add('host-pod-same', 'tcp', h, p, p.ip, p.port);
-    for (const other of nodes) {
-      if (other === node) continue;
+    const mine = peers.get(node) ?? [];
+    for (const other of nodes.filter((x) => mine.includes(x))) {
       const remote = pod(other, 'a');
       if (!listening(remote)) continue;
       if (a) {
@@ -42,7 +84,7 @@ export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, str
       if (h) add('host-pod-cross', 'tcp', h, remote, remote.ip, remote.port);
     }
     if (a) {
-      for (const target of nodes) {
+      for (const target of nodes.filter((x) => x === node || mine.includes(x))) {
         const th = hostProbe(probes, target);
         const ip = nodeIPs.get(target);
         if (listening(th) && ip) add('pod-node', 'tcp', a, th, ip, th.port);

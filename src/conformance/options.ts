@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { PROFILE_CHOICES, selectChecks, type CheckDef, type ProfileChoice } from './catalogue.js';
 import { EGRESS_SNAT, type EgressSnat, type ExternalTarget } from './observations.js';
+import { DEFAULT_SAMPLE_K } from './flows.js';
 import { DEFAULT_PROBE_IMAGE } from './probes.js';
 
 export interface RunOptions {
@@ -18,17 +19,36 @@ export interface RunOptions {
   egressSnat: EgressSnat;
   /** Exit 2 when any node could not host its probes (default: report it, judge the rest). */
   requireAllNodes: boolean;
+  /** `--pairs`: all ordered node pairs, a sample of K per node, or (default) all up to ALL_PAIRS_UP_TO nodes. */
+  pairs: 'auto' | 'all' | { k: number };
+  /** `--seed`: which sample (recorded in the report); random when not given. */
+  seed?: number;
   reportDir: string;
   keep: boolean;
   timeoutS: number;
 }
 
-export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--keep] [--timeout S]';
+export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S]';
 
 export function parseProfile(v: string | undefined): ProfileChoice {
   if (v === undefined) return 'extended';
   if (!(v in PROFILE_CHOICES)) throw new UsageError(`expected \`--profile\` to be one of ${Object.keys(PROFILE_CHOICES).join(', ')}, got \`${v}\``);
   return v as ProfileChoice;
+}
+
+export function parsePairs(v: string | undefined): RunOptions['pairs'] {
+  if (v === undefined) return 'auto';
+  if (v === 'all') return 'all';
+  const m = /^sample(?::(\d{1,4}))?$/.exec(v);
+  const k = m ? Number(m[1] ?? DEFAULT_SAMPLE_K) : 0;
+  if (!m || k < 1) throw new UsageError(`expected \`--pairs\` to be all, sample or sample:K with K a positive integer, got \`${v}\``);
+  return { k };
+}
+
+export function parseSeed(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(v)) throw new UsageError(`expected \`--seed\` to be an integer from 0 to 999999999, got \`${v}\``);
+  return Number(v);
 }
 
 export function parseEgressSnat(v: string | undefined): EgressSnat {
@@ -61,6 +81,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
         'external-target': { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' },
         'report-dir': { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' },
         profile: { type: 'string' }, 'egress-snat': { type: 'string' }, 'require-all-nodes': { type: 'boolean' },
+        pairs: { type: 'string' }, seed: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -95,6 +116,8 @@ export function parseRunOptions(argv: string[]): RunOptions {
     profile,
     egressSnat,
     requireAllNodes: values['require-all-nodes'] ?? false,
+    pairs: parsePairs(values.pairs),
+    ...(values.seed !== undefined ? { seed: parseSeed(values.seed)! } : {}),
     reportDir: values['report-dir'] ?? 'reports',
     keep: values.keep ?? false,
     timeoutS: Number(timeout),

@@ -8,7 +8,8 @@ import { nodeFacts, podFacts, type EgressSnat, type Observations } from '../conf
 import { observe, type CaptureData } from '../conformance/observe.js';
 import { decodeCapture } from '../decode/buffer.js';
 import { captureComplete, type RunBundle } from '../bundle/model.js';
-import { REPORT_API_VERSION, summarize, summarizeProfiles, type ConformanceReport, type Coverage } from '../report/model.js';
+import { REPORT_API_VERSION, summarize, summarizeProfiles, type ConformanceReport, type Coverage, type PairCoverage } from '../report/model.js';
+import { runsToCover } from '../conformance/flows.js';
 
 export interface JudgeOptions {
   profile?: ProfileChoice;
@@ -28,6 +29,20 @@ function coverageOf(b: RunBundle): Coverage {
     covered: considered.filter((c) => c.covered).length,
     notCovered: considered.filter((c) => !c.covered).map((c) => ({ node: c.node, reason: c.reason ?? 'unknown' })),
     leftOut: b.probes.coverage.filter((c) => c.leftOut).map((c) => ({ node: c.node, reason: c.reason ?? 'left out' })),
+  };
+}
+
+function pairCoverage(b: RunBundle): PairCoverage {
+  const pairs = b.run.pairs ?? { mode: 'all' };
+  const nodes = b.probes.coverage.filter((c) => c.covered && !c.leftOut).length;
+  const nodeOf = new Map(b.probes.probes.map((p) => [p.name, p.node]));
+  const tested = new Set(b.flows.flows.filter((f) => f.kind === 'pod-pod-cross').map((f) => `${nodeOf.get(f.from)}>${nodeOf.get(f.to ?? '')}`)).size;
+  const total = nodes * (nodes - 1);
+  const k = pairs.mode === 'sample' ? Math.min(pairs.k, Math.max(0, nodes - 1)) : null;
+  return {
+    mode: pairs.mode, k, seed: pairs.mode === 'sample' ? pairs.seed : null, nodes, tested, total,
+    runsToCoverAll: pairs.mode === 'sample' ? runsToCover(nodes, pairs.k) : 1,
+    perPairProbability: total === 0 ? 0 : pairs.mode === 'sample' ? Math.min(1, pairs.k / (nodes - 1)) : 1,
   };
 }
 
@@ -60,6 +75,7 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
     summary: summarize(results),
     profiles: summarizeProfiles(results),
     coverage: coverageOf(b),
+    pairs: pairCoverage(b),
     probes: b.probes.probes,
     captures: b.captures.map((c) => ({
       probe: c.probe, captured: c.stats.captured ?? null, receivedByFilter: c.stats.receivedByFilter ?? null, droppedByKernel: c.stats.droppedByKernel ?? null, complete: captureComplete(c.stats, c.maxPackets),

@@ -27,6 +27,23 @@ export interface Coverage {
   leftOut: { node: string; reason: string }[];
 }
 
+/** Which ordered node pairs the cross-node flows covered (`--pairs`). */
+export interface PairCoverage {
+  mode: 'all' | 'sample';
+  /** Peers per node (sample), or null. */
+  k: number | null;
+  seed: number | null;
+  /** Covered nodes. */
+  nodes: number;
+  /** Ordered node pairs with cross-node pod flows, of all ordered pairs. */
+  tested: number;
+  total: number;
+  /** Runs with seeds 0, 1, … that together test every ordered pair. */
+  runsToCoverAll: number;
+  /** The chance that one given ordered pair is in this run. */
+  perPairProbability: number;
+}
+
 export interface ConformanceReport {
   apiVersion: typeof REPORT_API_VERSION;
   kind: 'ConformanceReport';
@@ -47,6 +64,7 @@ export interface ConformanceReport {
   /** The same counts per profile, for the profiles that had checks in this report. */
   profiles: Partial<Record<Profile, Summary>>;
   coverage: Coverage;
+  pairs: PairCoverage;
   /** Probes with the node, role, IP and the port their listener bound (chosen per run). */
   probes: Probe[];
   captures: CaptureCounters[];

@@ -14,6 +14,10 @@ export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundl
       + `${r.counts.retried ? `, ${r.counts.retried} flow(s) sent twice (no reply to the first try)` : ''}`,
     `profile ${r.options.profile}, egress SNAT declared: ${r.options.egressSnat}`,
   ];
+  const pairs = r.pairs;
+  if (pairs.mode === 'sample') {
+    lines.push(`node pairs: a sample of ${pairs.k} per node (seed ${pairs.seed}): ${pairs.tested} of ${pairs.total} ordered pairs; seeds 0-${pairs.runsToCoverAll - 1} cover them all; a fault on one pair is caught with probability ${(pairs.perPairProbability * 100).toFixed(0)} % per run`);
+  }
   for (const n of cov.notCovered) lines.push(`not covered: ${n.node}: ${n.reason}`);
   for (const n of cov.leftOut) lines.push(`left out: ${n.node}: ${n.reason}`);
   const incomplete = r.captures.filter((c) => !c.complete);

@@ -12,7 +12,7 @@ import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { execCounter, execInPod } from '../kube/exec.js';
 import { agentExec, parseInventoryOutput, parseSendOutput, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentSent } from '../conformance/agent.js';
-import { planFlows } from '../conformance/flows.js';
+import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, type Pairs } from '../conformance/flows.js';
 import type { Flow, FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
 import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
 import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
@@ -101,6 +101,14 @@ const toSent = (a: AgentSent): SentFlow => ({
   id: a.id, src: a.src, sports: a.sports, errno: a.errno, reply: a.reply,
   ...(a.error ? { error: a.error } : {}), ...(a.size !== undefined ? { size: a.size } : {}), ...(a.retried ? { retried: true } : {}),
 });
+
+/** `--pairs` for `nodes` covered nodes; a sample's seed is the one given, or a random one (recorded). */
+export function resolvePairs(opts: Pick<RunOptions, 'pairs' | 'seed'>, nodes: number): Pairs {
+  const seed = opts.seed ?? randomInt(0, 1_000_000_000);
+  if (opts.pairs === 'all') return { mode: 'all' };
+  if (opts.pairs === 'auto') return nodes <= ALL_PAIRS_UP_TO ? { mode: 'all' } : { mode: 'sample', k: DEFAULT_SAMPLE_K, seed };
+  return { mode: 'sample', k: opts.pairs.k, seed };
+}
 
 /** What every step of a collection shares. */
 interface Ctx {
@@ -242,6 +250,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   let probes: Probe[] = [];
   let inventory: Record<string, ProbeInventory> = {};
   let flows: Flow[] = [];
+  let pairs: Pairs = { mode: 'all' };
   let traffic: { sent: SentFlow[]; captures: BundleCapture[] } = { sent: [], captures: [] };
   try {
     if (kinds.size > 0) {
@@ -258,7 +267,9 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       inventory = Object.fromEntries(Object.entries(inv.inventory).filter(([name]) => probes.some((p) => p.name === name)));
       if (probes.length === 0) throw new InfraError(`no node could be probed: ${coverage.map((c) => `${c.node}: ${c.reason}`).slice(0, 3).join('; ')}`);
       const nodeIPs = new Map(nodeList.items.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '']));
-      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined).filter((f) => kinds.has(f.kind));
+      pairs = resolvePairs(opts, covered.size);
+      if (pairs.mode === 'sample') log(`pairs: a sample of ${pairs.k} per node (seed ${pairs.seed}; --pairs all for every pair)`);
+      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, pairs).filter((f) => kinds.has(f.kind));
       if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, external);
     }
     const podList = await retrying('listing pods', () => kube.core.listPodForAllNamespaces());
@@ -270,8 +281,10 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
         options: {
           profile: opts.profile, egressSnat: opts.egressSnat, only: opts.only, skip: opts.skip,
           externalTarget: opts.externalTarget ? `${opts.externalTarget.ip}:${opts.externalTarget.port}` : null, probeImage: opts.probeImage, requireAllNodes: opts.requireAllNodes,
+          pairs: opts.pairs === 'auto' || opts.pairs === 'all' ? opts.pairs : `sample:${opts.pairs.k}`,
         },
         external: external ?? null,
+        pairs,
         counts: { execs: execCounter.calls - execsBefore },
       },
       api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: podList.items } },
