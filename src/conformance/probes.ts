@@ -105,15 +105,20 @@ export class ApiCallError extends InfraError {
 /** The message of a Kubernetes API error (the Status body), or the error's own. */
 export function apiMessage(err: unknown): string {
   const body = (err as { body?: unknown })?.body;
+  const code = (err as { code?: unknown })?.code;
+  let message: string | undefined;
   if (typeof body === 'string') {
     try {
-      const s = JSON.parse(body) as { message?: string };
-      if (s.message) return s.message;
+      message = (JSON.parse(body) as { message?: string }).message;
     } catch {
       /* not JSON */
     }
   }
-  const e = err as { message?: string; code?: string };
+  // client-node's ApiException says only "HTTP-Code: 401": name what the status means.
+  if (code === 401) return `Unauthorized (401): the API server rejected the kubeconfig's credentials${message ? ` (${message})` : ''}`;
+  if (code === 403) return `Forbidden (403): ${message ?? 'RBAC denied the request'}`;
+  if (message) return message;
+  const e = err as { message?: string };
   return (e?.message ?? String(err)).split('\n')[0]!;
 }
 

@@ -1,8 +1,9 @@
 // Loading a kubeconfig into @kubernetes/client-node: the one path to every
 // cluster, the lab included.
 import { PreconditionError } from '../errors.js';
-import { existsSync } from 'node:fs';
-import { delimiter } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 export class KubeconfigError extends PreconditionError {}
@@ -13,6 +14,22 @@ export interface Kube {
   server: string;
 }
 
+/** One kubeconfig file; an empty or malformed one is named as such, not as a stack of undefined properties. */
+function loadFile(kc: KubeConfig, file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new KubeconfigError(`kubeconfig \`${file}\` cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!text.trim()) throw new KubeconfigError(`kubeconfig \`${file}\` is empty`);
+  try {
+    kc.loadFromString(text);
+  } catch (err) {
+    throw new KubeconfigError(`kubeconfig \`${file}\` is not a valid kubeconfig: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
 export function loadKube(opts: { kubeconfig?: string; context?: string } = {}): Kube {
   const kc = new KubeConfig();
   const file = opts.kubeconfig;
@@ -20,13 +37,14 @@ export function loadKube(opts: { kubeconfig?: string; context?: string } = {}): 
   const listed = (process.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
   if (file) {
     if (!existsSync(file)) throw new KubeconfigError(`kubeconfig file \`${file}\` does not exist`);
-    try {
-      kc.loadFromFile(file);
-    } catch (err) {
-      throw new KubeconfigError(`kubeconfig \`${file}\` cannot be read: ${(err as Error).message}`);
-    }
+    loadFile(kc, file);
   } else {
     if (listed.length && !listed.some((f) => existsSync(f))) throw new KubeconfigError(`none of the kubeconfig files in KUBECONFIG exists (${listed.join(delimiter)})`);
+    const home = join(homedir(), '.kube', 'config');
+    // Without any, client-node falls back to http://localhost:8080, an error that names nothing the user did.
+    if (!listed.length && !existsSync(home) && !process.env.KUBERNETES_SERVICE_HOST) {
+      throw new KubeconfigError(`no kubeconfig found (KUBECONFIG unset, ${home} missing, not in a cluster): pass --kubeconfig FILE`);
+    }
     try {
       kc.loadFromDefault();
     } catch (err) {

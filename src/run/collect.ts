@@ -52,6 +52,9 @@ async function checkApi(kube: Kube): Promise<string> {
     const v = await withTimeout(kube.kc.makeApiClient(VersionApi).getCode(), API_TIMEOUT_MS, 'the version request');
     return v.gitVersion;
   } catch (err) {
+    const code = (err as { code?: number }).code;
+    if (code === 401) throw new InfraError(`Unauthorized (401): the API server at ${kube.server} rejected the credentials in the kubeconfig (context ${kube.kc.getCurrentContext()})`);
+    if (code === 403) throw new InfraError(`Forbidden (403): the API server at ${kube.server} refused the version request: ${apiMessage(err)}`);
     throw new InfraError(`cannot reach the Kubernetes API at ${kube.server}: ${apiMessage(err)}`);
   }
 }

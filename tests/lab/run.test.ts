@@ -122,6 +122,18 @@ describeLab('podwire run against broken and limited labs', () => {
     expect(await leftovers(lab())).toEqual([]);
   });
 
+  test('a token the API server rejects: one line saying Unauthorized (401), exit 2, for run and cleanup', async () => {
+    const wrong = join(mkdtempSync(join(reportsRoot, 'kc-')), 'wrong.kubeconfig');
+    writeFileSync(wrong, readFileSync(lab().kubeconfig, 'utf8').replace(/token: .*/, 'token: not-the-token'));
+    for (const args of [['run', '--kubeconfig', wrong, '--report-dir', join(reportsRoot, 'unauth')], ['cleanup', '--kubeconfig', wrong]]) {
+      const r = await execa(process.execPath, [CLI, ...args], { reject: false, timeout: 20_000 });
+      expect(r.exitCode).toBe(2);
+      const lines = String(r.stderr).trim().split('\n').filter((l) => !/^podwire: (run |deploying)/.test(l));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/Unauthorized \(401\): the API server rejected the kubeconfig's credentials/);
+    }
+  });
+
   test('podwire cleanup removes what an earlier run left (--keep)', async () => {
     const r = await podwireRun(lab(), ['--only', 'NM-1.1', '--keep']);
     expect(r.exitCode).toBe(0);
@@ -129,6 +141,18 @@ describeLab('podwire run against broken and limited labs', () => {
     const c = await cli(['cleanup', '--kubeconfig', lab().kubeconfig]);
     expect(String(c.stdout)).toMatch(/deleted 1 namespace/);
     expect(await leftovers(lab())).toEqual([]);
+  });
+});
+
+describe('podwire run names what is wrong with the credentials', () => {
+  test('no kubeconfig at all: one line naming where it looked, exit 2 (not a localhost:8080 error)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'podwire-home-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+    delete env.KUBECONFIG;
+    delete env.KUBERNETES_SERVICE_HOST;
+    const r = await execa(process.execPath, [CLI, 'run'], { reject: false, env, extendEnv: false, timeout: 20_000 });
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr).trim()).toBe(`podwire: no kubeconfig found (KUBECONFIG unset, ${home}/.kube/config missing, not in a cluster): pass --kubeconfig FILE`);
   });
 });
 
@@ -140,8 +164,13 @@ describe('podwire run refuses bad input before touching a cluster', () => {
     'contexts:', '- name: c', '  context: {cluster: c, user: u}', 'current-context: c', 'users:', '- name: u', '  user: {token: x}', '',
   ].join('\n'));
 
+  writeFileSync(join(dir, 'empty.kubeconfig'), '');
+  writeFileSync(join(dir, 'broken.kubeconfig'), 'clusters: [\n');
+
   test.each([
     [['--kubeconfig', join(dir, 'missing.kubeconfig')], /kubeconfig file `.*missing\.kubeconfig` does not exist/],
+    [['--kubeconfig', join(dir, 'empty.kubeconfig')], /kubeconfig `.*empty\.kubeconfig` is empty/],
+    [['--kubeconfig', join(dir, 'broken.kubeconfig')], /kubeconfig `.*broken\.kubeconfig` is not a valid kubeconfig/],
     [['--kubeconfig', unreachable], /cannot reach the Kubernetes API at https:\/\/127\.0\.0\.1:1/],
     [['--kubeconfig', unreachable, '--only', 'NM-9.9'], /unknown check id `NM-9\.9`/],
     [['--kubeconfig', unreachable, '--external-target', '10.0.0.1'], /`--external-target` to be IPv4:PORT .* got `10\.0\.0\.1`/],
