@@ -37,7 +37,7 @@ export async function benchRun(opts: { repeats: number; sizes: number[]; log: (s
         let allPassed = true;
         for (let i = 0; i < opts.repeats; i++) {
           const t0 = performance.now();
-          last = await runConformance(parseRunOptions(['--kubeconfig', `/run/podwire/${LAB}/kubeconfig`, '--report-dir', dir]), { log: () => undefined });
+          last = await runConformance(parseRunOptions(['--kubeconfig', `/run/podwire/${LAB}/kubeconfig`, '--report-dir', dir, '--profile', 'strict']), { log: () => undefined });
           samples.push(performance.now() - t0);
           const notPassed = last.report.checks.filter((c) => c.result !== 'passed').map((c) => `${c.id} ${c.result}: ${c.reason}`);
           opts.log(`${nodes} nodes: run ${i + 1}/${opts.repeats} ${Math.round(samples.at(-1)!)} ms, ${last.report.summary.passed}/${last.report.summary.total} passed, ${last.report.counts.retried} flow(s) retried${notPassed.length ? `; ${notPassed.join('; ')}` : ''}`);
