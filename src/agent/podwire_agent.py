@@ -15,19 +15,28 @@
 #              "<line>.from.<POD_NAME>\n". Exit 1 when no port is free.
 #              PODWIRE_LOOPBACK_ONLY=1 binds 127.0.0.1 and ::1 instead (tests).
 #   inventory  Prints ONE JSON object: addresses, addrText, routes, rules,
-#              mtu (pod probes), port or portError, uplinks.
+#              mtu (pod probes), port or portError, uplinks; with a `capture`
+#              argument it also starts tcpdump (detached, confirmed listening)
+#              and adds capture {pid, pcap, log} or captureError.
 #   send       Prints one JSON object per line per flow, in completion order:
 #              id, src, sport, sports, errno, error (when errno != 0), reply,
-#              retried, ms, and for MTU flows size and routeMtu.
+#              retried, ms, and for MTU flows size and routeMtu. With a
+#              `capture` argument (the inventory's), it then prints
+#              {"done":true}, waits for one line on stdin (every probe is done
+#              sending), stops tcpdump by its PID and prints
+#              {"capture":{bytes,sha256,stats}} followed by exactly that many
+#              bytes of pcap, and removes the capture's files.
+#   stop       Ends a capture by its PID and removes its files (cleanup).
 #
 # Arguments of inventory and send are one JSON object: from the exec
 # bootstrap (global PODWIRE_ARGS: the bootstrap reads source and arguments
 # from stdin), or, when this file is run directly, from stdin.
 #
-# Stdout carries only the JSON above. Any unexpected error: one line on
+# Stdout carries only the JSON above (and the pcap bytes after their header). Any unexpected error: one line on
 # stderr and a non-zero exit (2 bad arguments, 3 agent failure).
 
 import errno
+import hashlib
 import ipaddress
 import json
 import os
@@ -235,10 +244,20 @@ def listen_mode():
             os.unlink(path)
         except OSError:
             pass
+        end_capture(run, pod)
         os._exit(0)
+
+    def reap(signum, frame):
+        # As a container's PID 1 the listener inherits orphans (a capture's tcpdump once its exec ended): reap them.
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGCHLD, reap)
     me = pod.encode()
     for s in socks:
         target = serve_tcp if s.type == socket.SOCK_STREAM else serve_udp
@@ -569,6 +588,145 @@ def uplinks(queries, links, addresses):
     return answers
 
 
+# ----------------------------------------------------------------- capture
+
+LISTEN_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 10.0
+
+
+def capture_paths(run, pod):
+    base = os.path.join(os.environ.get('TMPDIR') or '/tmp', 'podwire-cap-%s-%s' % (run, pod))
+    return base + '.pcap', base + '.log', base + '.pid'
+
+
+def alive(pid):
+    """True while pid runs; a zombie (exited, not reaped) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            stat = f.read()
+        return stat[stat.rindex(')') + 2] != 'Z'
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def capture_start(spec, run, pod):
+    """tcpdump on all interfaces, detached (it outlives this exec), once it says it is listening."""
+    pcap, log, pidfile = capture_paths(run, pod)
+    argv = ['tcpdump', '-i', str(spec.get('iface', 'any')), '-n', '--immediate-mode', '-U',
+            '-B', str(int(spec.get('bufferKiB', 8192))), '-s', str(int(spec.get('snaplen', 2048)))]
+    if spec.get('maxPackets'):
+        argv += ['-c', str(int(spec['maxPackets']))]
+    argv += ['-w', pcap]
+    if spec.get('filter'):
+        argv.append(str(spec['filter']))
+    with open(log, 'wb') as out:
+        # --immediate-mode: libpcap hands packets over as they arrive (a stop would drop a pending ring block); -U writes each at once.
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+    # The listener of this pod ends the capture when the pod is deleted (an interrupted run never read it).
+    with open(pidfile, 'w') as f:
+        f.write('%d\n' % proc.pid)
+    deadline = time.monotonic() + LISTEN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        with open(log, 'rb') as f:
+            text = f.read()
+        if b'listening on' in text:
+            return {'pid': proc.pid, 'pcap': pcap, 'log': log}
+        if proc.poll() is not None:
+            raise RuntimeError('tcpdump exited %d: %s' % (proc.returncode, ' | '.join(text.decode('utf-8', 'replace').split('\n')[-3:]).strip()))
+        time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError('tcpdump did not start listening in %d s' % LISTEN_TIMEOUT_S)
+
+
+def tcpdump_stats(text):
+    stats = {}
+    for key, word in (('captured', 'captured'), ('receivedByFilter', 'received by filter'), ('droppedByKernel', 'dropped by kernel')):
+        for line in text.splitlines():
+            parts = line.strip().split(' ', 1)
+            if len(parts) == 2 and parts[0].isdigit() and parts[1].split(' ', 1)[-1].startswith(word):
+                stats[key] = int(parts[0])
+    return stats
+
+
+def capture_handle(args):
+    c = args.get('capture')
+    if not isinstance(c, dict) or not isinstance(c.get('pid'), int) or not isinstance(c.get('pcap'), str) or not isinstance(c.get('log'), str):
+        raise UsageError('capture must be {pid, pcap, log}')
+    for path in (c['pcap'], c['log']):
+        if not os.path.basename(path).startswith('podwire-cap-'):
+            raise UsageError('capture file %r is not a podwire capture' % path)
+    return c
+
+
+def capture_stop(c):
+    """SIGINT makes tcpdump write what it holds and its counters; SIGKILL if it will not go."""
+    try:
+        os.kill(c['pid'], signal.SIGINT)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while alive(c['pid']) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if alive(c['pid']):
+        os.kill(c['pid'], signal.SIGKILL)
+
+
+def capture_remove(c):
+    for path in (c['pcap'], c['log'], c['pcap'][:-len('.pcap')] + '.pid'):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def capture_finish(c):
+    """Stops the capture and writes its header line and bytes to stdout; removes its files."""
+    capture_stop(c)
+    try:
+        with open(c['log'], 'rb') as f:
+            stats = tcpdump_stats(f.read().decode('utf-8', 'replace'))
+        with open(c['pcap'], 'rb') as f:
+            data = f.read()
+    except OSError as e:
+        emit({'capture': {'error': '%s: %s' % (type(e).__name__, e)}})
+        return
+    finally:
+        capture_remove(c)
+    header = {'capture': {'bytes': len(data), 'sha256': hashlib.sha256(data).hexdigest(), 'stats': stats}}
+    with _out_lock:
+        sys.stdout.write(json.dumps(header, separators=(',', ':'), sort_keys=True) + '\n')
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+def end_capture(run, pod):
+    """The pod goes: a capture of its run that is still running is ended, its files removed."""
+    pcap, log, pidfile = capture_paths(run, pod)
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+    capture_remove({'pcap': pcap, 'log': log})
+
+
+def stop_mode(args):
+    c = capture_handle(args)
+    capture_stop(c)
+    capture_remove(c)
+    return 0
+
+
+# ----------------------------------------------------------------- inventory
+
 def inventory_mode(args):
     run = safe_name(str(args.get('run', '')), 'run')
     pod = safe_name(str(args.get('pod', '')), 'pod')
@@ -605,6 +763,11 @@ def inventory_mode(args):
         why = check_listener(port, pod)
     if why:
         inv['portError'] = why
+    if isinstance(args.get('capture'), dict):
+        try:
+            inv['capture'] = capture_start(args['capture'], run, pod)
+        except (OSError, RuntimeError) as e:
+            inv['captureError'] = ' '.join(str(e).split())
     emit(inv)
     return 0
 
@@ -769,6 +932,7 @@ def send_mode(args):
         check_flow(f, i)
     if len(set(f['id'] for f in flows)) != len(flows):
         raise UsageError('flow ids are not unique')
+    capture = capture_handle(args) if 'capture' in args else None
     reply_s = float(args.get('replyWaitMs', 3000)) / 1000.0
     connect_s = float(args.get('connectTimeoutMs', 4000)) / 1000.0
     parallel = max(1, min(int(args.get('parallel', MAX_PARALLEL)), MAX_PARALLEL, len(flows) or 1))
@@ -801,6 +965,11 @@ def send_mode(args):
             pass
         s.close()
         emit(res)
+    if 'capture' in args:
+        # Every probe's capture must run until every probe is done sending: the collector says so with one line.
+        emit({'done': True})
+        sys.stdin.buffer.readline()
+        capture_finish(capture)
     if broken:
         sys.stderr.write('podwire-agent send: internal error on %d flow(s), first %s\n' % (len(broken), broken[0]))
         return 3
@@ -830,7 +999,9 @@ def main(argv, raw_args=None):
             return inventory_mode(read_args(raw_args))
         if mode == 'send':
             return send_mode(read_args(raw_args))
-        raise UsageError('mode must be listen, inventory or send, not %r' % mode)
+        if mode == 'stop':
+            return stop_mode(read_args(raw_args))
+        raise UsageError('mode must be listen, inventory, send or stop, not %r' % mode)
     except UsageError as e:
         sys.stderr.write('podwire-agent %s: %s\n' % (mode, e))
         return 2

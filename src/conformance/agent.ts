@@ -3,6 +3,7 @@
 // parsers of what the agent prints. The agent's source never travels in an
 // exec URL (API servers and proxies reject long URLs with HTTP 431/414): an
 // exec carries a short bootstrap, and the source and arguments go on stdin.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +70,23 @@ export interface InventoryArgs {
   uplinkQueries?: { src: string; dst: string }[];
   /** how long to wait for the listener's port file (ms) */
   portWaitMs?: number;
+  /** Start tcpdump too (on all interfaces), detached, and return once it listens. */
+  capture?: CaptureSpecArgs;
+}
+
+export interface CaptureSpecArgs {
+  filter: string;
+  snaplen?: number;
+  /** tcpdump -c: a bound on what a busy node's capture costs. */
+  maxPackets?: number;
+  bufferKiB?: number;
+}
+
+/** A running capture, as the inventory started it: what send and stop need to end it. */
+export interface CaptureHandle {
+  pid: number;
+  pcap: string;
+  log: string;
 }
 
 export interface AgentAddress {
@@ -102,6 +120,9 @@ export interface AgentInventory {
   /** No port file, or the port did not answer as this pod's listener on loopback (then `port` is still the file's). */
   portError?: string;
   uplinks: UplinkAnswer[];
+  capture?: CaptureHandle;
+  /** Why tcpdump could not be started. */
+  captureError?: string;
 }
 
 export interface AgentFlow {
@@ -120,6 +141,8 @@ export interface SendArgs {
   connectTimeoutMs: number;
   /** Flows in flight at once (default and most: AGENT_MAX_PARALLEL). */
   parallel?: number;
+  /** The probe's capture: after its flows the agent prints {"done":true}, waits for a line on stdin, then streams the capture. */
+  capture?: CaptureHandle;
 }
 
 export interface AgentSent {
@@ -153,7 +176,7 @@ const BOOTSTRAP = [
 ].join(';');
 
 /** An exec of the agent: a short command (the bootstrap) and the stdin payload (source + JSON args). */
-export function agentExec(mode: 'inventory' | 'send', args: InventoryArgs | SendArgs): { command: string[]; stdin: string } {
+export function agentExec(mode: 'inventory' | 'send' | 'stop', args: InventoryArgs | SendArgs | { capture: CaptureHandle }): { command: string[]; stdin: string } {
   const src = agentSource();
   const json = JSON.stringify(args);
   return {
@@ -248,7 +271,61 @@ export function parseInventoryOutput(stdout: string): AgentInventory {
     ...(p !== undefined ? { port: p } : {}),
     ...(portError !== undefined ? { portError } : {}),
     uplinks: field(v, 'uplinks', w, Array.isArray, 'a list')!.map((u, i) => parseUplink(u, `${w}.uplinks[${i}]`)),
+    ...captureOf(v, w),
   };
+}
+
+function captureOf(v: Obj, w: string): Pick<AgentInventory, 'capture' | 'captureError'> {
+  const captureError = field(v, 'captureError', w, str, 'a string', true);
+  const c = field(v, 'capture', w, isObj, 'an object', true);
+  if (!c) return captureError !== undefined ? { captureError } : {};
+  return {
+    capture: {
+      pid: field(c, 'pid', `${w}.capture`, (x): x is number => int(x) && x > 0, 'a PID')!,
+      pcap: field(c, 'pcap', `${w}.capture`, str, 'a path')!,
+      log: field(c, 'log', `${w}.capture`, str, 'a path')!,
+    },
+  };
+}
+
+/** What a send exec with a capture printed: its flows, whether it reached "done", and the capture that followed. */
+export interface SendStream {
+  sent: Map<string, AgentSent>;
+  done: boolean;
+  capture?: { bytes: Buffer; sha256: string; stats: { captured?: number; receivedByFilter?: number; droppedByKernel?: number } } | { error: string };
+}
+
+/**
+ * Splits a send exec's stdout: JSON lines (flows, then {"done":true}), then a
+ * {"capture":…} header line and exactly that many bytes of pcap. The length
+ * and sha256 in the header are checked here: a damaged transfer is an error
+ * on the capture, not a silent partial one.
+ */
+export function parseSendStream(out: Buffer): SendStream {
+  const marker = Buffer.from('{"capture":');
+  const at = out.subarray(0, 1).equals(Buffer.from('{')) && out.subarray(0, marker.length).equals(marker) ? 0 : out.indexOf(Buffer.concat([Buffer.from('\n'), marker]));
+  const textEnd = at < 0 ? out.length : at === 0 ? 0 : at + 1;
+  const lines = out.subarray(0, textEnd).toString('utf8').split('\n');
+  const done = lines.some((l) => l.trim() === '{"done":true}');
+  const sent = parseSendOutput(lines.filter((l) => l.trim() !== '{"done":true}').join('\n'));
+  if (at < 0) return { sent, done };
+  const nl = out.indexOf(0x0a, textEnd);
+  if (nl < 0) return { sent, done, capture: { error: 'the capture header is cut short' } };
+  let header: unknown;
+  try {
+    header = (JSON.parse(out.subarray(textEnd, nl).toString('utf8')) as { capture?: unknown }).capture;
+  } catch {
+    return { sent, done, capture: { error: 'the capture header is not JSON' } };
+  }
+  if (!isObj(header)) return { sent, done, capture: { error: 'the capture header is not an object' } };
+  if (typeof header.error === 'string') return { sent, done, capture: { error: header.error } };
+  const bytes = out.subarray(nl + 1);
+  const want = header.bytes;
+  const got = createHash('sha256').update(bytes).digest('hex');
+  if (bytes.length !== want || got !== header.sha256) return { sent, done, capture: { error: `the capture arrived damaged (${bytes.length} of ${String(want)} bytes, sha256 ${got === header.sha256 ? 'matches' : 'differs'})` } };
+  const st = isObj(header.stats) ? header.stats : {};
+  const num = (k: string) => (int(st[k]) ? { [k]: st[k] as number } : {});
+  return { sent, done, capture: { bytes: Buffer.from(bytes), sha256: got, stats: { ...num('captured'), ...num('receivedByFilter'), ...num('droppedByKernel') } } };
 }
 
 function parseSent(v: unknown, where: string): AgentSent {

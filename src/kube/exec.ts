@@ -48,14 +48,15 @@ export async function execInPod(
   kc: KubeConfig,
   target: ExecTarget,
   command: string[],
-  opts: { stdin?: Buffer | string; timeoutMs?: number; onOutput?: OutputListener } = {},
+  opts: { stdin?: Buffer | string | Readable; timeoutMs?: number; onOutput?: OutputListener } = {},
 ): Promise<ExecResult> {
   execCounter.calls++;
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const where = `${target.namespace}/${target.pod}`;
   let status: V1Status | undefined;
-  const stdin = opts.stdin === undefined ? null : Readable.from([Buffer.from(opts.stdin)]);
+  // A stream stays open for input written later (a Buffer or string is all of stdin, then closed).
+  const stdin = opts.stdin === undefined ? null : opts.stdin instanceof Readable ? opts.stdin : Readable.from([Buffer.from(opts.stdin)]);
   let ws;
   try {
     ws = await new Exec(kc).exec(target.namespace, target.pod, target.container ?? '', command, collector(out, 'stdout', opts.onOutput), collector(err, 'stderr', opts.onOutput), stdin, false, (s) => {

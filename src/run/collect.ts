@@ -6,12 +6,12 @@
 // namespace. Returns the run bundle; judging is someone else's job.
 import { randomBytes, randomInt } from 'node:crypto';
 import { VersionApi, type V1Node, type V1Pod } from '@kubernetes/client-node';
-import { PodCapture } from '../capture/tcpdump.js';
+import { PassThrough } from 'node:stream';
 import { InfraError } from '../errors.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
-import { execCounter, execInPod } from '../kube/exec.js';
-import { agentExec, parseInventoryOutput, parseSendOutput, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentSent } from '../conformance/agent.js';
+import { execCounter, execInPod, type OutputListener } from '../kube/exec.js';
+import { agentExec, parseInventoryOutput, parseSendStream, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentSent, type CaptureHandle, type CaptureSpecArgs } from '../conformance/agent.js';
 import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, type Pairs } from '../conformance/flows.js';
 import type { Flow, FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
 import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
@@ -167,15 +167,20 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
  */
 async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarget | undefined, failed: Map<string, string>) {
   const inventory: Record<string, ProbeInventory> = {};
+  const handles = new Map<string, CaptureHandle>();
   const dsts = (node: string) => [...new Set([...ready.filter((p) => p.node !== node && p.role === 'pod').map((p) => p.ip), ...(external ? [external.ip] : [])])];
   const uplinkQueries = (host: Probe) => ready.filter((x) => x.node === host.node && x.role === 'pod').flatMap((x) => dsts(host.node).map((dst) => ({ src: x.ip, dst })));
   const probes = await Promise.all(ready.map(async (p): Promise<Probe | undefined> => {
-    const { command, stdin } = agentExec('inventory', { run: ctx.runId, pod: p.name, role: p.role, ...(p.role === 'host' ? { uplinkQueries: uplinkQueries(p) } : {}) });
+    const { command, stdin } = agentExec('inventory', {
+      run: ctx.runId, pod: p.name, role: p.role, capture: captureSpec(p.role, ctx.portBase, external), ...(p.role === 'host' ? { uplinkQueries: uplinkQueries(p) } : {}),
+    });
     try {
       const r = await execInPod(ctx.kube.kc, { namespace: ctx.ns, pod: p.name }, command, { stdin, timeoutMs: 30_000 });
       if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
       const inv = parseInventoryOutput(r.stdout.toString());
+      if (inv.capture) handles.set(p.name, inv.capture);
       if (inv.port === undefined) throw new Error(`its listener has no port: ${inv.portError ?? 'unknown'}`);
+      if (!inv.capture) throw new Error(`its capture did not start: ${inv.captureError ?? 'unknown'}`);
       inventory[p.name] = {
         addresses: inv.addresses.filter((a) => a.family === 4 && (p.role === 'host' || a.ifname === 'eth0')).map((a) => a.address),
         routes: inv.routes, addrText: inv.addrText, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
@@ -186,7 +191,7 @@ async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarge
       return undefined;
     }
   }));
-  return { probes: probes.filter((p): p is Probe => !!p), inventory };
+  return { probes: probes.filter((p): p is Probe => !!p), inventory, handles };
 }
 
 /** A node is covered when all three of its probes started and answered their inventory. */
@@ -197,39 +202,83 @@ function coverageOf(candidates: string[], specs: V1Pod[], failed: Map<string, st
   });
 }
 
-/** One capture per probe around one sender exec per probe; the captures come back verified. */
-async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], external: ExternalTarget | undefined): Promise<{ sent: SentFlow[]; captures: BundleCapture[] }> {
+/** What each probe's capture keeps: host probes see everything their node forwards, so headers and the token only, up to a bound. */
+function captureSpec(role: ProbeRole, portBase: number, external: ExternalTarget | undefined): CaptureSpecArgs {
+  return { filter: captureFilter(role, portBase, external), ...(role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}) };
+}
+
+/**
+ * One exec per probe sends its flows and, once every probe is done sending
+ * (each says so on stdout), is told on stdin to stop its capture, which it
+ * then streams back in the same exec. Captures were started by the
+ * inventory, so a probe costs two execs in all. A probe whose exec fails has
+ * no capture in the bundle (its "not seen" verdicts cannot be proven), and
+ * its tcpdump is ended by a cleanup exec.
+ */
+async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles: Map<string, CaptureHandle>): Promise<{ sent: SentFlow[]; captures: BundleCapture[] }> {
   const { kube, ns } = ctx;
   const sent: SentFlow[] = [];
   const captures: BundleCapture[] = [];
-  const caps = probes.map((p) => new PodCapture(kube.kc, { namespace: ns, pod: p.name }, {
-    iface: 'any', filter: captureFilter(p.role, ctx.portBase, external),
-    ...(p.role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}),
-  }));
-  try {
-    ctx.log(`starting ${caps.length} captures`);
-    await Promise.all(caps.map((c) => c.start()));
-    const senders = probes.filter((p) => flows.some((f) => f.from === p.name));
-    const replyWaitMs = Math.round(1000 * Math.min(5, Math.max(3, 1 + flows.length / 300)));
-    ctx.log(`sending ${flows.length} flows from ${senders.length} probes`);
-    await Promise.all(senders.map(async (p) => {
-      const mine = flows.filter((f) => f.from === p.name).map((f) => ({ id: f.id, token: f.token, proto: f.proto, dst: f.dstIP, port: f.dstPort, ...(f.mtu ? { mtu: true } : {}) }));
-      const args = { flows: mine, replyWaitMs, connectTimeoutMs: CONNECT_TIMEOUT_MS };
-      const { command, stdin } = agentExec('send', args);
-      const r = await execInPod(kube.kc, { namespace: ns, pod: p.name }, command, { stdin, timeoutMs: sendTimeoutMs(args) + 20_000 });
-      if (r.exitCode !== 0) ctx.log(`sender ${p.name} exited ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
-      for (const s of parseSendOutput(r.stdout.toString()).values()) sent.push(toSent(s));
-    }));
+  const replyWaitMs = Math.round(1000 * Math.min(5, Math.max(3, 1 + flows.length / 300)));
+  const jobs = probes.map((p) => {
+    const mine = flows.filter((f) => f.from === p.name).map((f) => ({ id: f.id, token: f.token, proto: f.proto, dst: f.dstIP, port: f.dstPort, ...(f.mtu ? { mtu: true } : {}) }));
+    return { probe: p, args: { flows: mine, replyWaitMs, connectTimeoutMs: CONNECT_TIMEOUT_MS, capture: handles.get(p.name)! }, stdin: new PassThrough() };
+  });
+  const sendingMs = Math.max(...jobs.map((j) => sendTimeoutMs(j.args)));
+  ctx.log(`sending ${flows.length} flows from ${jobs.filter((j) => j.args.flows.length).length} probes`);
+  let finished = false;
+  const finishAll = () => {
+    if (finished) return;
+    finished = true;
     ctx.log('retrieving captures');
-    await Promise.all(caps.map(async (c, i) => {
-      const p = probes[i]!;
-      const got = await c.retrieve();
-      captures.push({ probe: p.name, file: `${p.name}.pcap`, stats: got.stats, ...(c.spec.maxPackets ? { maxPackets: c.spec.maxPackets } : {}), bytes: got.bytes.length, sha256: got.sha256, data: got.bytes });
+    for (const j of jobs) j.stdin.end('finish\n');
+  };
+  const deadline = setTimeout(finishAll, sendingMs + 10_000);
+  let pending = jobs.length;
+  const doneOne = () => (--pending === 0 ? finishAll() : undefined);
+  try {
+    await Promise.all(jobs.map(async (j) => {
+      const { command, stdin } = agentExec('send', j.args);
+      j.stdin.write(stdin);
+      let text = '';
+      let seen = false;
+      const onOutput: OutputListener = (stream, chunk) => {
+        if (seen || stream !== 'stdout') return;
+        text += chunk.toString('latin1');
+        if (text.includes('{"done":true}\n')) {
+          seen = true;
+          doneOne();
+        }
+      };
+      try {
+        const r = await execInPod(kube.kc, { namespace: ns, pod: j.probe.name }, command, { stdin: j.stdin, timeoutMs: sendingMs + 180_000, onOutput });
+        if (!seen) doneOne();
+        if (r.exitCode !== 0) ctx.log(`sender ${j.probe.name} exited ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+        const out = parseSendStream(r.stdout);
+        for (const a of out.sent.values()) sent.push(toSent(a));
+        if (out.capture && 'bytes' in out.capture) {
+          captures.push({ probe: j.probe.name, file: `${j.probe.name}.pcap`, stats: out.capture.stats, ...(j.probe.role === 'host' ? { maxPackets: HOST_MAX_PACKETS } : {}), bytes: out.capture.bytes.length, sha256: out.capture.sha256, data: out.capture.bytes });
+        } else {
+          ctx.log(`capture of ${j.probe.name} lost: ${out.capture?.error ?? 'the sender ended before streaming it'}`);
+          await stopCapture(ctx, j.probe, j.args.capture);
+        }
+      } catch (err) {
+        if (!seen) doneOne();
+        ctx.log(`sender ${j.probe.name} failed: ${(err as Error).message.split('\n')[0]}`);
+        await stopCapture(ctx, j.probe, j.args.capture);
+      }
     }));
   } finally {
-    await Promise.all(caps.map((c) => c.cleanup()));
+    clearTimeout(deadline);
+    finishAll();
   }
   return { sent: sent.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))), captures: captures.sort((a, b) => (a.probe < b.probe ? -1 : 1)) };
+}
+
+/** Ends a capture the run no longer reads (by its PID, in the pod) and removes its files. */
+async function stopCapture(ctx: Ctx, probe: Probe, capture: CaptureHandle): Promise<void> {
+  const { command, stdin } = agentExec('stop', { capture });
+  await execInPod(ctx.kube.kc, { namespace: ctx.ns, pod: probe.name }, command, { stdin, timeoutMs: 30_000 }).catch(() => undefined);
 }
 
 export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<RunBundle> {
@@ -273,7 +322,10 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       pairs = resolvePairs(opts, covered.size);
       if (pairs.mode === 'sample') log(`pairs: a sample of ${pairs.k} per node (seed ${pairs.seed}; --pairs all for every pair)`);
       flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, pairs).filter((f) => kinds.has(f.kind));
-      if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, external);
+      // Captures of probes on nodes that are not covered (another of their probes failed) are not read: end them.
+      await Promise.all(ready.filter((p) => inv.handles.has(p.name) && !probes.some((x) => x.name === p.name)).map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
+      if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, inv.handles);
+      else await Promise.all(probes.map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
     }
     const podList = await retrying('listing pods', () => kube.core.listPodForAllNamespaces());
     return {

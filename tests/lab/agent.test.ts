@@ -10,8 +10,11 @@ import { afterAll, expect, test } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Kube } from '../../src/kube/client.js';
 import { execInPod } from '../../src/kube/exec.js';
+import { PassThrough } from 'node:stream';
+import { decodeCapture } from '../../src/decode/buffer.js';
+import { pidAlive, waitGone } from '../../src/lab/topology.js';
 import {
-  agentExec, listenerContainer, parseInventoryOutput, parseSendOutput, sendTimeoutMs,
+  agentExec, listenerContainer, parseInventoryOutput, parseSendOutput, parseSendStream, sendTimeoutMs,
   type AgentFlow, type InventoryArgs, type SendArgs,
 } from '../../src/conformance/agent.js';
 import { createRunningPod, describeLab, sh, useLab } from '../helpers/lab.js';
@@ -203,8 +206,53 @@ describeLab('the probe agent in a host-gw lab', () => {
     console.log(`2,000 cross-node flows through one exec: ${ms} ms, ${retried} retried`);
   });
 
-  test('deleting a listener pod removes its port file (SIGTERM)', async (ctx) => {
+  test('a capture started by the inventory stops on one line on stdin and comes back, verified, in the same send exec', async () => {
     const { kube } = lab();
+    const spec = { filter: `tcp portrange ${BASE}-${BASE + 49} or udp portrange ${BASE}-${BASE + 49}` };
+    const inv = parseInventoryOutput((await agent(kube, 'pa2', 'inventory', { run: RUN, pod: 'pa2', role: 'pod', capture: spec })).stdout);
+    expect(inv.captureError).toBeUndefined();
+    expect(inv.capture).toMatchObject({ pid: expect.any(Number), pcap: expect.stringContaining(`podwire-cap-${RUN}-pa2.pcap`) });
+    const flows: AgentFlow[] = [
+      { id: 'c1', token: `podwire/${RUN}/c1`, proto: 'tcp', dst: ip.pa2!, port: port.pa2! },
+      { id: 'c2', token: `podwire/${RUN}/c2`, proto: 'udp', dst: ip.pa2!, port: port.pa2! },
+    ];
+    expect([...(await send(kube, 'pa1', flows)).values()].map((x) => x.errno)).toEqual([0, 0]);
+    // The receiver's own send exec: no flows, then "done", then it waits for our line before it stops the capture.
+    const input = new PassThrough();
+    const e = agentExec('send', { flows: [], replyWaitMs: 1000, connectTimeoutMs: 1000, capture: inv.capture! });
+    input.write(e.stdin);
+    let done!: () => void;
+    const sawDone = new Promise<void>((r) => (done = r));
+    let text = '';
+    const exec = execInPod(kube.kc, { namespace: 'default', pod: 'pa2' }, e.command, {
+      stdin: input, timeoutMs: 60_000,
+      onOutput: (stream, chunk) => {
+        text += stream === 'stdout' ? chunk.toString('latin1') : '';
+        if (text.includes('{"done":true}')) done();
+      },
+    });
+    await sawDone;
+    // Still running: it holds the capture until told.
+    expect(pidAlive(inv.capture!.pid)).toBe(true);
+    input.end('finish\n');
+    const r = await exec;
+    expect(r.exitCode).toBe(0);
+    const out = parseSendStream(r.stdout);
+    expect(out.done).toBe(true);
+    if (!out.capture || !('bytes' in out.capture)) throw new Error(`no capture: ${JSON.stringify(out.capture)}`);
+    expect(out.capture.stats).toMatchObject({ droppedByKernel: 0 });
+    expect(out.capture.stats.captured).toBeGreaterThan(0);
+    const tokens = new Set(decodeCapture(out.capture.bytes).map((p) => p.token).filter(Boolean));
+    expect(tokens).toEqual(new Set([`podwire/${RUN}/c1`, `podwire/${RUN}/c2`, `podwire/${RUN}/c1.from.pa2`, `podwire/${RUN}/c2.from.pa2`]));
+    // tcpdump ended (lab pods share the host's PIDs; an unreaped zombie counts as ended) and its files are gone.
+    expect(pidAlive(inv.capture!.pid)).toBe(false);
+    expect((await sh(kube, 'pa2', `ls "\${TMPDIR:-/tmp}" | grep -c 'podwire-cap-${RUN}-pa2' || true`)).stdout.toString().trim()).toBe('0');
+  });
+
+  test('deleting a listener pod removes its port file (SIGTERM) and ends a capture no one streamed', async (ctx) => {
+    const { kube } = lab();
+    const inv = parseInventoryOutput((await agent(kube, 'h1b', 'inventory', { run: RUN, pod: 'h1b', role: 'host', capture: { filter: 'tcp port 9' } })).stdout);
+    expect(inv.capture?.pid).toBeGreaterThan(0);
     // Seen from h1, on the same node: lab pods share the host's files.
     const look = async () => (await sh(kube, 'h1', `ls "\${TMPDIR:-/tmp}" | grep -x 'podwire-${RUN}-h1b.port' || true`)).stdout.toString().trim();
     if ((await look()) !== `podwire-${RUN}-h1b.port`) ctx.skip(); // pods with a private /tmp: the removal cannot be seen from another pod
@@ -216,6 +264,9 @@ describeLab('the probe agent in a host-gw lab', () => {
       left = await look();
     } while (left && Date.now() < deadline);
     expect(left).toBe('');
+    // The interrupted capture: its tcpdump is gone and so are its files (lab pods share the host's PIDs and /tmp).
+    expect(await waitGone([inv.capture!.pid], 5_000)).toBe(true);
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith(`podwire-cap-${RUN}-h1b`))).toEqual([]);
   });
 });
 
