@@ -55,8 +55,8 @@ describe('every recorded case', () => {
     },
   );
 
-  // BUG: src/lab/faults.ts declares missing-route caught by NM-1.2, NM-1.3, NM-2.2, NM-2.3 only; the core NM-2.4 (pods reach every node) fails too, as it must (the SYN-ACK of node-1 to a node-2 pod is lost).
-  test.fails('missing-route: fails exactly the checks the lab\'s fault declaration says catch it', async () => {
+  // The core NM-2.4 (pods reach every node) fails too: node-1's SYN-ACK to a node-2 pod is lost.
+  test('missing-route: fails exactly the checks the lab\'s fault declaration says catch it', async () => {
     const r = judge(await loadBundle('missing-route'));
     expect(r.checks.filter((c) => c.result === 'failed').map((c) => c.id)).toEqual([...FAULTS.find((f) => f.name === 'missing-route')!.caughtBy]);
   });
@@ -227,8 +227,8 @@ describe('clean labs', () => {
     expect(fp.find((p) => p.path === 'egress')).toEqual({ path: 'egress', encapsulation: 'none', overheadBytes: 0, samples: 2 });
   });
 
-  // BUG: fingerprint() counts both copies of a tunnelled packet (plain on flannel.1, VXLAN on eth0: both are uplink devices) and the tie goes to the first seen, so VXLAN reads as "none" with 50 bytes of overhead.
-  test.fails('vxlan fingerprint: cross-node pod traffic is named VXLAN', async () => {
+  // A tunnelled packet is seen twice leaving the node (plain on flannel.1, VXLAN on eth0): the outermost copy is what crossed the wire.
+  test('vxlan fingerprint: cross-node pod traffic is named VXLAN', async () => {
     const fp = judge(await loadBundle('clean-vxlan')).dataplane;
     expect(fp.find((p) => p.path === 'cross-node')!.encapsulation).toBe('vxlan');
     expect(fp.find((p) => p.path === 'node-to-pod')!.encapsulation).toBe('vxlan');

@@ -71,24 +71,32 @@ describe('dataplane fingerprint', () => {
     expect(fp[0]).toEqual({ path: 'same-node', encapsulation: 'none (stays on the node)', overheadBytes: 0, samples: 2 });
   });
 
-  test('each path is named by its most frequent encapsulation, with the median overhead of its samples', () => {
+  test('each path is named by its most frequent encapsulation, one sample per flow: the outermost sighting (what crossed the wire), with the median overhead', () => {
     const fp = fingerprint([
       obs('pod-pod-cross', [{ encapsulation: ['geneve'], overhead: 58 }, { encapsulation: ['geneve'], overhead: 50 }]),
       obs('pod-pod-cross', [{ encapsulation: ['geneve'], overhead: 70 }, { encapsulation: [] }]),
+      // Seen first on the tunnel device (inner packet), then on the underlay NIC (encapsulated): the NIC's counts.
+      obs('pod-pod-cross', [{ encapsulation: [] }, { encapsulation: ['geneve'], overhead: 64 }]),
       obs('host-pod-cross', [{ encapsulation: ['vxlan'] }]),
       obs('pod-external', [{}, {}]),
       obs('pod-pod-mtu', [{ encapsulation: ['gre'], overhead: 24 }]),
       obs('pod-node', [{ encapsulation: ['gre'], overhead: 24 }]),
     ]);
     expect(fp.slice(1)).toEqual([
-      { path: 'cross-node', encapsulation: 'geneve', overheadBytes: 58, samples: 4 },
+      { path: 'cross-node', encapsulation: 'geneve', overheadBytes: 64, samples: 3 },
       { path: 'node-to-pod', encapsulation: 'vxlan', overheadBytes: null, samples: 1 }, // tunnelled, overhead unmeasured
-      { path: 'egress', encapsulation: 'none', overheadBytes: 0, samples: 2 },
+      { path: 'egress', encapsulation: 'none', overheadBytes: 0, samples: 1 },
     ]);
   });
 
-  test('nested encapsulations are named outer to inner; an even number of overheads takes the upper median', () => {
-    const fp = fingerprint([obs('pod-pod-cross', [{ encapsulation: ['vxlan', 'esp'], overhead: 10 }, { encapsulation: ['vxlan', 'esp'], overhead: 30 }, { encapsulation: ['vxlan', 'esp'], overhead: 20 }, { encapsulation: ['vxlan', 'esp'], overhead: 40 }])]);
-    expect(fp[1]).toEqual({ path: 'cross-node', encapsulation: 'vxlan/esp', overheadBytes: 30, samples: 4 });
+  test('the most frequent encapsulation wins across flows; nested ones are named outer to inner; an even number of overheads takes the upper median', () => {
+    const fp = fingerprint([
+      obs('pod-pod-cross', [{ encapsulation: ['vxlan', 'esp'], overhead: 10 }]),
+      obs('pod-pod-cross', [{ encapsulation: ['vxlan', 'esp'], overhead: 30 }]),
+      obs('pod-pod-cross', [{ encapsulation: ['vxlan', 'esp'], overhead: 20 }]),
+      obs('pod-pod-cross', [{ encapsulation: ['vxlan', 'esp'], overhead: 40 }]),
+      obs('pod-pod-cross', [{ encapsulation: [] }]),
+    ]);
+    expect(fp[1]).toEqual({ path: 'cross-node', encapsulation: 'vxlan/esp', overheadBytes: 30, samples: 5 });
   });
 });
