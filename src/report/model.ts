@@ -2,6 +2,7 @@
 // source of truth of a run; console, JUnit and evidence are renderings of it.
 import type { ProfileChoice } from '../conformance/catalogue.js';
 import type { PathFingerprint } from '../conformance/fingerprint.js';
+import type { PathLatency } from '../conformance/latency.js';
 import type { CheckResult, Probe, Profile, Verdict } from '../conformance/model.js';
 import type { ApiNode, EgressSnat } from '../conformance/observations.js';
 
@@ -41,6 +42,8 @@ export interface ConformanceReport {
     nodes: ApiNode[];
   };
   dataplane: PathFingerprint[];
+  /** TCP handshake round-trip time at the sender, per path class and encapsulation (informational, never a verdict). */
+  latency: PathLatency[];
   options: {
     profile: ProfileChoice;
     egressSnat: EgressSnat;
