@@ -21,9 +21,11 @@ export interface RunOptions {
   reportDir: string;
   keep: boolean;
   timeoutS: number;
+  /** A report (file or run directory) to gate against: exit 1 only on what got worse than in it. */
+  baseline?: string;
 }
 
-export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--keep] [--timeout S]';
+export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--keep] [--timeout S] [--baseline REPORT]';
 
 export function parseProfile(v: string | undefined): ProfileChoice {
   if (v === undefined) return 'extended';
@@ -61,6 +63,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
         'external-target': { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' },
         'report-dir': { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' },
         profile: { type: 'string' }, 'egress-snat': { type: 'string' }, 'require-all-nodes': { type: 'boolean' },
+        baseline: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -98,5 +101,6 @@ export function parseRunOptions(argv: string[]): RunOptions {
     reportDir: values['report-dir'] ?? 'reports',
     keep: values.keep ?? false,
     timeoutS: Number(timeout),
+    ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
   };
 }
