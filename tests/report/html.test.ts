@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { readdirSync } from 'node:fs';
 import { readBundle } from '../../src/bundle/io.js';
+import type { ConformanceReport } from '../../src/report/model.js';
 import { judgeBundle } from '../../src/judge/judge.js';
 import { writeReport } from '../../src/report/write.js';
 import { ROOT } from '../helpers/lab.js';
@@ -149,6 +151,28 @@ describe('report.html in Chromium, offline', () => {
       expect(text).toContain(name === 'clean-vxlan' ? 'vxlan' : 'none (stays on the node)');
       expect(await page.locator('details summary', { hasText: 'pw-host-node-1' }).count()).toBe(1);
       if (name === 'clean-hostgw') await screenshot(page, name);
+      expect(offline).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  // Every recorded lab, clean or faulty: the page shows red exactly where report.json has a failed flow, by node pair and protocol.
+  test.each(readdirSync(join(ROOT, 'fixtures', 'bundles')))('%s: red cells = the failed flows of report.json; no request leaves file://', async (name) => {
+    const dir = await reportDir(name);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ConformanceReport;
+    const node = (endpoint: string) => {
+      const probe = endpoint.split(' ')[0]!;
+      return probe === 'external' ? 'external' : report.probes.find((p) => p.name === probe)!.node;
+    };
+    const failed = [...new Set(report.checks.flatMap((c) => c.flows.filter((f) => f.verdict === 'failed' && f.proto !== '-')
+      .map((f) => `${c.id} ${node(f.from)}>${node(f.to)} ${f.proto}`)))].sort();
+    if (name.startsWith('clean-')) expect(failed).toEqual([]);
+    else expect(report.summary.failed + report.summary.inconclusive).toBeGreaterThan(0);
+    const { page, offline, close } = await open(dir);
+    try {
+      const all = await cells(page);
+      expect(all.filter((c) => c.colour === 'red').map(key).sort()).toEqual(failed);
       expect(offline).toEqual([]);
     } finally {
       await close();
