@@ -33,7 +33,7 @@ export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundl
     lines.push('', `${profile}: ${counts(s!)}`);
     for (const c of r.checks.filter((x) => x.profile === profile)) lines.push(...row(c));
   }
-  lines.push('', counts(r.summary), `report: ${paths.dir}/report.json, ${paths.dir}/junit.xml, bundle: ${paths.bundle}`);
+  lines.push('', counts(r.summary), `report: ${paths.dir}/report.html, ${paths.dir}/report.json, ${paths.dir}/junit.xml, bundle: ${paths.bundle}`);
   return lines.join('\n');
 }
 
