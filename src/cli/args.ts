@@ -20,6 +20,7 @@ export type Command =
   | { kind: 'decode'; file: string; json: boolean; vxlanPorts: number[] }
   | { kind: 'run'; argv: string[] }
   | { kind: 'judge'; argv: string[] }
+  | { kind: 'diff'; argv: string[] }
   | { kind: 'cleanup'; kubeconfig?: string; context?: string };
 
 type OptSpec = Record<string, { type: 'string'; multiple?: boolean } | { type: 'boolean' }>;
@@ -108,14 +109,16 @@ Usage:
   podwire decode FILE [--json] [--vxlan-port PORT]...
   podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none]
               [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS]
-              [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S]
+              [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S] [--baseline REPORT]
   podwire judge BUNDLE_DIR [--profile core|extended|strict] [--egress-snat node|off-node|none] [--report-dir DIR]
+  podwire diff BEFORE AFTER [--format text|markdown|json]
   podwire cleanup [--kubeconfig F] [--context C]
   podwire help | --version
 
 Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw, --uplinks single, --mtu ${UNDERLAY_MTU} (${MIN_MTU}-${MAX_MTU}).
 Lab commands need root.
-Exit codes: 0 ok (run, judge: no check failed), 1 failure (a check failed), 2 bad usage, unmet precondition or infrastructure error.`;
+Exit codes: 0 ok (run, judge: no check failed), 1 failure (a check failed; diff and run --baseline: a check or node pair
+got worse than in BEFORE), 2 bad usage, unreadable or incomparable reports, unmet precondition or infrastructure error.`;
 
 export function parsePort(v: string, flag: string): number {
   const n = Number(v);
@@ -150,6 +153,7 @@ export function parseCommand(argv: string[]): Command {
   // `run` validates its own options (src/conformance/options.ts), still before touching the cluster.
   if (cmd === 'run') return { kind: 'run', argv: argv.slice(1) };
   if (cmd === 'judge') return { kind: 'judge', argv: argv.slice(1) };
+  if (cmd === 'diff') return { kind: 'diff', argv: argv.slice(1) };
   if (cmd === 'cleanup') {
     const { values } = parse(argv.slice(1), { kubeconfig: { type: 'string' }, context: { type: 'string' } }, 'podwire cleanup');
     return { kind: 'cleanup', ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), ...(values.context ? { context: values.context } : {}) };

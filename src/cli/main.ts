@@ -79,6 +79,8 @@ async function execute(cmd: Command): Promise<number> {
       return (await import('./run.js')).runRun(cmd.argv, progress);
     case 'judge':
       return (await import('./run.js')).runJudge(cmd.argv);
+    case 'diff':
+      return (await import('./diff.js')).runDiff(cmd.argv);
     case 'cleanup':
       return (await import('./run.js')).runCleanup(cmd);
     case 'decode':

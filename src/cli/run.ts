@@ -11,9 +11,15 @@ import { judgeDir, runConformance } from '../run/run.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { exitCodeOf } from '../report/model.js';
 import { consoleSummary } from '../report/render.js';
+import { loadReport, runExitCode } from './diff.js';
 
 export async function runRun(argv: string[], log: (s: string) => void): Promise<number> {
   const opts = parseRunOptions(argv);
+  // The baseline is read and checked before the cluster is touched: a run that cannot be gated is not worth starting.
+  const baseline = opts.baseline !== undefined ? await loadReport(opts.baseline, 'baseline') : undefined;
+  if (baseline && baseline.options.profile !== opts.profile) {
+    throw new UsageError(`the baseline \`${opts.baseline}\` was judged under profile \`${baseline.options.profile}\`, this run uses \`${opts.profile}\`: pass \`--profile ${baseline.options.profile}\``);
+  }
   let target: { ns: string; kube: Kube } | undefined;
   // An interrupt deletes the run's namespace (and waits for it) before exiting.
   const release = onInterrupt(async () => {
@@ -25,7 +31,7 @@ export async function runRun(argv: string[], log: (s: string) => void): Promise<
   try {
     const { report, dir } = await runConformance(opts, { log, onNamespace: (ns, kube) => (target = { ns, kube }) });
     console.log(consoleSummary(report, { dir, bundle: join(dir, 'bundle') }));
-    return exitCodeOf(report);
+    return runExitCode(report, baseline, (s) => console.log(s));
   } catch (err) {
     // Anything that stops a run from judging is an infrastructure error (exit 2), not a failed check.
     if (err instanceof PreconditionError || err instanceof UsageError) throw err;

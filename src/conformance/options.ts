@@ -26,9 +26,11 @@ export interface RunOptions {
   reportDir: string;
   keep: boolean;
   timeoutS: number;
+  /** A report (file or run directory) to gate against: exit 1 only on what got worse than in it. */
+  baseline?: string;
 }
 
-export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S]';
+export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S] [--baseline REPORT]';
 
 export function parseProfile(v: string | undefined): ProfileChoice {
   if (v === undefined) return 'extended';
@@ -82,6 +84,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
         'report-dir': { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' },
         profile: { type: 'string' }, 'egress-snat': { type: 'string' }, 'require-all-nodes': { type: 'boolean' },
         pairs: { type: 'string' }, seed: { type: 'string' },
+        baseline: { type: 'string' },
       },
     }));
   } catch (err) {
@@ -121,5 +124,6 @@ export function parseRunOptions(argv: string[]): RunOptions {
     reportDir: values['report-dir'] ?? 'reports',
     keep: values.keep ?? false,
     timeoutS: Number(timeout),
+    ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
   };
 }

@@ -3,6 +3,7 @@
 // `podwire judge`.
 import { CHECKS, selectChecks, type ProfileChoice } from '../conformance/catalogue.js';
 import { fingerprint } from '../conformance/fingerprint.js';
+import { pathLatency } from '../conformance/latency.js';
 import type { CheckResult } from '../conformance/model.js';
 import { nodeFacts, podFacts, type EgressSnat, type Observations } from '../conformance/observations.js';
 import { observe, type CaptureData } from '../conformance/observe.js';
@@ -71,6 +72,7 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
     implementation: b.run.implementation,
     cluster: { ...b.run.cluster, nodes },
     dataplane: fingerprint(observations),
+    latency: pathLatency(observations, captures),
     options: { ...b.run.options, profile, egressSnat },
     summary: summarize(results),
     profiles: summarizeProfiles(results),

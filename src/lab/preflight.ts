@@ -29,6 +29,8 @@ export const TEST_REQUIREMENTS: Requirement[] = [
   { need: 'kubectl', pkg: 'kubernetes-client', why: 'kubectl against the lab (any recent kubectl will do)' },
   { need: 'python3-kubernetes', pkg: 'python3-kubernetes', why: "the official Python client's exec against the lab" },
   { need: 'tshark', pkg: 'tshark', why: 'the reference decoder the decoder tests compare against' },
+  // The exact path: the HTML report test drives this binary with playwright-core, which never downloads a browser.
+  { need: '/usr/bin/chromium', pkg: 'chromium', why: 'a real browser for the report.html test' },
 ];
 
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];

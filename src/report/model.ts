@@ -2,6 +2,7 @@
 // source of truth of a run; console, JUnit and evidence are renderings of it.
 import type { RunMeta } from '../bundle/model.js';
 import type { PathFingerprint } from '../conformance/fingerprint.js';
+import type { PathLatency } from '../conformance/latency.js';
 import type { CheckResult, Probe, Profile, Verdict } from '../conformance/model.js';
 import type { ApiNode } from '../conformance/observations.js';
 
@@ -58,6 +59,8 @@ export interface ConformanceReport {
     nodes: ApiNode[];
   };
   dataplane: PathFingerprint[];
+  /** TCP handshake round-trip time at the sender, per path class and encapsulation (informational, never a verdict). */
+  latency: PathLatency[];
   /** The run's options as its bundle recorded them, with the profile and egress design judged under. */
   options: RunMeta['options'];
   summary: Summary;

@@ -24,6 +24,8 @@ export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundl
   if (incomplete.length) lines.push(`incomplete captures (kernel drops or size cap): ${incomplete.map((c) => `${c.probe} (${c.droppedByKernel ?? '?'} dropped)`).join(', ')}`);
   const dp = r.dataplane.filter((d) => d.samples > 0).map((d) => `${d.path}: ${d.encapsulation}${d.overheadBytes ? ` (+${d.overheadBytes} B)` : ''}`);
   if (dp.length) lines.push(`dataplane: ${dp.join(', ')}`);
+  const lat = r.latency.map((l) => `${l.path}${l.encapsulation === 'none' ? '' : ` (${l.encapsulation})`} ${l.medianMs.toFixed(3)}/${l.p90Ms.toFixed(3)}/${l.maxMs.toFixed(3)} ms (${l.samples})`);
+  if (lat.length) lines.push(`handshake RTT median/p90/max: ${lat.join(', ')}`);
   const w = Math.max(...r.checks.map((c) => c.id.length));
   const row = (c: CheckResult) => {
     const out = [`  ${MARK[c.result].padEnd(12)} ${c.id.padEnd(w)}  ${c.title}`];
@@ -35,7 +37,7 @@ export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundl
     lines.push('', `${profile}: ${counts(s!)}`);
     for (const c of r.checks.filter((x) => x.profile === profile)) lines.push(...row(c));
   }
-  lines.push('', counts(r.summary), `report: ${paths.dir}/report.json, ${paths.dir}/junit.xml, bundle: ${paths.bundle}`);
+  lines.push('', counts(r.summary), `report: ${paths.dir}/report.html, ${paths.dir}/report.json, ${paths.dir}/junit.xml, bundle: ${paths.bundle}`);
   return lines.join('\n');
 }
 

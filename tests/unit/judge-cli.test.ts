@@ -27,7 +27,7 @@ test('a clean bundle: exit 0, every check of the recorded profile passed, report
   expect(r.report!.options.profile).toBe('strict');
   expect(r.report!.checks.map((c) => c.result)).toEqual(r.report!.checks.map(() => 'passed'));
   expect(r.report!.checks.map((c) => c.id)).toContain('NM-2.3');
-  expect(readdirSync(r.dir!).sort()).toEqual(['junit.xml', 'report.json']);
+  expect(readdirSync(r.dir!).sort()).toEqual(['junit.xml', 'report.html', 'report.json']);
   expect(String(r.stdout)).toMatch(/^strict: 2 passed, 0 failed/m);
 });
 
