@@ -95,6 +95,25 @@ describeLab('podwire run against broken and limited labs', () => {
     }
   });
 
+  test('run --baseline gates on regressions only: the same cluster passes its own baseline, a new masquerade fails it', async () => {
+    const before = await podwireRun(lab(), ['--only', 'NM-1']);
+    expect(before.exitCode).toBe(0);
+    const baseline = join(before.runDir!, 'report.json');
+    const same = await podwireRun(lab(), ['--only', 'NM-1', '--baseline', baseline]);
+    expect(same.exitCode, String(same.stdout)).toBe(0);
+    expect(String(same.stdout)).toMatch(/0 regressed/);
+    const rule = ['-t', 'nat', '-I', 'POSTROUTING', '-s', '10.244.0.0/16', '-d', '10.244.0.0/16', '-j', 'MASQUERADE'];
+    await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule]);
+    try {
+      const worse = await podwireRun(lab(), ['--only', 'NM-1', '--baseline', baseline]);
+      expect(worse.exitCode).toBe(1);
+      expect(String(worse.stdout)).toMatch(/NM-1\.2/);
+      expect(String(worse.stdout)).toMatch(/[1-9]\d* regressed/);
+    } finally {
+      await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
+    }
+  });
+
   test('an external target on a closed port makes NM-4.1 inconclusive, with the reason; other checks unaffected', async () => {
     const r = await podwireRun(lab(), ['--external-target', '198.51.100.10:81']);
     expect(r.exitCode).toBe(0);
