@@ -12,9 +12,11 @@ import { loadKube, type Kube } from '../kube/client.js';
 import { exitCodeOf } from '../report/model.js';
 import { consoleSummary } from '../report/render.js';
 import { loadReport, runExitCode } from './diff.js';
+import { checkReportDir } from './report-dir.js';
 
 export async function runRun(argv: string[], log: (s: string) => void): Promise<number> {
   const opts = parseRunOptions(argv);
+  await checkReportDir(opts.reportDir);
   // The baseline is read and checked before the cluster is touched: a run that cannot be gated is not worth starting.
   const baseline = opts.baseline !== undefined ? await loadReport(opts.baseline, 'baseline') : undefined;
   if (baseline && baseline.options.profile !== opts.profile) {
@@ -54,6 +56,7 @@ export async function runJudge(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new UsageError(`expected one bundle directory: \`${JUDGE_USAGE}\`, got ${positionals.length}`);
+  if (values['report-dir'] !== undefined) await checkReportDir(values['report-dir']);
   const { report, dir } = await judgeDir(positionals[0]!, {
     ...(values.profile !== undefined ? { profile: parseProfile(values.profile) } : {}),
     ...(values['egress-snat'] !== undefined ? { egressSnat: parseEgressSnat(values['egress-snat']) } : {}),

@@ -67,6 +67,16 @@ test.each([
   expect(r.report).toBeUndefined();
 });
 
+test.each([
+  ['a file', () => { const f = join(out, 'a-file'); writeFileSync(f, 'x'); return f; }, /expected `--report-dir` to be a directory, got `.*a-file` \(it is a file\)/],
+  ['under a file', () => { const f = join(out, 'b-file'); writeFileSync(f, 'x'); return join(f, 'sub'); }, /expected `--report-dir` to be a directory, got `.*b-file\/sub` \(`.*b-file` is a file\)/],
+  ['under /proc', () => '/proc/self/podwire', /expected `--report-dir` to be a directory for reports, got `\/proc\/self\/podwire` \(under \/proc, a kernel file system\)/],
+])('--report-dir %s: one line, exit 2, before any work', async (_, dir, message) => {
+  const r = await execa(process.execPath, [CLI, 'judge', bundle('clean-hostgw'), '--report-dir', dir()], { reject: false, timeout: 60_000 });
+  expect(r.exitCode).toBe(2);
+  expect(String(r.stderr).trim().split('\n')).toEqual([expect.stringMatching(message)]);
+});
+
 test('a bundle whose JSON is damaged is one line, exit 2', async () => {
   const dir = mkdtempSync(join(out, 'bad-'));
   writeFileSync(join(dir, 'run.json'), '{"apiVersion": "podwire.dev/v1alpha1", "kind": "RunBundle"');
