@@ -87,6 +87,16 @@ describe('dataplane fingerprint', () => {
     ]);
   });
 
+  test('the most frequent encapsulation wins wherever its samples come in the run', () => {
+    const fp = fingerprint([
+      obs('pod-pod-cross', [{ encapsulation: [] }]),
+      obs('pod-pod-cross', [{ encapsulation: ['vxlan'], overhead: 50 }, { encapsulation: ['vxlan'], overhead: 50 }]),
+      obs('host-pod-cross', [{ encapsulation: ['gre'] }, { encapsulation: ['geneve'] }, { encapsulation: ['geneve'] }, { encapsulation: ['gre'] }, { encapsulation: ['geneve'] }]),
+    ]);
+    expect(fp[1]).toEqual({ path: 'cross-node', encapsulation: 'vxlan', overheadBytes: 50, samples: 3 });
+    expect(fp[2]).toMatchObject({ path: 'node-to-pod', encapsulation: 'geneve', samples: 5 });
+  });
+
   test('nested encapsulations are named outer to inner; an even number of overheads takes the upper median', () => {
     const fp = fingerprint([obs('pod-pod-cross', [{ encapsulation: ['vxlan', 'esp'], overhead: 10 }, { encapsulation: ['vxlan', 'esp'], overhead: 30 }, { encapsulation: ['vxlan', 'esp'], overhead: 20 }, { encapsulation: ['vxlan', 'esp'], overhead: 40 }])]);
     expect(fp[1]).toEqual({ path: 'cross-node', encapsulation: 'vxlan/esp', overheadBytes: 30, samples: 4 });
