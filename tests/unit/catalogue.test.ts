@@ -74,6 +74,38 @@ describe('on a clean run', () => {
   });
 });
 
+describe('with nothing to judge', () => {
+  test.each([
+    ['NM-1.1', 'no same-node pod flows were planned'],
+    ['NM-1.2', 'no cross-node pod flows: the cluster has one node'],
+    ['NM-1.3', 'no pod-to-pod flows were planned'],
+    ['NM-2.1', 'no node-to-local-pod flows were planned'],
+    ['NM-2.2', 'no node-to-remote-pod flows: the cluster has one node'],
+    ['NM-2.3', 'no pod-to-node flows were planned'],
+    ['NM-2.4', 'no pod-to-node flows were planned'],
+    ['NM-3.3', 'no identity flows were planned'],
+    ['NM-4.1', 'no egress flows were planned'],
+    ['NM-4.2', 'no cross-node pod flows: the cluster has one node'],
+    ['NM-5.1', 'no full-size flows: the cluster has one node'],
+  ])('%s on one node with no flows of its kind is skipped: "%s" (only cross-node checks blame the cluster\'s size)', (id, reason) => {
+    const o = cleanObservations();
+    o.coverage = [{ node: 'n1', covered: true }];
+    o.flows = [];
+    o.probes = o.probes.filter((p) => p.role === 'host');
+    expect(judge(id, o)).toEqual({ result: 'skipped', reason, flows: [] });
+  });
+});
+
+describe('the catalogue', () => {
+  test('every check states its rule as a sentence of its own', () => {
+    for (const c of CHECKS) {
+      expect(c.rule, c.id).toMatch(/^[A-Z].{40,}\.$/);
+      expect(c.title.length, c.id).toBeGreaterThan(10);
+    }
+    expect(new Set(CHECKS.map((c) => c.rule)).size).toBe(CHECKS.length);
+  });
+});
+
 describe('delivery (NM-1.x, NM-2.x)', () => {
   test('NM-1.2: a SNATed source fails the flow and names expected and seen addresses', () => {
     const o = cleanObservations();
@@ -222,6 +254,16 @@ describe('delivery (NM-1.x, NM-2.x)', () => {
     expect(r.reason).toContain('the source as sent, 192.0.2.9, is not an address of n1');
   });
 
+  test('a node\'s addresses are its host probe\'s interfaces and its own API addresses (not another node\'s)', () => {
+    const o = cleanObservations();
+    o.inventory.delete('pw-host-n2');
+    const f = find(o, 'host-pod-cross', 'tcp', 'pw-host-n2');
+    expect(f.sent!.src).toBe('172.18.0.12');
+    expect(verdictOf('NM-2.2', o, f).verdict).toBe('passed'); // n2's InternalIP in the API
+    o.nodes[1]!.addresses = [];
+    expect(verdictOf('NM-2.2', o, f)).toMatchObject({ verdict: 'failed', observed: '172.18.0.12 > 10.244.1.2 at pw-pod-n1-a; the source as sent, 172.18.0.12, is not an address of n2' });
+  });
+
   test('NM-2.x: a node agent flow without a sender report is undecided, expected from "?"', () => {
     const o = cleanObservations();
     const f = find(o, 'host-pod-cross', 'tcp', 'pw-host-n1');
@@ -260,6 +302,14 @@ describe('NM-1.3 replies', () => {
     });
     f.replyAtSender = [at(f.flow.from, '10.244.2.2', '10.244.1.99', { packet: 8 })];
     expect(verdictOf('NM-1.3', o, f).verdict).toBe('failed');
+  });
+
+  test('a delivered flow the sender did not report, with no reply on the wire at a sender capture that sees replies, fails', () => {
+    const o = cleanObservations();
+    const f = find(o, 'pod-pod-cross', 'udp');
+    delete f.sent;
+    f.replyAtSender = [];
+    expect(verdictOf('NM-1.3', o, f)).toMatchObject({ verdict: 'failed', expected: '10.244.2.2 > 10.244.1.2' });
   });
 
   test('the reply is expected at the source the sender bound to', () => {
@@ -472,6 +522,10 @@ describe('NM-4.1 egress', () => {
     expect(verdictOf('NM-4.1', o, f)).toMatchObject({
       verdict: 'failed', observed: 'left as 172.18.0.11 > 198.51.100.10 (packet #9 at pw-host-n1), but no reply reached pw-pod-n1-a', decisive: { packet: 9, role: "on n1's uplink; no reply came back" },
     });
+    o.controls.set('pw-pod-n1-a', { complete: true, received: 3, replies: 0 });
+    expect(verdictOf('NM-4.1', o, f)).toMatchObject({
+      verdict: 'inconclusive', observed: 'left as 172.18.0.11 > 198.51.100.10; no reply seen at pw-pod-n1-a, but the capture at pw-pod-n1-a saw no reply to any of its flows (no control)',
+    });
     o.controls.set('pw-pod-n1-a', { complete: false, received: 3, replies: 3 });
     expect(verdictOf('NM-4.1', o, f)).toMatchObject({
       verdict: 'inconclusive', observed: 'left as 172.18.0.11 > 198.51.100.10; no reply seen at pw-pod-n1-a, but the capture at pw-pod-n1-a is incomplete (kernel drops or its size cap): absence there proves nothing',
@@ -508,6 +562,16 @@ describe('NM-4.2 in-cluster traffic on the wire', () => {
     const f = find(o, 'pod-pod-cross', 'udp');
     f.atUplink = [at('pw-host-n1', '10.244.1.2', f.flow.dstIP, { encapsulation: ['geneve'], outerSrc: '172.18.0.11', outerDst: '172.18.0.12' })];
     expect(verdictOf('NM-4.2', o, f)).toMatchObject({ verdict: 'passed', expected: "10.244.1.2 > 10.244.2.2 (inner) on n1's uplink", observed: '10.244.1.2 > 10.244.2.2 inside geneve (172.18.0.11 > 172.18.0.12)' });
+  });
+
+  test('nested encapsulations are named outer to inner', () => {
+    const o = cleanObservations();
+    const f = find(o, 'pod-pod-cross', 'udp');
+    const tunnel = { encapsulation: ['vxlan', 'esp'], outerSrc: '172.18.0.11', outerDst: '172.18.0.12' };
+    f.atUplink = [at('pw-host-n1', '10.244.1.2', f.flow.dstIP, tunnel)];
+    expect(verdictOf('NM-4.2', o, f).observed).toBe('10.244.1.2 > 10.244.2.2 inside vxlan/esp (172.18.0.11 > 172.18.0.12)');
+    f.atUplink = [at('pw-host-n1', '172.18.0.11', f.flow.dstIP, { ...tunnel, packet: 3 })];
+    expect(verdictOf('NM-4.2', o, f).observed).toBe('172.18.0.11 > 10.244.2.2 inside vxlan/esp on the uplink (packet #3 at pw-host-n1)');
   });
 
   test('a connection that carried no data is judged by its SYN; nothing on the uplink is undecided', () => {
@@ -548,6 +612,8 @@ describe('NM-5.1 full-size datagrams', () => {
     ['ICMPv6 packet too big', 2, 0, 1280, 'passed', 'drew an ICMP "fragmentation needed" (next-hop MTU 1280) from 172.18.0.1, packet #9 at pw-pod-n1-a'],
     ['fragmentation needed without an MTU', 3, 4, undefined, 'passed', 'drew an ICMP "fragmentation needed" (next-hop MTU ?) from 172.18.0.1, packet #9 at pw-pod-n1-a'],
     ['ICMP host unreachable', 3, 1, undefined, 'failed', undefined],
+    ['ICMPv6 port unreachable (type 1 code 4)', 1, 4, undefined, 'failed', undefined],
+    ['ICMP time exceeded', 11, 0, undefined, 'failed', undefined],
     ['ICMPv6 packet too big, whatever its code', 2, 5, 1280, 'passed', undefined],
   ] as const)('a datagram that vanished, with %s at the sender: %s', (_, type, code, mtuValue, verdict, observed) => {
     const o = cleanObservations();
@@ -583,6 +649,25 @@ describe('NM-5.1 full-size datagrams', () => {
     expect(judge('NM-5.1', o).reason).toBe(`1 full-size flow(s) could not be decided: small datagrams on this path do not arrive either (flow ${small.flow.id}, see NM-1.2): not a question of size`);
   });
 
+  test('without a size from the sender, the expectation names the route MTU', () => {
+    const o = cleanObservations();
+    delete mtu(o).sent!.size;
+    expect(verdictOf('NM-5.1', o, mtu(o)).expected).toBe('a route-MTU-byte DF datagram 10.244.1.2 > 10.244.2.2 at pw-pod-n2-a, or an ICMP "fragmentation needed" at pw-pod-n1-a');
+  });
+
+  test('the path control is the small UDP flow of the same ordered pair, wherever it sits in the run, and no other flow', () => {
+    const o = cleanObservations();
+    const f = mtu(o);
+    f.atReceiver = [];
+    // Flows.json order is no contract: the full-size flow first, then look-alikes of other pairs that failed.
+    const base = f.flow;
+    const lookAlike = (over: Partial<typeof base>): FlowObservation => ({ ...f, flow: { ...base, kind: 'pod-pod-cross', ...over }, atReceiver: [] });
+    o.flows = [f, lookAlike({ id: 'x1', from: 'pw-pod-n3-a' }), lookAlike({ id: 'x2', to: 'pw-pod-n3-a' }), lookAlike({ id: 'x3', proto: 'tcp' }), ...o.flows.filter((x) => x !== f)];
+    expect(verdictOf('NM-5.1', o, f).verdict).toBe('failed');
+    o.flows.find((x) => x.flow.kind === 'pod-pod-cross' && x.flow.proto === 'udp' && x.flow.from === base.from && x.flow.to === base.to && !x.flow.id.startsWith('x'))!.atReceiver = [];
+    expect(verdictOf('NM-5.1', o, f).verdict).toBe('inconclusive');
+  });
+
   test('only the UDP small flow of the same pair is the path control', () => {
     const o = cleanObservations();
     const f = mtu(o);
@@ -606,6 +691,7 @@ describe('building blocks', () => {
     [11, 0, undefined, 'ICMP TTL exceeded in transit from 172.18.0.1 (packet #5 at pw-pod-n1-a)'],
     [2, 0, 1280, 'ICMP type 2 code 0 from 172.18.0.1 (packet #5 at pw-pod-n1-a)'],
     [3, 3, 1450, 'ICMP port unreachable from 172.18.0.1 (packet #5 at pw-pod-n1-a)'],
+    [1, 4, 1280, 'ICMP type 1 code 4 from 172.18.0.1 (packet #5 at pw-pod-n1-a)'], // the MTU is named for IPv4 "fragmentation needed" only
   ] as const)('ICMP type %i code %i (MTU %s) reads "%s"', (icmpType, icmpCode, icmpMtu, text) => {
     expect(icmpText(at('pw-pod-n1-a', '172.18.0.1', '10.244.1.2', { packet: 5, icmpType, icmpCode, ...(icmpMtu ? { icmpMtu } : {}) }))).toBe(text);
   });
@@ -683,6 +769,11 @@ describe('selection and options', () => {
     const got = selectChecks([], [], choice as keyof typeof PROFILE_CHOICES);
     expect(got.map((c) => c.id)).toEqual(CHECKS.filter((c) => (profiles as readonly string[]).includes(c.profile)).map((c) => c.id));
     expect(new Set(got.map((c) => c.profile))).toEqual(new Set(profiles));
+  });
+
+  test('--skip by exact id removes a check that --only named outside the profile', () => {
+    expect(selectChecks(['NM-2.3', 'NM-1.1'], ['NM-2.3'], 'core').map((c) => c.id)).toEqual(['NM-1.1']);
+    expect(selectChecks(['NM-2.3', 'NM-1.1'], [], 'core').map((c) => c.id)).toEqual(['NM-1.1', 'NM-2.3']);
   });
 
   test('--skip by family drops every check of it, across profiles', () => {

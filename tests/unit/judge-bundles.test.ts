@@ -2,7 +2,7 @@
 // `--profile strict`): what each clean lab and each fault must give, flow by
 // flow where the fault is about a direction or a packet.
 import { describe, expect, test } from 'vitest';
-import { CHECK_IDS } from '../../src/conformance/catalogue.js';
+import { CHECK_IDS, CHECKS } from '../../src/conformance/catalogue.js';
 import type { Verdict } from '../../src/conformance/model.js';
 import { FAULTS } from '../../src/lab/faults.js';
 import { exitCodeOf } from '../../src/report/model.js';
@@ -200,6 +200,7 @@ describe('clean labs', () => {
       strict: { passed: 2, failed: 0, skipped: 0, inconclusive: 0, total: 2 },
       extended: { passed: 1, failed: 0, skipped: 0, inconclusive: 0, total: 1 },
     });
+    expect(r.checks.map((c) => [c.title, c.rule])).toEqual(CHECKS.map((c) => [c.title, c.rule]));
     expect(r.checks.map((c) => [c.id, c.profile])).toEqual([
       ['NM-1.1', 'core'], ['NM-1.2', 'core'], ['NM-1.3', 'core'], ['NM-2.1', 'core'], ['NM-2.2', 'core'], ['NM-2.3', 'strict'], ['NM-2.4', 'core'],
       ['NM-3.1', 'core'], ['NM-3.2', 'core'], ['NM-3.3', 'core'], ['NM-3.4', 'strict'], ['NM-4.1', 'core'], ['NM-4.2', 'core'], ['NM-5.1', 'extended'],

@@ -3,7 +3,7 @@
 // dual-stack plans, lossy captures, unknown uplinks, small clusters), made by
 // editing the API objects, counters, sent records and captures in memory.
 import { describe, expect, test } from 'vitest';
-import type { RunBundle } from '../../src/bundle/model.js';
+import type { CaptureStats, RunBundle } from '../../src/bundle/model.js';
 import { innermostIp } from '../../src/decode/layers.js';
 import { exitCodeOf } from '../../src/report/model.js';
 import {
@@ -12,6 +12,8 @@ import {
 } from '../helpers/bundles.js';
 
 const ns = (b: RunBundle) => `podwire-${b.run.runId}`;
+/** The report's counters for a capture: what tcpdump said, null where it said nothing. */
+const counters = (s: CaptureStats) => ({ captured: s.captured ?? null, receivedByFilter: s.receivedByFilter ?? null, droppedByKernel: s.droppedByKernel ?? null });
 
 describe('NM-3.1 pod IPs unique: live pods only, per family, status.podIP as fallback', () => {
   test.each(['Succeeded', 'Failed'])('a %s pod that kept a running pod\'s IP is a stale IP: passed, with a note naming it', async (phase) => {
@@ -39,6 +41,53 @@ describe('NM-3.1 pod IPs unique: live pods only, per family, status.podIP as fal
     expect(c).toMatchObject({ result: 'failed', reason: `1 problem(s): IPv4 10.244.2.3 is held by 2 live pods: ${ns(b)}/pw-pod-node-2-b, other/twin` });
     expect(verdictOf(c, '10.244.2.3')).toMatchObject({ verdict: 'failed', kind: 'api', expected: '10.244.2.3 held by one live pod' });
     expect(tally(c)).toEqual({ passed: 3, failed: 1 });
+  });
+
+  test('an API finding names the IP, what was expected and what the API shows', async () => {
+    const b = await loadBundle('clean-hostgw');
+    b.api.pods.items.push(podLike(b, 'pw-pod-node-2-b', { name: 'twin', namespace: 'other', ips: ['10.244.2.3'] }));
+    expect(verdictOf(checkOf(judge(b), 'NM-3.1'), '10.244.2.3')).toEqual({
+      flow: '10.244.2.3', kind: 'api', proto: '-', from: 'api', to: 'api', verdict: 'failed', captures: [],
+      expected: '10.244.2.3 held by one live pod', observed: `IPv4 10.244.2.3 is held by 2 live pods: ${ns(b)}/pw-pod-node-2-b, other/twin`,
+    });
+  });
+
+  test.each([
+    [5, false],
+    [6, true],
+  ])('with %i duplicated IPs the reason lists the first five (and says there are more: %s)', async (n, more) => {
+    const b = await loadBundle('clean-hostgw');
+    for (let i = 0; i < n; i++) {
+      for (const twin of ['x', 'y']) b.api.pods.items.push(podLike(b, 'pw-pod-node-1-a', { name: `dup${i}${twin}`, namespace: 'other', ips: [`10.244.1.${100 + i}`] }));
+    }
+    const c = checkOf(judge(b), 'NM-3.1');
+    expect(c.result).toBe('failed');
+    const listed = [0, 1, 2, 3, 4].map((i) => `IPv4 10.244.1.${100 + i} is held by 2 live pods: other/dup${i}x, other/dup${i}y`).join('; ');
+    expect(c.reason).toBe(`${n} problem(s): ${listed}${more ? '; …' : ''}`);
+  });
+
+  test('findings are ordered by IP, whatever the order of the pod list', async () => {
+    const b = await loadBundle('clean-hostgw');
+    b.api.pods.items.push(podLike(b, 'pw-pod-node-1-a', { name: 'early', namespace: 'other', ips: ['10.244.0.9'] }));
+    b.api.pods.items.reverse();
+    expect(checkOf(judge(b), 'NM-3.1').flows.map((f) => f.flow)).toEqual(['10.244.0.9', '10.244.1.2', '10.244.1.3', '10.244.2.2', '10.244.2.3']);
+  });
+
+  test('a live pod without an IP yet is neither a duplicate nor counted; only such pods is nothing to judge', async () => {
+    const b = await loadBundle('clean-hostgw');
+    b.api.pods.items.push(podLike(b, 'pw-pod-node-1-a', { name: 'starting', namespace: 'other', ips: [], phase: 'Pending' }));
+    expect(checkOf(judge(b), 'NM-3.1')).toMatchObject({ result: 'passed', reason: '4 IPv4 pod IP(s) of 4 live pod(s), all unique' });
+    b.api.pods.items = b.api.pods.items.filter((p) => p.metadata?.name === 'starting');
+    expect(checkOf(judge(b), 'NM-3.1').result).toBe('skipped');
+  });
+
+  test('several finished pods keeping one IP are all named', async () => {
+    const b = await loadBundle('clean-hostgw');
+    b.api.pods.items.push(
+      podLike(b, 'pw-pod-node-1-b', { name: 'job-1', namespace: 'batch', phase: 'Succeeded', ips: ['10.244.1.3'] }),
+      podLike(b, 'pw-pod-node-1-b', { name: 'job-2', namespace: 'batch', phase: 'Failed', ips: ['10.244.1.3'] }),
+    );
+    expect(verdictOf(checkOf(judge(b), 'NM-3.1'), '10.244.1.3').note).toBe('also kept by finished pod(s) batch/job-1 (Succeeded), batch/job-2 (Failed): a stale IP, reused as Kubernetes allows, not a duplicate');
   });
 
   test('a duplicate between pods listed with status.podIP only (an older API server) fails', async () => {
@@ -113,7 +162,22 @@ describe('NM-3.2 address plan (core) and NM-3.4 pods inside their node\'s podCID
     setPodCIDRs(b, 'node-2', ['10.244.2.0/24', 'fd00:10:244::/48']);
     const c = checkOf(judge(b), 'NM-3.2');
     expect(c).toMatchObject({ result: 'failed', reason: '1 problem(s): pod CIDRs overlap: node-1 fd00:10:244:1::/64 and node-2 fd00:10:244::/48' });
-    expect(c.flows.map((f) => [f.flow, f.verdict])).toEqual([['node-1/node-2', 'failed'], ['pod-ips', 'passed']]);
+    expect(c.flows.map((f) => [f.flow, f.verdict, f.expected])).toEqual([
+      ['node-1/node-2', 'failed', 'disjoint node pod CIDRs'], ['pod-ips', 'passed', 'no pod IP equal to a node address']]);
+  });
+
+  test('an overlap fails the two nodes involved; a third node\'s disjoint CIDR is still reported as such', async () => {
+    const b = await loadBundle('clean-hostgw');
+    const third = structuredClone(b.api.nodes.items[1]!);
+    third.metadata!.name = 'node-3';
+    b.api.nodes.items.push(third);
+    setPodCIDRs(b, 'node-3', ['10.244.3.0/24']);
+    setPodCIDRs(b, 'node-2', ['10.244.1.128/25']);
+    const c = checkOf(judge(b), 'NM-3.2');
+    expect(c.flows.filter((f) => f.flow !== 'pod-ips').map((f) => [f.flow, f.verdict, f.expected, f.observed])).toEqual([
+      ['node-1/node-2', 'failed', 'disjoint node pod CIDRs', 'pod CIDRs overlap: node-1 10.244.1.0/24 and node-2 10.244.1.128/25'],
+      ['node-3', 'passed', 'disjoint node pod CIDRs', "node-3 pod CIDR(s) 10.244.3.0/24 overlap no other node's"],
+    ]);
   });
 
   test('disjoint dual-stack podCIDRs pass; each pod IP is judged against its own family\'s CIDR', async () => {
@@ -128,6 +192,15 @@ describe('NM-3.2 address plan (core) and NM-3.4 pods inside their node\'s podCID
     expect(idsOf(c, 'failed')).toEqual([`${ns(b)}/pw-pod-node-2-a fd00:10:244:1::9`]);
     expect(verdictOf(c, `${ns(b)}/pw-pod-node-1-a fd00:10:244:1::2`)).toMatchObject({ verdict: 'passed', observed: `pod ${ns(b)}/pw-pod-node-1-a has fd00:10:244:1::2, inside node-1's pod CIDR fd00:10:244:1::/64` });
     expect(tally(c)).toEqual({ passed: 5, failed: 1 });
+    expect(verdictOf(checkOf(r, 'NM-3.2'), 'node-1').observed).toBe("node-1 pod CIDR(s) 10.244.1.0/24, fd00:10:244:1::/64 overlap no other node's");
+  });
+
+  test('a node listing two CIDRs of one family (the API allows one): inside either is inside', async () => {
+    const b = await loadBundle('clean-hostgw');
+    setPodCIDRs(b, 'node-1', ['10.100.1.0/24', '10.244.1.0/24']);
+    const c = checkOf(judge(b), 'NM-3.4');
+    expect(c.result).toBe('passed');
+    expect(verdictOf(c, `${ns(b)}/pw-pod-node-1-a 10.244.1.2`).observed).toBe(`pod ${ns(b)}/pw-pod-node-1-a has 10.244.1.2, inside node-1's pod CIDR 10.100.1.0/24, 10.244.1.0/24`);
   });
 
   test('a live pod holding a node\'s address fails NM-3.2, naming pod and node', async () => {
@@ -186,7 +259,7 @@ describe('capture quality: "not seen" needs a complete capture with a positive c
     expect(verdictOf(c, flowBy(b, 'pod-pod-mtu', 'udp', 'pw-pod-node-2-a').id)).toMatchObject({
       verdict: 'inconclusive', observed: 'not seen at pw-pod-node-1-a, but the capture at pw-pod-node-2-a is incomplete (kernel drops or its size cap): absence there proves nothing',
     });
-    expect(r.captures.find((x) => x.probe === 'pw-pod-node-2-a')!.complete).toBe(false);
+    expect(r.captures.find((x) => x.probe === 'pw-pod-node-2-a')).toEqual({ probe: 'pw-pod-node-2-a', ...counters(captureOf(b, 'pw-pod-node-2-a').stats), complete: false });
     expect(r.captures.find((x) => x.probe === 'pw-pod-node-1-a')!.complete).toBe(true);
   });
 
@@ -406,6 +479,13 @@ describe('coverage and cluster size', () => {
     expect(r.coverage).toEqual({ nodes: 2, covered: 2, notCovered: [], leftOut: [{ node: 'vk-1', reason: 'virtual-kubelet' }, { node: 'vk-2', reason: 'left out' }] });
     expect(checkOf(r, 'NM-1.2').result).toBe('passed');
     expect(exitCodeOf(r)).toBe(0);
+  });
+
+  test('a one-node cluster with a virtual-kubelet node left out is still a one-node cluster', async () => {
+    const b = await loadBundle('clean-hostgw');
+    keepOneNode(b, 'node-1');
+    b.probes.coverage.push({ node: 'vk-1', covered: false, leftOut: true, reason: 'virtual-kubelet' });
+    expect(checkOf(judge(b), 'NM-1.2').reason).toBe('no cross-node pod flows: the cluster has one node');
   });
 
   test('no node could be probed: every flow check is skipped with that reason', async () => {

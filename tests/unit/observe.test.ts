@@ -5,9 +5,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { captureComplete, type RunBundle } from '../../src/bundle/model.js';
-import type { Flow, FlowObservation, Probe, SentFlow, Sighting } from '../../src/conformance/model.js';
+import type { Flow, FlowObservation, Probe, ProbeInventory, SentFlow, Sighting } from '../../src/conformance/model.js';
 import { indexCapture, observe, type CaptureData } from '../../src/conformance/observe.js';
 import { decodeCapture } from '../../src/decode/buffer.js';
+import type { Arp, DecodedPacket, Icmp, Ipv4, Layer, Sll, Tcp } from '../../src/decode/layers.js';
 import { flowBy, loadBundle, probe, sentOf, type Case } from '../helpers/bundles.js';
 import { ROOT } from '../helpers/lab.js';
 
@@ -127,6 +128,7 @@ describe('what each capture point shows, on recorded bundles', () => {
         for (const s of o.replyAtSender) expect([s.capture, s.src, s.dst], o.flow.id).toEqual([o.flow.from, o.flow.dstIP, src]);
         expect(o.answerAtSender).toEqual(o.replyAtSender);
       }
+      else expect(o.atReceiver, o.flow.id).toEqual([]);
       expect(o.atSender.length, o.flow.id).toBeGreaterThan(0);
       for (const s of o.atSender) expect([s.capture, s.src, s.dst]).toEqual([o.flow.from, src, o.flow.dstIP]);
       expect(o.replyAtSender.length, o.flow.id).toBeGreaterThan(0);
@@ -284,5 +286,129 @@ describe('what each capture point shows, on recorded bundles', () => {
     expect([back.synAtReceiver, back.synAckAtReceiver, back.handshakeAtSender, back.handshakeAtUplink, back.icmpAtSender, back.arpAtSender]).toEqual([[], [], [], [], [], []]);
     const udp = of(flowBy(b, 'pod-pod-cross', 'udp', 'pw-pod-node-2-a').id);
     expect(udp.atReceiver.length).toBeGreaterThan(0);
+  });
+});
+
+// Hand-made packets, for what no capture file shows.
+const v4 = (src: string, dst: string, extra: Partial<Ipv4> = {}): Ipv4 => ({
+  kind: 'ipv4', src, dst, protocol: 6, ttl: 64, id: 1, ihl: 20, totalLength: 60, df: true, mf: false, fragmentOffset: 0, hasOptions: false, fragment: false, ...extra,
+});
+const tcp = (srcPort: number, dstPort: number, flags: string, extra: Partial<Tcp> = {}): Tcp => ({ kind: 'tcp', srcPort, dstPort, seq: 0, ack: 0, flags, payloadLength: 0, ...extra });
+const sll = (ifindex: number, packetType: number): Sll => ({ kind: 'sll', version: 2, packetType, protocol: 0x0800, ifindex, arphrd: 1 });
+const arp = (senderIP: string, targetIP: string, op = 1): Arp => ({ kind: 'arp', op, senderMAC: '0a:58:0a:f4:01:02', senderIP, targetMAC: '00:00:00:00:00:00', targetIP });
+let idx = 0;
+const pkt = (layers: Layer[], token?: string): DecodedPacket => ({
+  index: idx++, tsSec: 0, tsNsec: 0, caplen: 100, origLen: 100, linktype: 276, layers, encapsulation: [], token, truncated: false, fragment: false, issue: undefined,
+});
+const OUT = 4;
+const IN = 0;
+
+describe('evidence rules, on hand-made packets', () => {
+  const hp: Probe[] = [
+    { name: 'p', node: 'n1', role: 'pod', ip: '10.244.1.2' },
+    { name: 'h', node: 'n1', role: 'host', ip: '172.18.0.11' },
+    { name: 'q', node: 'n2', role: 'pod', ip: '10.244.2.2' },
+  ];
+  const inventory = new Map<string, ProbeInventory>([['h', { addresses: ['172.18.0.11'], routes: '', addrText: '', uplinks: [{ src: '10.244.1.2', dst: '10.244.2.2', devices: [{ name: 'eth0', ifindex: 2 }] }] }]]);
+  const tcpFlow: Flow = { id: 'f1', token: 'podwire/x/f1', kind: 'pod-pod-cross', proto: 'tcp', from: 'p', to: 'q', dstIP: '10.244.2.2', dstPort: 7000 };
+  const failed: SentFlow = { id: 'f1', src: '10.244.1.2', sports: [40001], errno: 110, error: 'ETIMEDOUT', reply: '' };
+  const run = (captures: Record<string, DecodedPacket[]>, opts: { flows?: Flow[]; sent?: SentFlow[]; probes?: Probe[] } = {}) => observe({
+    flows: opts.flows ?? [tcpFlow], probes: opts.probes ?? hp, inventory,
+    sent: new Map((opts.sent ?? [failed]).map((x) => [x.id, x])),
+    captures: Object.entries(captures).map(([probe, packets]) => ({ probe, packets, complete: true })),
+  });
+  const syn = (src = '10.244.1.2', sport = 40001, dst = '10.244.2.2', dport = 7000, flags = 'S', link: Layer[] = []) => pkt([...link, v4(src, dst), tcp(sport, dport, flags)]);
+
+  test('a frame without an IP header is no sighting, whatever bytes it carries', () => {
+    const i = indexCapture({ probe: 'c', packets: [pkt([{ kind: 'eth', src: 'a', dst: 'b', type: 0x88cc }], 'podwire/x/f1')], complete: true });
+    expect([i.tokens.size, i.segments.size, i.icmpErrors.size, i.arpRequests.size]).toEqual([0, 0, 0, 0]);
+  });
+
+  test('a fragment that is not the first is a fragment, without MF too', () => {
+    const i = indexCapture({ probe: 'c', packets: [pkt([v4('10.244.1.2', '10.244.2.2', { protocol: 17, fragmentOffset: 185, mf: false })], 'podwire/x/f1')], complete: true });
+    expect(i.tokens.get('podwire/x/f1')![0]).toMatchObject({ fragment: true, df: true, length: 60 });
+  });
+
+  test('tunnel overhead is measured between IPv4 headers only (6in4 and 4in6 are named, not measured)', () => {
+    const i = indexCapture({ probe: 'c', packets: packets('ip6in4.pcap'), complete: true });
+    const seen = [...i.tokens.values()].flat();
+    expect(seen.map((x) => [x.encapsulation.join('/'), x.outerSrc, x.overhead])).toEqual([['ipip', '172.18.0.11', undefined], ['ip6ip', 'fd00:77::1', undefined]]);
+  });
+
+  test('SLL v1 has no interface index; its packet type still says whether the host sent it', () => {
+    const i = indexCapture({ probe: 'c', packets: packets('linktype-sll.pcap'), complete: true });
+    const seen = [...i.tokens.values()].flat();
+    expect(seen.map((x) => x.outgoing)).toEqual([false, true]);
+    for (const x of seen) expect(x).not.toHaveProperty('ifindex');
+  });
+
+  test('an ICMP error whose quotation stops before the transport header cannot be matched to a flow, and is not a segment', () => {
+    const cut: Icmp = { kind: 'icmp', type: 3, code: 1, error: true };
+    const i = indexCapture({ probe: 'c', packets: [pkt([v4('172.18.0.1', '10.244.1.2', { protocol: 1 }), cut, v4('10.244.1.2', '10.244.2.2', { quoted: true })])], complete: true });
+    expect([i.icmpErrors.size, i.segments.size]).toEqual([0, 0]);
+  });
+
+  test('TCP evidence: the connection\'s SYNs (not its other segments) at the sender and the receiver, when no data got through', () => {
+    const o = run({
+      p: [syn(), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'A'), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'FA')],
+      q: [syn(), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'A'), syn('10.244.2.2', 7000, '10.244.1.2', 40001, 'SA')],
+    }).observations[0]!;
+    expect(o.handshakeAtSender.map((x) => x.tcpFlags)).toEqual(['S']);
+    expect(o.synAtReceiver.map((x) => x.tcpFlags)).toEqual(['S']);
+    expect(o.synAckAtReceiver.map((x) => [x.capture, x.tcpFlags])).toEqual([['q', 'SA']]);
+  });
+
+  test('at most three SYN-ACKs are kept', () => {
+    const o = run({ p: [1, 2, 3, 4, 5].map(() => syn('10.244.2.2', 7000, '10.244.1.2', 40001, 'SA')) }).observations[0]!;
+    expect(o.synAckAtSender).toHaveLength(3);
+  });
+
+  test('an unanswered ARP is evidence only when nothing of the flow left the sender', () => {
+    const who = pkt([arp('10.244.1.2', '10.244.2.2')]);
+    expect(run({ p: [who] }).observations[0]!.arpAtSender).toHaveLength(1);
+    expect(run({ p: [who, syn()] }).observations[0]!.arpAtSender).toEqual([]);
+    expect(run({ p: [who, pkt([v4('10.244.1.2', '10.244.2.2'), tcp(40001, 7000, 'PA')], 'podwire/x/f1')] }).observations[0]!.arpAtSender).toEqual([]);
+    // An ARP reply is not a request.
+    expect(run({ p: [pkt([arp('10.244.1.2', '10.244.2.2', 2)])] }).observations[0]!.arpAtSender).toEqual([]);
+  });
+
+  test('on the uplink, only copies the node sent out of the uplink devices count', () => {
+    const copy = (ifindex: number, type: number) => pkt([sll(ifindex, type), v4('10.244.1.2', '10.244.2.2'), tcp(40001, 7000, 'PA')], 'podwire/x/f1');
+    const ok: SentFlow = { ...failed, errno: 0, reply: '' };
+    const o = run({ h: [copy(5, 3), copy(3, IN), copy(2, IN), copy(3, OUT), copy(2, OUT)] }, { sent: [ok] }).observations[0]!;
+    expect(o.atUplink.map((x) => [x.ifindex, x.outgoing])).toEqual([[2, true]]);
+  });
+
+  test('the SYN hunt on the uplink: SYNs of the flow\'s source ports to its destination and port, leaving by an uplink device, whatever source NAT gave them', () => {
+    const on = (ifindex: number, type: number) => [sll(ifindex, type)];
+    const o = run({
+      h: [
+        syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'S', on(2, OUT)),
+        syn('172.18.0.11', 40001, '10.244.2.2', 7000, 'S', on(2, OUT)), // SNATed on the way out: still this flow's
+        syn('10.244.1.2', 40001, '10.244.9.9', 7000, 'S', on(2, OUT)), // same port, another destination
+        syn('10.244.1.2', 40001, '10.244.2.2', 7001, 'S', on(2, OUT)), // another destination port
+        syn('10.244.1.2', 40002, '10.244.2.2', 7000, 'S', on(2, OUT)), // another source port
+        syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'S', on(3, OUT)), // not an uplink device
+        syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'S', on(2, IN)), // coming in
+        syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'A', on(2, OUT)), // not a SYN
+      ],
+    }).observations[0]!;
+    expect(o.handshakeAtUplink.map((x) => x.src)).toEqual(['10.244.1.2', '172.18.0.11']);
+  });
+
+  test('a host probe without a capture, or a sender the run does not know, leaves the evidence empty without failing', () => {
+    const o = run({ p: [syn()] }).observations[0]!;
+    expect(o.handshakeAtUplink).toEqual([]);
+    const ghost = run({ p: [] }, { flows: [{ ...tcpFlow, from: 'ghost' }], sent: [] }).observations[0]!;
+    expect(ghost).toMatchObject({ atSender: [], handshakeAtSender: [], atUplink: [] });
+    expect(ghost).not.toHaveProperty('uplinkUnknown'); // no sender, no uplink question
+  });
+
+  test('a capture\'s received control counts the flows that reached it, not the flows sent to it', () => {
+    const other: Flow = { ...tcpFlow, id: 'f2', token: 'podwire/x/f2', proto: 'udp' };
+    const c = run({ q: [pkt([v4('10.244.1.2', '10.244.2.2', { protocol: 17 })], 'podwire/x/f2')], p: [] }, { flows: [tcpFlow, other] }).controls;
+    expect(c.get('q')).toEqual({ complete: true, received: 1, replies: 0 });
+    expect(c.get('p')).toEqual({ complete: true, received: 0, replies: 0 });
+    expect(c.has('h')).toBe(false);
   });
 });

@@ -99,4 +99,15 @@ describe('dataplane fingerprint', () => {
     ]);
     expect(fp[1]).toEqual({ path: 'cross-node', encapsulation: 'vxlan/esp', overheadBytes: 30, samples: 5 });
   });
+
+  test('the most frequent encapsulation wins wherever its flows come in the run', () => {
+    const fp = fingerprint([
+      obs('pod-pod-cross', [{ encapsulation: [] }]),
+      obs('pod-pod-cross', [{ encapsulation: ['vxlan'], overhead: 50 }]),
+      obs('pod-pod-cross', [{ encapsulation: ['vxlan'], overhead: 50 }]),
+      ...['gre', 'geneve', 'geneve', 'gre', 'geneve'].map((e) => obs('host-pod-cross', [{ encapsulation: [e] }])),
+    ]);
+    expect(fp[1]).toEqual({ path: 'cross-node', encapsulation: 'vxlan', overheadBytes: 50, samples: 3 });
+    expect(fp[2]).toMatchObject({ path: 'node-to-pod', encapsulation: 'geneve', samples: 5 });
+  });
 });
