@@ -14,6 +14,8 @@ export const FAULT_NAMES = [
   'wrong-status-ip',
   'mtu-blackhole',
   'forward-drop',
+  'nonmasq-node-cidr',
+  'no-proxy-arp',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
@@ -50,7 +52,12 @@ export interface FaultDef {
   touches: (f: MatrixFlow) => boolean;
 }
 
-const ALL: readonly Dataplane[] = ['host-gw', 'vxlan'];
+const ALL: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico'];
+/** Profiles whose pods get their addresses from the node's podCIDR with a CNI plugin's ipMasq option (bridge, ptp). */
+const PODCIDR_IPAM: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet'];
+/** Profiles whose own masquerade exempts node addresses (the others SNAT pod → node by design). */
+const NODE_EXEMPT: readonly Dataplane[] = ['host-gw', 'vxlan'];
+const IDEAL: readonly Dataplane[] = ['host-gw', 'vxlan'];
 const onNode = (e: MatrixFlow['from'], node: number, role?: 'pod' | 'host') => !!e && e.node === node && (!role || e.role === role);
 const crossNode = (f: MatrixFlow) => !f.to || !f.from || f.from.node !== f.to.node;
 
@@ -59,8 +66,8 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'masquerade-all',
     summary: 'The CNI bridge plugin runs with ipMasq on: every node masquerades pod traffic leaving its pod subnet.',
     models: 'A bridge CNI config with `ipMasq: true` (common in sample configs): the plugin masquerades each pod\'s traffic to anything outside its own node\'s subnet, other nodes\' pods included, so receivers see the node address; the classic "pods see the node IP" report.',
-    dataplanes: ALL,
-    matrix: ALL,
+    dataplanes: PODCIDR_IPAM,
+    matrix: IDEAL,
     caughtBy: ['NM-1.2', 'NM-2.3', 'NM-4.2'],
     undecided: [],
     touches: (f) => f.from?.role === 'pod' && crossNode(f),
@@ -69,7 +76,7 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'overlapping-pod-cidr',
     summary: `Node-${FAULT_NODE} is handed node-1's pod CIDR: the two nodes' IPAM hands out the same addresses.`,
     models: 'Duplicate podCIDR allocation: a node re-registered with a stale spec.podCIDR, or --cluster-cidr/--node-cidr-mask-size mismatches, so two nodes allocate from one range (IPAM handing out duplicates).',
-    dataplanes: ALL,
+    dataplanes: PODCIDR_IPAM,
     matrix: ['host-gw'],
     caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4', 'NM-3.1', 'NM-3.2', 'NM-3.3'],
     undecided: ['NM-4.2', 'NM-5.1'],
@@ -80,7 +87,7 @@ export const FAULTS: readonly FaultDef[] = [
     summary: `Node-${ROUTELESS_NODE} lacks the route to node-${FAULT_NODE}'s pod CIDR; that traffic follows the default route and dies at the router.`,
     models: 'A route that was never programmed or was flushed: a host-gw/BGP peer down, a flannel subnet lease not seen by one node, a route table edited by hand.',
     dataplanes: ALL,
-    matrix: ALL,
+    matrix: IDEAL,
     caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4'],
     undecided: ['NM-3.3', 'NM-5.1'],
     // Between the two nodes, either way: a reply needs the missing route too (and in VXLAN node-2's own traffic leaves from its flannel.1 address, inside its pod CIDR).
@@ -109,8 +116,8 @@ export const FAULTS: readonly FaultDef[] = [
   {
     name: 'pod-to-node-snat',
     summary: 'Nodes masquerade pod traffic to node addresses: the egress rule exempts only the pod CIDR.',
-    models: 'A masquerade rule whose exceptions list only the pod CIDR (ip-masq-agent nonMasqueradeCIDRs without the node network), so pods reaching kubelets or hostNetwork services appear as the node.',
-    dataplanes: ALL,
+    models: 'A masquerade rule whose exceptions list only the pod CIDR (ip-masq-agent nonMasqueradeCIDRs without the node network), so pods reaching kubelets or hostNetwork services appear as the node. kindnet and calico do this by design.',
+    dataplanes: NODE_EXEMPT,
     matrix: ['host-gw'],
     caughtBy: ['NM-2.3'],
     undecided: [],
@@ -146,6 +153,26 @@ export const FAULTS: readonly FaultDef[] = [
     undecided: ['NM-1.3', 'NM-3.3', 'NM-4.1', 'NM-4.2', 'NM-5.1'],
     touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod'),
   },
+  {
+    name: 'nonmasq-node-cidr',
+    summary: 'kindnetd\'s non-masquerade CIDR is each node\'s own podCIDR instead of the cluster\'s pod range: pod traffic to other nodes\' pods is masqueraded.',
+    models: 'kindnetd (an ip-masq-agent) started with the node\'s podCIDR as its non-masquerade list (a POD_SUBNET set per node, or ip-masq-agent nonMasqueradeCIDRs listing one node\'s range): cross-node pod traffic arrives from the sending node\'s address, as in AKS#2031.',
+    dataplanes: ['kindnet'],
+    matrix: ['kindnet'],
+    caughtBy: ['NM-1.2', 'NM-4.2'],
+    undecided: [],
+    touches: (f) => f.from?.role === 'pod' && crossNode(f),
+  },
+  {
+    name: 'no-proxy-arp',
+    summary: `Proxy ARP is off on node-${FAULT_NODE}'s cali* veths: its pods never resolve their gateway 169.254.1.1.`,
+    models: 'calico\'s host-side veth without proxy_arp (a felix that did not configure the interface, a sysctl reset by a node tuning profile): the pod\'s default route via 169.254.1.1 has no neighbour, so every packet a pod on that node sends is dropped in the pod.',
+    dataplanes: ['calico'],
+    matrix: ['calico'],
+    caughtBy: ['NM-1.1', 'NM-1.2', 'NM-2.1', 'NM-2.2', 'NM-2.4', 'NM-4.1'],
+    undecided: ['NM-1.3', 'NM-3.3', 'NM-4.2', 'NM-5.1'],
+    touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod'),
+  },
 ];
 
 /** wrong-status-ip: the stale address the API reports (same range, 100 further on; nothing holds it). */
@@ -163,7 +190,9 @@ export function faultDef(name: FaultName): FaultDef {
 export function faultConflict(faults: readonly FaultName[], dataplane: Dataplane, nodes: number): string | undefined {
   for (const name of faults) {
     const f = faultDef(name);
-    if (!f.dataplanes.includes(dataplane)) return `fault \`${name}\` applies to the ${f.dataplanes.join(', ')} dataplane only, not ${dataplane}`;
+    if (!f.dataplanes.includes(dataplane)) {
+      return `fault \`${name}\` applies to the ${f.dataplanes.join(', ')} dataplane${f.dataplanes.length > 1 ? 's' : ''} only, not ${dataplane}`;
+    }
   }
   if (faults.length && nodes < FAULT_NODE) return `faults need at least ${FAULT_NODE} nodes (they break node-${FAULT_NODE}), got --nodes ${nodes}`;
   return undefined;
@@ -185,5 +214,5 @@ export function matrixFlow(check: string, v: { kind: string; from: string; to: s
 /** `podwire lab faults`: one block per fault. */
 export function faultsText(): string {
   const w = Math.max(...FAULTS.map((f) => f.name.length));
-  return FAULTS.map((f) => `${f.name.padEnd(w)}  ${f.summary}\n${' '.repeat(w)}  models: ${f.models}${f.dataplanes.length < 2 ? `\n${' '.repeat(w)}  dataplane: ${f.dataplanes.join(', ')} only` : ''}`).join('\n');
+  return FAULTS.map((f) => `${f.name.padEnd(w)}  ${f.summary}\n${' '.repeat(w)}  models: ${f.models}${f.dataplanes.length < ALL.length ? `\n${' '.repeat(w)}  dataplanes: ${f.dataplanes.join(', ')} only` : ''}`).join('\n');
 }

@@ -25,8 +25,37 @@ export const MAX_MTU = JUMBO_MTU;
 export const MAX_NODES = 64;
 export const STATE_ROOT = '/run/podwire';
 
-export type Dataplane = 'host-gw' | 'vxlan';
-export const DATAPLANES: readonly Dataplane[] = ['host-gw', 'vxlan'];
+/**
+ * Dataplane profiles (README "The lab"): the ideal `host-gw` and `vxlan`
+ * (bridge + host-local), and models of real CNI families: `kindnet` (ptp, /32
+ * routes, kindnetd's masquerade) and `calico` (no bridge, 169.254.1.1 and proxy
+ * ARP, /26 IPAM blocks that ignore the node podCIDRs).
+ */
+export type Dataplane = 'host-gw' | 'vxlan' | 'kindnet' | 'calico';
+export const DATAPLANES: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico'];
+
+/** calico: the IP pool its /26 blocks come from (the cluster CIDR, as kubeadm + Calico installs set it). */
+export const CALICO_POOL = CLUSTER_POD_CIDR;
+export const CALICO_BLOCK_PREFIX = 26;
+/** calico: the pods' gateway, an address nobody holds; the host end of each veth answers its ARP by proxy. */
+export const CALICO_GATEWAY = '169.254.1.1';
+/** calico: the MAC calico gives every host-side veth (felix/cni-plugin), so pods' neighbour entries never change. */
+export const CALICO_HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
+
+/**
+ * calico: node i's IPAM block, the (i-1)th /26 of the pool. Blocks are
+ * handed out in order from the pool's start, not from the node's podCIDR:
+ * nodes 1-4 hold blocks in 10.244.0.0/24 (no node's podCIDR) and node 5
+ * holds 10.244.1.0/26, inside node-1's podCIDR, as calico-ipam does.
+ */
+export function calicoBlock(index: number): string {
+  const [a, b] = CALICO_POOL.split('.').map(Number);
+  const offset = (index - 1) * 2 ** (32 - CALICO_BLOCK_PREFIX);
+  return `${a}.${b! + Math.floor(offset / 65536)}.${Math.floor(offset / 256) % 256}.${offset % 256}/${CALICO_BLOCK_PREFIX}`;
+}
+
+/** The range a node's pods get addresses from: its IPAM block (calico), else its podCIDR. */
+export const podRangeOf = (node: NodePlan): string => node.ipamBlock ?? node.podCIDR;
 
 /**
  * How nodes reach the outside (FIELD.md §3): `single` one NIC and one
@@ -60,6 +89,8 @@ export interface NodePlan {
   vxlanMAC: string;
   /** eth0's MAC, fixed so that underlay neighbours can be permanent entries (see underlayNeighbourLines). */
   underlayMAC: string;
+  /** calico: the /26 block its pods get addresses from (not its podCIDR); absent in other profiles. */
+  ipamBlock?: string;
 }
 
 export interface LabPlan {
@@ -118,7 +149,8 @@ export function labPlan(name: string, nodes: number, dataplane: Dataplane, fault
   const uplinks = underlay.uplinks ?? 'single';
   const plans = Array.from({ length: nodes }, (_, i) => {
     const n = nodePlan(name, i + 1);
-    return hasSecondUplink(uplinks, n.index) ? { ...n, underlayIPs: [...n.underlayIPs, secondUnderlayIP(n.index)] } : n;
+    const withBlock = dataplane === 'calico' ? { ...n, ipamBlock: calicoBlock(n.index) } : n;
+    return hasSecondUplink(uplinks, n.index) ? { ...withBlock, underlayIPs: [...n.underlayIPs, secondUnderlayIP(n.index)] } : withBlock;
   });
   if (faults.includes('overlapping-pod-cidr') && plans.length >= FAULT_NODE) {
     // The fault node is handed node-1's range: same CIDR, same gateway address.

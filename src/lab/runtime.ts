@@ -5,9 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { cniAdd, cniDel, bridgeNetConf, type CniCall } from './cni.js';
+import { cniAdd, cniDel, podNetConf, type CniCall } from './cni.js';
+import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js';
 import { UNDERLAY_MTU, podNetns, type NodePlan } from './plan.js';
-import { ipBatch, run } from './sh.js';
+import { ipBatch, run, shIn } from './sh.js';
 import { killNetnsProcesses, pidAlive, waitGone } from './topology.js';
 import { paths, type LabState } from './state.js';
 
@@ -40,7 +41,7 @@ export class LabRuntime {
       containerId: `pw${sb.id}`,
       podNetnsPath: `/var/run/netns/${sb.netns}`,
       ifName: 'eth0',
-      conf: bridgeNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name), this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU),
+      conf: podNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name), this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU),
       // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
       args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
     };
@@ -54,11 +55,25 @@ export class LabRuntime {
     try {
       await ipBatch(netns, ['link set lo up']);
       const { ip } = await cniAdd(this.cniCall({ id, netns, node }, podRef));
+      // calico: host-local only gave the address; the wiring is calico's plugin's (src/lab/calico.ts).
+      if (this.lab.dataplane === 'calico') {
+        await this.wireCalico(node, id, netns, ip).catch(async (err: unknown) => {
+          await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
+          throw err;
+        });
+      }
       return { id, netns, ip, hostNetwork, node };
     } catch (err) {
       await run('ip', ['netns', 'del', netns]).catch(() => undefined);
       throw err;
     }
+  }
+
+  private async wireCalico(node: NodePlan, id: string, netns: string, ip: string): Promise<void> {
+    const mtu = this.lab.mtu ?? UNDERLAY_MTU;
+    await ipBatch(node.netns, calicoHostLines(id, netns, ip, mtu));
+    await shIn(node.netns, calicoHostSysctls(node, id, this.lab.faults ?? []));
+    await ipBatch(netns, calicoPodLines(ip));
   }
 
   /** Kills what runs in the sandbox, releases its address (CNI DEL) and removes its netns. */
