@@ -1,0 +1,84 @@
+// The dataplane profiles that model real CNI families (src/lab/profiles.ts):
+// on a clean 3-node lab of each, `podwire run` exits 0 with every check
+// passed (core and extended), `--profile strict` fails exactly the strict
+// checks README documents for the profile, and the dataplane is built the
+// way the CNI it models builds it (routes, gateway, masquerade) as seen from
+// inside the lab.
+import { execa } from 'execa';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, test } from 'vitest';
+import { profileDef } from '../../src/lab/profiles.js';
+import type { Dataplane } from '../../src/lab/plan.js';
+import { createRunningPod, describeLab, podSpec, sh, useLab, type TestLab } from '../helpers/lab.js';
+import { leftovers, podwireRun } from '../helpers/run.js';
+
+const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-profiles-'));
+afterAll(() => rmSync(reportsRoot, { recursive: true, force: true }));
+
+const inNode = async (lab: TestLab, node: number, cmd: string[]) => String((await execa('ip', ['netns', 'exec', `pw-${lab.name}-node-${node}`, ...cmd])).stdout);
+
+/** What the profile's dataplane looks like from inside a node and a pod on it. */
+const shapes: Partial<Record<Dataplane, (lab: TestLab) => Promise<void>>> = {
+  kindnet: async (lab) => {
+    const pod = await createRunningPod(lab.kube, podSpec('shape', 'node-2', ['sleep', '3600']));
+    const ip = pod.status!.podIP!;
+    expect(ip).toMatch(/^10\.244\.2\./);
+    // ptp: no bridge; the pod's /32 routed to its veth, whose host end holds the gateway as a /32.
+    const routes = await inNode(lab, 2, ['ip', 'route']);
+    expect(routes).toMatch(new RegExp(`^${ip.replace(/\./g, '\\.')} dev veth\\S+ scope host`, 'm'));
+    expect(await inNode(lab, 2, ['ip', '-br', 'link'])).not.toMatch(/^cni0/m);
+    expect(routes).toContain('10.244.1.0/24 via 172.18.0.11 dev eth0');
+    const podRoutes = String((await sh(lab.kube, 'shape', 'ip route')).stdout);
+    expect(podRoutes).toMatch(/^default via 10\.244\.2\.1 dev eth0/m);
+    expect(await inNode(lab, 2, ['iptables', '-t', 'nat', '-S', 'KIND-MASQ-AGENT'])).toContain('-A KIND-MASQ-AGENT -d 10.244.0.0/16');
+  },
+  calico: async (lab) => {
+    const pod = await createRunningPod(lab.kube, podSpec('shape', 'node-2', ['sleep', '3600']));
+    const ip = pod.status!.podIP!;
+    // calico-ipam: node-2's block (the pool's second /26), not its podCIDR 10.244.2.0/24.
+    expect(ip).toMatch(/^10\.244\.0\.(6[6-9]|[7-9]\d|1[01]\d|12[0-6])$/);
+    expect((await lab.status()).nodes.map((n) => [n.podCIDR, n.ipamBlock])).toEqual([
+      ['10.244.1.0/24', '10.244.0.0/26'], ['10.244.2.0/24', '10.244.0.64/26'], ['10.244.3.0/24', '10.244.0.128/26'],
+    ]);
+    const podRoutes = String((await sh(lab.kube, 'shape', 'ip route; ip -4 -br addr show eth0')).stdout);
+    expect(podRoutes).toMatch(/^default via 169\.254\.1\.1 dev eth0/m);
+    expect(podRoutes).toMatch(/^169\.254\.1\.1 dev eth0 scope link/m);
+    expect(podRoutes).toContain(`${ip}/32`);
+    const routes = await inNode(lab, 2, ['ip', 'route']);
+    const veth = new RegExp(`^${ip.replace(/\./g, '\\.')} dev (cali\\w+) scope link`, 'm').exec(routes)?.[1];
+    expect(veth, routes).toBeDefined();
+    expect(await inNode(lab, 2, ['cat', `/proc/sys/net/ipv4/conf/${veth}/proxy_arp`])).toBe('1');
+    expect(await inNode(lab, 2, ['ip', '-4', 'addr', 'show', 'dev', veth!])).not.toContain('inet ');
+    expect(routes).toContain('10.244.0.0/26 via 172.18.0.11 dev eth0');
+    expect(await inNode(lab, 2, ['iptables', '-t', 'nat', '-S', 'cali-nat-outgoing'])).toContain('-s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE');
+  },
+};
+
+for (const dataplane of Object.keys(shapes) as Dataplane[]) {
+  describeLab(`dataplane profile ${dataplane}`, () => {
+    const lab = useLab(`tp${dataplane.replace(/[^a-z0-9]/g, '')}`.slice(0, 16), ['--nodes', '3', '--dataplane', dataplane]);
+
+    test('is built as the CNI it models builds it', async () => {
+      expect((await lab().status()).dataplane).toBe(dataplane);
+      await shapes[dataplane]!(lab());
+      await lab().kube.core.deleteNamespacedPod({ name: 'shape', namespace: 'default' });
+    });
+
+    test('podwire run passes every check; --profile strict fails exactly the documented strict checks', async () => {
+      const plain = await podwireRun(lab(), reportsRoot);
+      expect(plain.exitCode, String(plain.stderr)).toBe(0);
+      const notPassed = plain.report!.checks.filter((c) => c.result !== 'passed').map((c) => `${c.id} ${c.result}: ${c.reason}`);
+      expect(notPassed).toEqual([]);
+      expect(plain.report!.profiles).toMatchObject({ core: { failed: 0, inconclusive: 0 }, extended: { failed: 0 } });
+
+      const strict = await podwireRun(lab(), reportsRoot, ['--profile', 'strict']);
+      const expected = profileDef(dataplane).strictFails;
+      expect(strict.report!.checks.filter((c) => c.result === 'failed').map((c) => c.id).sort()).toEqual([...expected].sort());
+      expect(strict.report!.checks.filter((c) => c.result === 'inconclusive').map((c) => c.id)).toEqual([]);
+      expect(strict.exitCode).toBe(expected.length ? 1 : 0);
+      expect(await leftovers(lab())).toEqual([]);
+    });
+  });
+}
