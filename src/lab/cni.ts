@@ -98,14 +98,21 @@ export function ptpNetConf(node: NodePlan, ipamDir: string, faults: readonly Fau
  * and .1 stay unused: host-local reserves the network and gateway addresses.
  */
 export function calicoIpamConf(node: NodePlan, ipamDir: string): IpamOnlyConf {
-  if (!node.ipamBlock) throw new Error(`${node.name} has no IPAM block (calico dataplane only)`);
-  return { cniVersion: CNI_VERSION, name: 'k8s-pod-network', type: 'host-local', ipam: { type: 'host-local', ranges: [[{ subnet: node.ipamBlock }]], dataDir: ipamDir } };
+  return blockIpamConf(node, ipamDir, 'k8s-pod-network');
+}
+
+/** host-local over the node's IPAM block (calico's /26, vpc's pod prefix). */
+export function blockIpamConf(node: NodePlan, ipamDir: string, name: string): IpamOnlyConf {
+  if (!node.ipamBlock) throw new Error(`${node.name} has no IPAM block (calico and vpc dataplanes only)`);
+  return { cniVersion: CNI_VERSION, name, type: 'host-local', ipam: { type: 'host-local', ranges: [[{ subnet: node.ipamBlock }]], dataDir: ipamDir } };
 }
 
 /** The network config a pod sandbox on this node is set up with, per dataplane profile. */
 export function podNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string, faults: readonly FaultName[] = [], mtu = UNDERLAY_MTU): CniNetConf {
   if (dataplane === 'kindnet') return ptpNetConf(node, ipamDir, faults, mtu);
   if (dataplane === 'calico') return calicoIpamConf(node, ipamDir);
+  // vpc: host-local stands in for the VPC CNI's IPAM daemon (ipamd), which hands out the ENI's addresses.
+  if (dataplane === 'vpc') return blockIpamConf(node, ipamDir, 'aws-cni');
   return bridgeNetConf(node, dataplane, ipamDir, faults, mtu);
 }
 

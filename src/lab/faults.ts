@@ -16,6 +16,7 @@ export const FAULT_NAMES = [
   'forward-drop',
   'nonmasq-node-cidr',
   'no-proxy-arp',
+  'missing-policy-rule',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
@@ -52,7 +53,9 @@ export interface FaultDef {
   touches: (f: MatrixFlow) => boolean;
 }
 
-const ALL: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico'];
+const ALL: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc'];
+/** Profiles whose nodes route pod ranges to each other (vpc leaves that to the fabric). */
+const NODE_ROUTED: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico'];
 /** Profiles whose pods get their addresses from the node's podCIDR with a CNI plugin's ipMasq option (bridge, ptp). */
 const PODCIDR_IPAM: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet'];
 /** Profiles whose own masquerade exempts node addresses (the others SNAT pod → node by design). */
@@ -86,7 +89,7 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'missing-route',
     summary: `Node-${ROUTELESS_NODE} lacks the route to node-${FAULT_NODE}'s pod CIDR; that traffic follows the default route and dies at the router.`,
     models: 'A route that was never programmed or was flushed: a host-gw/BGP peer down, a flannel subnet lease not seen by one node, a route table edited by hand.',
-    dataplanes: ALL,
+    dataplanes: NODE_ROUTED,
     matrix: IDEAL,
     caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4'],
     undecided: ['NM-3.3', 'NM-5.1'],
@@ -107,7 +110,7 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'node-to-pod-snat',
     summary: `Node-${FAULT_NODE} SNATs its own traffic to pods to a second address of its (172.18.0.${100 + FAULT_NODE}).`,
     models: 'A node-level rule that rewrites host-originated traffic to pods (kube-proxy --masquerade-all, an SNAT pinned to a VIP or floating address), so pods cannot tell which node talks to them.',
-    dataplanes: ALL,
+    dataplanes: NODE_ROUTED,
     matrix: ['host-gw'],
     caughtBy: ['NM-2.1', 'NM-2.2'],
     undecided: [],
@@ -173,6 +176,16 @@ export const FAULTS: readonly FaultDef[] = [
     caughtBy: ['NM-1.1', 'NM-1.2', 'NM-1.3', 'NM-2.1', 'NM-2.2', 'NM-2.4'],
     undecided: ['NM-3.3', 'NM-4.1', 'NM-4.2', 'NM-5.1'],
     touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod'),
+  },
+  {
+    name: 'missing-policy-rule',
+    summary: `Node-${FAULT_NODE} lacks the \`from <pod prefix> lookup 100\` rule: its pods' traffic takes the main table and leaves by eth0, where no SNAT applies, so their egress reaches the internet with the pod IP.`,
+    models: 'AWS VPC CNI\'s per-pod policy rule missing (a rule flushed by a node agent or netplan re-applying, an IPAM restart that did not restore it, aws/amazon-vpc-cni-k8s reports): pod traffic leaves by the wrong ENI and skips the SNAT bound to the pods\' NIC.',
+    dataplanes: ['vpc'],
+    matrix: ['vpc'],
+    caughtBy: ['NM-4.1'],
+    undecided: [],
+    touches: (f) => f.kind === 'pod-external' && onNode(f.from, FAULT_NODE, 'pod'),
   },
 ];
 

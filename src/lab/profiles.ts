@@ -39,6 +39,13 @@ export const PROFILES: readonly ProfileDef[] = [
     differs: 'no bridge: host ends (cali…) without address, MAC ee:ee:ee:ee:ee:ee, proxy ARP; pods\' default route via 169.254.1.1; /26 blocks taken in order from 10.244.0.0/16, ignoring the /24 podCIDRs the API reports (node-5 holds a block inside node-1\'s); routes per block via node addresses; pool → non-pool traffic masqueraded, nodes included',
     strictFails: ['NM-2.3', 'NM-3.4'],
   },
+  {
+    name: 'vpc',
+    models: 'AWS VPC CNI / Azure CNI: pod addresses from the VPC (host-local over a /26 prefix per node of 172.18.64.0/18, standing in for ipamd), the VPC CNI\'s veth wiring and policy rules done by hand',
+    differs: 'nodes report no podCIDR; every node has a second NIC (eth1, the secondary ENI) and its pods\' traffic leaves by it (`from <prefix> lookup 100`, pref 1536; `to <prefix> lookup main`, pref 512); the fabric routes each node\'s prefix to its eth1, nodes route nothing; pods\' default route via 169.254.1.1 with a static ARP entry; SNAT only for pod traffic leaving the VPC (172.18.0.0/16) by eth1, so pod → node keeps the pod IP',
+    // NM-3.4 is skipped, not failed: nodes have no podCIDR to be inside of.
+    strictFails: [],
+  },
 ];
 
 export function profileDef(name: Dataplane): ProfileDef {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { cniAdd, cniDel, podNetConf, type CniCall } from './cni.js';
 import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js';
+import { vpcHostLines, vpcPodLines } from './vpc.js';
 import { UNDERLAY_MTU, podNetns, type NodePlan } from './plan.js';
 import { ipBatch, run, shIn } from './sh.js';
 import { killNetnsProcesses, pidAlive, waitGone } from './topology.js';
@@ -55,9 +56,9 @@ export class LabRuntime {
     try {
       await ipBatch(netns, ['link set lo up']);
       const { ip } = await cniAdd(this.cniCall({ id, netns, node }, podRef));
-      // calico: host-local only gave the address; the wiring is calico's plugin's (src/lab/calico.ts).
-      if (this.lab.dataplane === 'calico') {
-        await this.wireCalico(node, id, netns, ip).catch(async (err: unknown) => {
+      // calico and vpc: host-local only gave the address; the veth is wired as their plugins do (calico.ts, vpc.ts).
+      if (this.lab.dataplane === 'calico' || this.lab.dataplane === 'vpc') {
+        await this.wireRouted(node, id, netns, ip).catch(async (err: unknown) => {
           await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
           throw err;
         });
@@ -69,8 +70,13 @@ export class LabRuntime {
     }
   }
 
-  private async wireCalico(node: NodePlan, id: string, netns: string, ip: string): Promise<void> {
+  private async wireRouted(node: NodePlan, id: string, netns: string, ip: string): Promise<void> {
     const mtu = this.lab.mtu ?? UNDERLAY_MTU;
+    if (this.lab.dataplane === 'vpc') {
+      await ipBatch(node.netns, vpcHostLines(id, netns, ip, mtu));
+      await ipBatch(netns, vpcPodLines(ip));
+      return;
+    }
     await ipBatch(node.netns, calicoHostLines(id, netns, ip, mtu));
     await shIn(node.netns, calicoHostSysctls(node, id, this.lab.faults ?? []));
     await ipBatch(netns, calicoPodLines(ip));

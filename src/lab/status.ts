@@ -83,7 +83,7 @@ export function formatStatus(s: LabStatus): string {
     `kubeconfig ${s.kubeconfig}`,
     '',
     s.nodes.some((n) => n.ipamBlock)
-      ? table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR', 'IPAM-BLOCK'], s.nodes.map((n) => [n.name, n.netns, n.underlayIPs.join(','), n.podCIDR, n.ipamBlock ?? '-']))
+      ? table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR', 'IPAM-BLOCK'], s.nodes.map((n) => [n.name, n.netns, n.underlayIPs.join(','), n.podCIDR || '-', n.ipamBlock ?? '-']))
       : table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR'], s.nodes.map((n) => [n.name, n.netns, n.underlayIPs.join(','), n.podCIDR])),
   ];
   if (s.pods.length) {

@@ -10,6 +10,7 @@ import {
 } from './plan.js';
 import { FAULT_NODE, ROUTELESS_NODE, type FaultName } from './faults.js';
 import { fabricLines, nodeUplinkLines, vxlanMTU } from './underlay.js';
+import { vpcFabricLines, vpcNodeLines, vpcSnatRules } from './vpc.js';
 import { ipBatch, listNetns, netnsPids, run, shIn } from './sh.js';
 
 const UNDERLAY_PREFIX = UNDERLAY_CIDR.split('/')[1];
@@ -76,7 +77,10 @@ function labEgressRules(faults: readonly FaultName[]): string[] {
 
 /** Node-side NAT as `iptables-restore` input, per dataplane profile, with the faults that change it. */
 export function nodeNatRules(node: NodePlan, faults: readonly FaultName[] = [], dataplane: Dataplane = 'host-gw'): string {
-  const egress = dataplane === 'kindnet' ? kindnetMasqRules(node, faults) : dataplane === 'calico' ? calicoNatOutgoingRules(faults) : labEgressRules(faults);
+  const egress = dataplane === 'kindnet' ? kindnetMasqRules(node, faults)
+    : dataplane === 'calico' ? calicoNatOutgoingRules(faults)
+    : dataplane === 'vpc' ? vpcSnatRules(faults)
+    : labEgressRules(faults);
   // Chain declarations first, as iptables-restore wants them before rules that jump to them.
   const decl = egress.filter((l) => l.startsWith(':'));
   const rules = egress.filter((l) => !l.startsWith(':'));
@@ -99,6 +103,8 @@ function routedPeers(plan: LabPlan, node: NodePlan): NodePlan[] {
 
 export function dataplaneLines(plan: LabPlan, node: NodePlan): { ip: string[]; bridge: string[] } {
   const others = routedPeers(plan, node);
+  // vpc: nodes route nothing to each other; the fabric routes each node's pod prefix, and pods leave by policy.
+  if (plan.dataplane === 'vpc') return { ip: vpcNodeLines(node, plan.faults), bridge: [] };
   // host-gw and kindnet route each other node's podCIDR via its address; calico (BGP) each node's IPAM block.
   if (plan.dataplane !== 'vxlan') {
     return { ip: others.map((o) => `route add ${podRangeOf(o)} via ${o.underlayIP} dev eth0`), bridge: [] };
@@ -152,7 +158,7 @@ export async function buildTopology(plan: LabPlan): Promise<void> {
   await ipBatch(undefined, all.map((ns) => `netns add ${ns}`));
   const fabric = plan.fabricNetns;
   // The NICs' MTUs are set as the veths are created (fabricLines); mtu-blackhole's jumbo NICs too.
-  await ipBatch(fabric, fabricLines(plan));
+  await ipBatch(fabric, [...fabricLines(plan), ...(plan.dataplane === 'vpc' ? vpcFabricLines(plan) : [])]);
   await shIn(fabric, sysctlScript());
   await ipBatch(plan.internetNetns, [
     'link set lo up',

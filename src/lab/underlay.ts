@@ -127,7 +127,10 @@ export function nodeUplinkLines(plan: LabPlan, node: NodePlan): string[] {
 }
 
 /** Why these `--uplinks`/`--mtu` cannot build such a lab, or undefined when they can (checked before anything is created). */
-export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: readonly FaultName[]; nodes: number }): string | undefined {
+export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: readonly FaultName[]; nodes: number; dataplane?: Dataplane }): string | undefined {
+  if (o.dataplane === 'vpc' && o.uplinks !== 'single') {
+    return `the vpc dataplane gives every node its own second NIC and policy rules: it cannot be combined with \`--uplinks ${o.uplinks}\``;
+  }
   if (!Number.isInteger(o.mtu) || o.mtu < MIN_MTU || o.mtu > MAX_MTU) return `the underlay MTU must be an integer from ${MIN_MTU} to ${MAX_MTU}, got ${o.mtu}`;
   if (o.uplinks === 'policy' && o.nodes < POLICY_NODE) {
     return `\`--uplinks policy\` gives node-${POLICY_NODE} a second uplink: it needs at least ${POLICY_NODE} nodes, got --nodes ${o.nodes}`;

@@ -54,6 +54,24 @@ const shapes: Partial<Record<Dataplane, (lab: TestLab) => Promise<void>>> = {
     expect(routes).toContain('10.244.0.0/26 via 172.18.0.11 dev eth0');
     expect(await inNode(lab, 2, ['iptables', '-t', 'nat', '-S', 'cali-nat-outgoing'])).toContain('-s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE');
   },
+  vpc: async (lab) => {
+    const pod = await createRunningPod(lab.kube, podSpec('shape', 'node-2', ['sleep', '3600']));
+    const ip = pod.status!.podIP!;
+    // Pod addresses from the VPC (node-2's prefix); nodes report no podCIDR.
+    expect(ip).toMatch(/^172\.18\.64\.(6[6-9]|[7-9]\d|1[01]\d|12[0-6])$/);
+    const nodes = await lab.kube.core.listNode();
+    expect(nodes.items.map((n) => n.spec?.podCIDR ?? null)).toEqual([null, null, null]);
+    expect((await lab.status()).nodes.map((n) => n.underlayIPs)).toEqual([['172.18.0.11', '172.18.1.11'], ['172.18.0.12', '172.18.1.12'], ['172.18.0.13', '172.18.1.13']]);
+    // Its traffic leaves by eth1, by policy; the node's own by eth0.
+    expect(await inNode(lab, 2, ['ip', 'route', 'get', '198.51.100.10', 'from', ip, 'iif', 'lo'])).toMatch(/dev eth1/);
+    expect(await inNode(lab, 2, ['ip', 'route', 'get', '198.51.100.10'])).toMatch(/dev eth0/);
+    expect(await inNode(lab, 2, ['ip', 'rule'])).toMatch(/^1536:\s+from 172\.18\.64\.64\/26 lookup 100/m);
+    const podRoutes = String((await sh(lab.kube, 'shape', 'ip route; ip neigh')).stdout);
+    expect(podRoutes).toMatch(/^default via 169\.254\.1\.1 dev eth0/m);
+    expect(podRoutes).toMatch(/^169\.254\.1\.1 dev eth0 lladdr 0e:70:79:00:00:01 PERMANENT/m);
+    // The fabric routes each node's prefix to its second NIC.
+    expect(String((await execa('ip', ['netns', 'exec', `pw-${lab.name}-fabric`, 'ip', 'route'])).stdout)).toContain('172.18.64.64/26 via 172.18.1.12 dev br1');
+  },
 };
 
 for (const dataplane of Object.keys(shapes) as Dataplane[]) {

@@ -1,12 +1,14 @@
 // The pure parts of the dataplane profiles: CNI configs, IPAM blocks, the
 // per-pod wiring lines, the masquerade rules, routes, and which faults apply.
 import { expect, test } from 'vitest';
-import { calicoBlock, labPlan, podRangeOf, DATAPLANES } from '../../src/lab/plan.js';
+import { calicoBlock, labPlan, podRangeOf, vpcPodPrefix, DATAPLANES } from '../../src/lab/plan.js';
 import { calicoIpamConf, podNetConf, ptpNetConf } from '../../src/lab/cni.js';
 import { caliVeth, calicoHostLines, calicoHostSysctls, calicoPodLines } from '../../src/lab/calico.js';
 import { dataplaneLines, nodeNatRules } from '../../src/lab/topology.js';
 import { FAULTS, faultConflict } from '../../src/lab/faults.js';
 import { PROFILES } from '../../src/lab/profiles.js';
+import { eniVeth, vpcFabricLines, vpcHostLines, vpcNodeLines, vpcPodLines, vpcSnatRules } from '../../src/lab/vpc.js';
+import { fabricLines, nodeUplinkLines, underlayConflict } from '../../src/lab/underlay.js';
 import { parseCommand } from '../../src/cli/args.js';
 
 const rulesOf = (s: string) => s.split('\n').filter((l) => l.startsWith('-A '));
@@ -94,4 +96,50 @@ test('faults that do not apply to a profile are refused in one line', () => {
   // Each new profile's native fault runs in the matrix on it.
   expect(FAULTS.filter((f) => f.matrix.includes('kindnet')).map((f) => f.name)).toContain('nonmasq-node-cidr');
   expect(FAULTS.filter((f) => f.matrix.includes('calico')).map((f) => f.name)).toContain('no-proxy-arp');
+});
+
+test('vpc: no podCIDR, a /26 prefix per node of the pod subnet, a second NIC on every node', () => {
+  expect([1, 2, 4, 5, 64].map(vpcPodPrefix)).toEqual(['172.18.64.0/26', '172.18.64.64/26', '172.18.64.192/26', '172.18.65.0/26', '172.18.79.192/26']);
+  const plan = labPlan('lab', 3, 'vpc');
+  expect(plan.nodes[1]).toMatchObject({ podCIDR: '', ipamBlock: '172.18.64.64/26', underlayIPs: ['172.18.0.12', '172.18.1.12'] });
+  expect(podNetConf(plan.nodes[1]!, 'vpc', '/d')).toEqual({
+    cniVersion: '1.0.0', name: 'aws-cni', type: 'host-local', ipam: { type: 'host-local', ranges: [[{ subnet: '172.18.64.64/26' }]], dataDir: '/d' },
+  });
+  // eth1 on br1 for every node, the default route still on eth0.
+  expect(fabricLines(plan)).toContain('link add node-3-eth1 mtu 1500 type veth peer name eth1 mtu 1500 netns pw-lab-node-3');
+  expect(nodeUplinkLines(plan, plan.nodes[0]!)).toContain('route add default via 172.18.0.1 dev eth0');
+  expect(nodeUplinkLines(plan, plan.nodes[0]!)).toContain('addr add 172.18.1.11/24 dev eth1');
+  expect(underlayConflict({ uplinks: 'ecmp', mtu: 1500, faults: [], nodes: 3, dataplane: 'vpc' })).toMatch(/cannot be combined with `--uplinks ecmp`/);
+  expect(underlayConflict({ uplinks: 'single', mtu: 1500, faults: [], nodes: 1, dataplane: 'vpc' })).toBeUndefined();
+});
+
+test('vpc: pods leave by eth1 through a policy rule, the fabric routes each prefix, SNAT only out of the VPC', () => {
+  const plan = labPlan('lab', 3, 'vpc');
+  expect(vpcFabricLines(plan)).toEqual(['route add 172.18.64.0/26 via 172.18.1.11 dev br1', 'route add 172.18.64.64/26 via 172.18.1.12 dev br1', 'route add 172.18.64.128/26 via 172.18.1.13 dev br1']);
+  expect(dataplaneLines(plan, plan.nodes[1]!).ip).toEqual(vpcNodeLines(plan.nodes[1]!, []));
+  expect(vpcNodeLines(plan.nodes[1]!, [])).toEqual([
+    'route add 172.18.1.1 dev eth1 scope link table 100',
+    'route add default via 172.18.1.1 dev eth1 table 100',
+    'rule add to 172.18.64.64/26 lookup main pref 512',
+    'rule add from 172.18.64.64/26 lookup 100 pref 1536',
+  ]);
+  expect(vpcNodeLines(plan.nodes[1]!, ['missing-policy-rule']).some((l) => l.startsWith('rule add from'))).toBe(false);
+  expect(vpcNodeLines(plan.nodes[0]!, ['missing-policy-rule'])).toContain('rule add from 172.18.64.0/26 lookup 100 pref 1536');
+  expect(rulesOf(nodeNatRules(plan.nodes[0]!, [], 'vpc')).map((r) => r.replace(/ -m comment --comment "[^"]*"/, ''))).toEqual([
+    '-A POSTROUTING -s 172.18.64.0/18 -j AWS-SNAT-CHAIN-0',
+    '-A AWS-SNAT-CHAIN-0 -d 172.18.0.0/16 -j RETURN',
+    '-A AWS-SNAT-CHAIN-0 -o eth1 -j MASQUERADE',
+  ]);
+  expect(vpcSnatRules(['no-egress-snat']).some((r) => r.includes('-j MASQUERADE'))).toBe(false);
+  expect(eniVeth('0123456789')).toBe('eni0123456789');
+  expect(vpcHostLines('ab', 'pw-lab-pod-ab', '172.18.64.66', 1500)).toEqual([
+    'link add eniab mtu 1500 type veth peer name eth0 mtu 1500 netns pw-lab-pod-ab',
+    'link set eniab address 0e:70:79:00:00:01',
+    'link set eniab up',
+    'route add 172.18.64.66/32 dev eniab scope link',
+  ]);
+  expect(vpcPodLines('172.18.64.66')).toContain('neigh add 169.254.1.1 lladdr 0e:70:79:00:00:01 dev eth0 nud permanent');
+  expect(faultConflict(['missing-route'], 'vpc', 3)).toMatch(/not vpc$/);
+  expect(faultConflict(['missing-policy-rule'], 'vpc', 3)).toBeUndefined();
+  expect(faultConflict(['missing-policy-rule'], 'host-gw', 3)).toMatch(/vpc dataplane only/);
 });
