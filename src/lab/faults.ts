@@ -17,6 +17,7 @@ export const FAULT_NAMES = [
   'nonmasq-node-cidr',
   'no-proxy-arp',
   'missing-policy-rule',
+  'flannel-no-ip-masq',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
@@ -53,11 +54,11 @@ export interface FaultDef {
   touches: (f: MatrixFlow) => boolean;
 }
 
-const ALL: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc'];
+const ALL: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc', 'flannel'];
 /** Profiles whose nodes route pod ranges to each other (vpc leaves that to the fabric). */
-const NODE_ROUTED: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico'];
+const NODE_ROUTED: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'flannel'];
 /** Profiles whose pods get their addresses from the node's podCIDR with a CNI plugin's ipMasq option (bridge, ptp). */
-const PODCIDR_IPAM: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet'];
+const PODCIDR_IPAM: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'flannel'];
 /** Profiles whose own masquerade exempts node addresses (the others SNAT pod → node by design). */
 const NODE_EXEMPT: readonly Dataplane[] = ['host-gw', 'vxlan'];
 const IDEAL: readonly Dataplane[] = ['host-gw', 'vxlan'];
@@ -119,7 +120,7 @@ export const FAULTS: readonly FaultDef[] = [
   {
     name: 'pod-to-node-snat',
     summary: 'Nodes masquerade pod traffic to node addresses: the egress rule exempts only the pod CIDR.',
-    models: 'A masquerade rule whose exceptions list only the pod CIDR (ip-masq-agent nonMasqueradeCIDRs without the node network), so pods reaching kubelets or hostNetwork services appear as the node. kindnet and calico do this by design.',
+    models: 'A masquerade rule whose exceptions list only the pod CIDR (ip-masq-agent nonMasqueradeCIDRs without the node network), so pods reaching kubelets or hostNetwork services appear as the node. kindnet, calico and flannel do this by design.',
     dataplanes: NODE_EXEMPT,
     matrix: ['host-gw'],
     caughtBy: ['NM-2.3'],
@@ -140,7 +141,7 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'mtu-blackhole',
     summary: 'Pods and the VXLAN device get the underlay MTU (1500) instead of 1450; nodes\' NICs pass the 1550-byte frames, the underlay drops them silently.',
     models: 'A CNI MTU that does not subtract the tunnel overhead, on an underlay smaller than the NICs believe (jumbo NICs behind a 1500 hop, ICMP filtered): small packets work, full-size ones vanish.',
-    dataplanes: ['vxlan'],
+    dataplanes: ['vxlan', 'flannel'],
     matrix: ['vxlan'],
     caughtBy: ['NM-5.1'],
     undecided: [],
@@ -150,7 +151,8 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'forward-drop',
     summary: `Node-${FAULT_NODE}'s iptables FORWARD policy is DROP: it stops forwarding for its pods (bridged traffic included, through br_netfilter).`,
     models: 'Docker 1.13 and later set the FORWARD policy to DROP on every host it runs on (kubernetes/kubernetes#40182): pods on such a node lose every forwarded path.',
-    dataplanes: ALL,
+    // flannel's FLANNEL-FWD accepts pod traffic whatever the policy.
+    dataplanes: ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc'],
     matrix: ['host-gw'],
     caughtBy: ['NM-1.1', 'NM-1.2', 'NM-2.2', 'NM-2.3', 'NM-2.4'],
     undecided: ['NM-1.3', 'NM-3.3', 'NM-4.1', 'NM-4.2', 'NM-5.1'],
@@ -186,6 +188,16 @@ export const FAULTS: readonly FaultDef[] = [
     caughtBy: ['NM-4.1'],
     undecided: [],
     touches: (f) => f.kind === 'pod-external' && onNode(f.from, FAULT_NODE, 'pod'),
+  },
+  {
+    name: 'flannel-no-ip-masq',
+    summary: 'flanneld runs without --ip-masq: subnet.env says FLANNEL_IPMASQ=false, so the meta-plugin turns the bridge\'s ipMasq on, which masquerades pod traffic leaving the node\'s subnet, other nodes\' pods included.',
+    models: 'kube-flannel\'s --ip-masq argument dropped (a customised manifest, a Helm value): flannel\'s CNI plugin then sets `ipMasq: !FLANNEL_IPMASQ` on the bridge delegate (flannel-io/cni-plugin), and cross-node pod traffic arrives from the node address.',
+    dataplanes: ['flannel'],
+    matrix: ['flannel'],
+    caughtBy: ['NM-1.2', 'NM-4.2'],
+    undecided: [],
+    touches: (f) => f.from?.role === 'pod' && crossNode(f),
   },
 ];
 

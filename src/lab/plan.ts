@@ -30,10 +30,12 @@ export const STATE_ROOT = '/run/podwire';
  * (bridge + host-local), and models of real CNI families: `kindnet` (ptp, /32
  * routes, kindnetd's masquerade), `calico` (no bridge, 169.254.1.1 and proxy
  * ARP, /26 IPAM blocks that ignore the node podCIDRs) and `vpc` (pod IPs from
- * the VPC, a second NIC per node taken by policy routing, no podCIDRs).
+ * the VPC, a second NIC per node taken by policy routing, no podCIDRs) and
+ * `flannel` (subnet.env, the meta-plugin's bridge config, VXLAN, flanneld's
+ * masquerade).
  */
-export type Dataplane = 'host-gw' | 'vxlan' | 'kindnet' | 'calico' | 'vpc';
-export const DATAPLANES: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc'];
+export type Dataplane = 'host-gw' | 'vxlan' | 'kindnet' | 'calico' | 'vpc' | 'flannel';
+export const DATAPLANES: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc', 'flannel'];
 
 /** calico: the IP pool its /26 blocks come from (the cluster CIDR, as kubeadm + Calico installs set it). */
 export const CALICO_POOL = CLUSTER_POD_CIDR;

@@ -46,6 +46,12 @@ export const PROFILES: readonly ProfileDef[] = [
     // NM-3.4 is skipped, not failed: nodes have no podCIDR to be inside of.
     strictFails: [],
   },
+  {
+    name: 'flannel',
+    models: 'flannel (VXLAN backend, kube-flannel manifest): a per-node subnet.env as flanneld writes it, the `bridge` + host-local config flannel\'s CNI meta-plugin derives from it (the meta-plugin is not packaged), flanneld\'s FLANNEL-POSTRTG and FLANNEL-FWD rules',
+    differs: 'as vxlan, but the pods\' config comes from the node\'s subnet.env at every ADD (`ipMasq: !FLANNEL_IPMASQ`, MTU from the file, a route to FLANNEL_NETWORK and a default route), and flanneld masquerades pod traffic to anything outside the network but multicast, node addresses included',
+    strictFails: ['NM-2.3'],
+  },
 ];
 
 export function profileDef(name: Dataplane): ProfileDef {

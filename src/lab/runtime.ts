@@ -4,10 +4,11 @@
 // command uses the host's tools). Exec runs a further process there.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { cniAdd, cniDel, podNetConf, type CniCall } from './cni.js';
 import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js';
 import { vpcHostLines, vpcPodLines } from './vpc.js';
+import { flannelDelegateConf, parseSubnetEnv } from './flannel.js';
 import { UNDERLAY_MTU, podNetns, type NodePlan } from './plan.js';
 import { ipBatch, run, shIn } from './sh.js';
 import { killNetnsProcesses, pidAlive, waitGone } from './topology.js';
@@ -35,6 +36,16 @@ export class LabRuntime {
     this.p = paths(lab.stateDir);
   }
 
+  /** The pods' network config: flannel's is derived from the node's subnet file at every call, as the meta-plugin does. */
+  private netConf(node: NodePlan): CniCall['conf'] {
+    const ipamDir = this.p.ipam(node.name);
+    if (this.lab.dataplane === 'flannel') {
+      const file = this.p.subnetEnv(node.name);
+      return flannelDelegateConf(parseSubnetEnv(readFileSync(file, 'utf8'), file), ipamDir, this.lab.faults ?? []);
+    }
+    return podNetConf(node, this.lab.dataplane, ipamDir, this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU);
+  }
+
   private cniCall(sb: { id: string; netns: string; node: NodePlan }, podRef: { namespace: string; name: string }): CniCall {
     return {
       binDir: this.lab.cniBinDir,
@@ -42,7 +53,7 @@ export class LabRuntime {
       containerId: `pw${sb.id}`,
       podNetnsPath: `/var/run/netns/${sb.netns}`,
       ifName: 'eth0',
-      conf: podNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name), this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU),
+      conf: this.netConf(sb.node),
       // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
       args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
     };

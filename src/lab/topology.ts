@@ -2,6 +2,8 @@
 // router), N node netns, an internet host behind the router (DESIGN §5).
 // Everything is created inside lab netns; the root netns is never touched.
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import {
@@ -11,6 +13,8 @@ import {
 import { FAULT_NODE, ROUTELESS_NODE, type FaultName } from './faults.js';
 import { fabricLines, nodeUplinkLines, vxlanMTU } from './underlay.js';
 import { vpcFabricLines, vpcNodeLines, vpcSnatRules } from './vpc.js';
+import { flannelForwardRules, flannelMasqRules, subnetEnvFor, subnetEnvText } from './flannel.js';
+import { paths } from './state.js';
 import { ipBatch, listNetns, netnsPids, run, shIn } from './sh.js';
 
 const UNDERLAY_PREFIX = UNDERLAY_CIDR.split('/')[1];
@@ -80,6 +84,8 @@ export function nodeNatRules(node: NodePlan, faults: readonly FaultName[] = [], 
   const egress = dataplane === 'kindnet' ? kindnetMasqRules(node, faults)
     : dataplane === 'calico' ? calicoNatOutgoingRules(faults)
     : dataplane === 'vpc' ? vpcSnatRules(faults)
+    // The rules depend on the subnet file's network, subnet and ipmasq, not on its MTU.
+    : dataplane === 'flannel' ? flannelMasqRules(subnetEnvFor(node, 0, faults), faults)
     : labEgressRules(faults);
   // Chain declarations first, as iptables-restore wants them before rules that jump to them.
   const decl = egress.filter((l) => l.startsWith(':'));
@@ -106,7 +112,7 @@ export function dataplaneLines(plan: LabPlan, node: NodePlan): { ip: string[]; b
   // vpc: nodes route nothing to each other; the fabric routes each node's pod prefix, and pods leave by policy.
   if (plan.dataplane === 'vpc') return { ip: vpcNodeLines(node, plan.faults), bridge: [] };
   // host-gw and kindnet route each other node's podCIDR via its address; calico (BGP) each node's IPAM block.
-  if (plan.dataplane !== 'vxlan') {
+  if (plan.dataplane !== 'vxlan' && plan.dataplane !== 'flannel') {
     return { ip: others.map((o) => `route add ${podRangeOf(o)} via ${o.underlayIP} dev eth0`), bridge: [] };
   }
   const ip = [
@@ -147,8 +153,15 @@ async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
     ...dp.ip,
   ]);
   const bridgeCmds = dp.bridge.map((l) => `bridge ${l}`).join('\n');
-  // forward-drop: the filter table's FORWARD policy, as Docker sets it.
-  const filter = plan.faults.includes('forward-drop') && node.index === FAULT_NODE ? '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n' : '';
+  // forward-drop: the filter table's FORWARD policy, as Docker sets it. flannel: flanneld's FLANNEL-FWD.
+  const filter = plan.faults.includes('forward-drop') && node.index === FAULT_NODE ? '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n'
+    : plan.dataplane === 'flannel' ? flannelForwardRules(subnetEnvFor(node, 0, plan.faults)) : '';
+  if (plan.dataplane === 'flannel') {
+    // What flanneld writes once it holds the node's lease; the pods' CNI config is derived from it (runtime).
+    const file = paths(plan.stateDir).subnetEnv(node.name);
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, subnetEnvText(subnetEnvFor(node, vxlanMTU(plan.mtu, plan.faults), plan.faults)));
+  }
   await shIn(node.netns, `${sysctlScript()}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules(node, plan.faults, plan.dataplane)}${filter}EOF\n`);
 }
 

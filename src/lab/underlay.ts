@@ -27,7 +27,7 @@ export function vxlanMTU(mtu: number, faults: readonly FaultName[]): number {
  * (1500) is the same, and the config stays what it was before `--mtu`.
  */
 export function podMTU(dataplane: Dataplane, mtu: number, faults: readonly FaultName[]): number | undefined {
-  if (dataplane === 'vxlan') return vxlanMTU(mtu, faults);
+  if (dataplane === 'vxlan' || dataplane === 'flannel') return vxlanMTU(mtu, faults);
   return mtu === UNDERLAY_MTU ? undefined : mtu;
 }
 

@@ -72,6 +72,21 @@ const shapes: Partial<Record<Dataplane, (lab: TestLab) => Promise<void>>> = {
     // The fabric routes each node's prefix to its second NIC.
     expect(String((await execa('ip', ['netns', 'exec', `pw-${lab.name}-fabric`, 'ip', 'route'])).stdout)).toContain('172.18.64.64/26 via 172.18.1.12 dev br1');
   },
+  flannel: async (lab) => {
+    // flanneld's subnet file, and the pods' bridge config derived from it: MTU, gateway, a route to the network.
+    const env = String((await execa('cat', [`/run/podwire/${lab.name}/flannel/node-2/subnet.env`])).stdout);
+    expect(env).toBe('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.2.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true');
+    const pod = await createRunningPod(lab.kube, podSpec('shape', 'node-2', ['sleep', '3600']));
+    expect(pod.status!.podIP).toMatch(/^10\.244\.2\./);
+    const inPod = String((await sh(lab.kube, 'shape', 'ip route; cat /sys/class/net/eth0/mtu')).stdout);
+    expect(inPod).toMatch(/^default via 10\.244\.2\.1 dev eth0/m);
+    expect(inPod).toMatch(/^10\.244\.0\.0\/16 via 10\.244\.2\.1 dev eth0/m);
+    expect(inPod).toMatch(/^1450$/m);
+    expect(await inNode(lab, 2, ['ip', '-d', 'link', 'show', 'flannel.1'])).toMatch(/vxlan id 1 .*dstport 8472/s);
+    const nat = await inNode(lab, 2, ['iptables', '-t', 'nat', '-S', 'FLANNEL-POSTRTG']);
+    expect(nat).toContain('-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully');
+    expect(await inNode(lab, 2, ['iptables', '-S', 'FLANNEL-FWD'])).toContain('-A FLANNEL-FWD -s 10.244.0.0/16');
+  },
 };
 
 for (const dataplane of Object.keys(shapes) as Dataplane[]) {

@@ -7,6 +7,7 @@ import { caliVeth, calicoHostLines, calicoHostSysctls, calicoPodLines } from '..
 import { dataplaneLines, nodeNatRules } from '../../src/lab/topology.js';
 import { FAULTS, faultConflict } from '../../src/lab/faults.js';
 import { PROFILES } from '../../src/lab/profiles.js';
+import { flannelDelegateConf, flannelForwardRules, flannelMasqRules, networkOf, parseSubnetEnv, subnetEnvFor, subnetEnvText } from '../../src/lab/flannel.js';
 import { eniVeth, vpcFabricLines, vpcHostLines, vpcNodeLines, vpcPodLines, vpcSnatRules } from '../../src/lab/vpc.js';
 import { fabricLines, nodeUplinkLines, underlayConflict } from '../../src/lab/underlay.js';
 import { parseCommand } from '../../src/cli/args.js';
@@ -142,4 +143,46 @@ test('vpc: pods leave by eth1 through a policy rule, the fabric routes each pref
   expect(faultConflict(['missing-route'], 'vpc', 3)).toMatch(/not vpc$/);
   expect(faultConflict(['missing-policy-rule'], 'vpc', 3)).toBeUndefined();
   expect(faultConflict(['missing-policy-rule'], 'host-gw', 3)).toMatch(/vpc dataplane only/);
+});
+
+test("flannel: subnet.env as flanneld writes it, parsed as the meta-plugin parses it", () => {
+  const node = labPlan('lab', 3, 'flannel').nodes[1]!;
+  const env = subnetEnvFor(node, 1450);
+  expect(subnetEnvText(env)).toBe('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.2.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+  expect(parseSubnetEnv(subnetEnvText(env))).toEqual(env);
+  expect(subnetEnvFor(node, 1450, ['flannel-no-ip-masq']).ipMasq).toBe(false);
+  expect(() => parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_MTU=1450\n', '/run/flannel/subnet.env')).toThrow('/run/flannel/subnet.env is missing FLANNEL_SUBNET, FLANNEL_IPMASQ');
+  expect(() => parseSubnetEnv('FLANNEL_NETWORK=a\nFLANNEL_SUBNET=b\nFLANNEL_MTU=x\nFLANNEL_IPMASQ=true')).toThrow(/FLANNEL_MTU is not a number/);
+  expect(['10.244.2.1/24', '10.244.0.0/16', '172.18.64.70/26', '1.2.3.4/0'].map(networkOf)).toEqual(['10.244.2.0/24', '10.244.0.0/16', '172.18.64.64/26', '0.0.0.0/0']);
+});
+
+test('flannel: the bridge delegate derived from subnet.env (ipMasq = !FLANNEL_IPMASQ, MTU and routes from the file)', () => {
+  const env = parseSubnetEnv('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.2.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=true\n');
+  expect(flannelDelegateConf(env, '/d')).toEqual({
+    cniVersion: '1.0.0', name: 'cbr0', type: 'bridge', bridge: 'cni0', hairpinMode: true, isDefaultGateway: true, ipMasq: false, mtu: 1450, isGateway: true,
+    ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.2.0/24' }]], routes: [{ dst: '10.244.0.0/16' }], dataDir: '/d' },
+  });
+  expect(flannelDelegateConf({ ...env, ipMasq: false }, '/d').ipMasq).toBe(true);
+  expect(flannelDelegateConf(env, '/d', ['masquerade-all']).ipMasq).toBe(true);
+});
+
+test("flannel: flanneld's masquerade and forward rules; the VXLAN dataplane of the vxlan profile", () => {
+  const plan = labPlan('lab', 3, 'flannel');
+  const env = subnetEnvFor(plan.nodes[1]!, 1450);
+  expect(flannelMasqRules(env).filter((r) => r.startsWith('-A')).map((r) => r.replace(/ -m comment --comment "[^"]*"/, ''))).toEqual([
+    '-A POSTROUTING -j FLANNEL-POSTRTG',
+    '-A FLANNEL-POSTRTG -m mark --mark 0x4000/0x4000 -j RETURN',
+    '-A FLANNEL-POSTRTG -s 10.244.2.0/24 -d 10.244.0.0/16 -j RETURN',
+    '-A FLANNEL-POSTRTG -s 10.244.0.0/16 -d 10.244.2.0/24 -j RETURN',
+    '-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE --random-fully',
+    '-A FLANNEL-POSTRTG ! -s 10.244.0.0/16 -d 10.244.0.0/16 -j MASQUERADE --random-fully',
+  ]);
+  expect(flannelMasqRules({ ...env, ipMasq: false })).toEqual([]);
+  expect(flannelMasqRules(env, ['no-egress-snat']).some((r) => r.includes('MASQUERADE'))).toBe(false);
+  expect(nodeNatRules(plan.nodes[1]!, [], 'flannel')).toContain('-A FLANNEL-POSTRTG -s 10.244.2.0/24 -d 10.244.0.0/16');
+  expect(flannelForwardRules(env)).toContain('-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT');
+  expect(dataplaneLines(plan, plan.nodes[0]!)).toEqual(dataplaneLines(labPlan('lab', 3, 'vxlan'), labPlan('lab', 3, 'vxlan').nodes[0]!));
+  expect(faultConflict(['forward-drop'], 'flannel', 3)).toMatch(/not flannel$/);
+  expect(faultConflict(['pod-to-node-snat'], 'flannel', 3)).toMatch(/not flannel$/);
+  expect(faultConflict(['flannel-no-ip-masq', 'mtu-blackhole', 'missing-route'], 'flannel', 3)).toBeUndefined();
 });
