@@ -4,7 +4,7 @@
 // test asserts. Pure.
 import { CHECKS } from '../src/conformance/catalogue.js';
 import { FAULTS } from '../src/lab/faults.js';
-import { PROFILES } from '../src/lab/profiles.js';
+import { PROFILES, expectedOn } from '../src/lab/profiles.js';
 
 export const MATRIX_BEGIN = '<!-- fault-matrix:begin — generated from src/lab/faults.ts by `npm run docs`; edit the declaration, not this table -->';
 export const MATRIX_END = '<!-- fault-matrix:end -->';
@@ -25,17 +25,29 @@ export function faultMatrixMarkdown(): string {
   const ids = CHECKS.map((c) => c.id);
   const head = `| fault | lab | ${ids.join(' | ')} |`;
   const rule = `|---|---|${ids.map(() => ':-:').join('|')}|`;
-  const rows = FAULTS.map((f) => {
-    const cells = ids.map((id) => (f.caughtBy.includes(id) ? '**FAIL**' : f.undecided.includes(id) ? '?' : '·'));
-    return `| \`${f.name}\` | ${f.matrix.join(', ')} | ${cells.join(' | ')} |`;
+  const cells = (failed: readonly string[], undecided: readonly string[]) => ids.map((id) => (failed.includes(id) ? '**FAIL**' : undecided.includes(id) ? '?' : '·'));
+  // A row per fault and set of labs with the same outcome (strict failures by design included); † marks labs the matrix test does not run.
+  const rows = FAULTS.flatMap((f) => {
+    const groups = new Map<string, { labs: string[]; failed: string[]; undecided: string[] }>();
+    for (const d of f.dataplanes) {
+      const e = expectedOn(f, d);
+      const key = `${e.failed.join(',')}|${e.undecided.join(',')}`;
+      const g = groups.get(key) ?? { labs: [], ...e };
+      g.labs.push(f.matrix.includes(d) ? d : `${d}†`);
+      groups.set(key, g);
+    }
+    return [...groups.values()].map((g) => `| \`${f.name}\` | ${g.labs.join(', ')} | ${cells(g.failed, g.undecided).join(' | ')} |`);
   });
   // One clean row per set of profiles with the same failures by design (strict checks only).
   const groups = new Map<string, string[]>();
   for (const p of PROFILES) groups.set(p.strictFails.join(','), [...(groups.get(p.strictFails.join(',')) ?? []), p.name]);
-  const clean = [...groups].map(([fails, names]) => `| (none) | ${names.join(', ')} | ${ids.map((id) => (fails.split(',').includes(id) ? '**FAIL**' : '·')).join(' | ')} |`);
-  const legend = '**FAIL**: the check must fail; ?: it must be inconclusive (the traffic it judges never flowed, and it says why); ·: it must pass, and so must every flow the fault does not touch, in every check. A fault\'s row comes on top of its lab\'s clean row: the (none) rows are the strict checks each profile fails by design (FIELD.md §1, §2), which stay failed under its faults.';
+  const clean = [...groups].map(([fails, names]) => `| (none) | ${names.join(', ')} | ${cells(fails.split(','), []).join(' | ')} |`);
+  const legend = '**FAIL**: the check must fail; ?: it must be inconclusive (the traffic it judges never flowed, and it says why); ·: it must pass, and so must every flow the fault does not touch, in every check. Each row is the whole outcome on the labs listed, the strict checks a profile fails by design (the (none) rows; FIELD.md §1, §2) included. †: the fault applies to that profile and the outcome was measured there, but the matrix test does not run it.';
   const all = PROFILES.length;
-  const list = FAULTS.map((f) => `- \`${f.name}\`${f.dataplanes.length < all ? ` (${f.dataplanes.join(', ')} only)` : ''}: ${f.summary} Models: ${f.models}`);
+  const list = FAULTS.map((f) => {
+    const on = Object.entries(f.on ?? {}).map(([d, o]) => ` On ${d}: ${o!.why}.`).join('');
+    return `- \`${f.name}\`${f.dataplanes.length < all ? ` (${f.dataplanes.join(', ')} only)` : ''}: ${f.summary} Models: ${f.models}${on}`;
+  });
   const checks = CHECKS.map((c) => `${c.id} ${c.title}`).join('; ');
   return [head, rule, ...clean, ...rows, '', legend, '', `Checks: ${checks}.`, '', ...list].join('\n');
 }

@@ -52,7 +52,22 @@ export interface FaultDef {
   undecided: readonly string[];
   /** Flows the fault can affect; every other flow must pass. */
   touches: (f: MatrixFlow) => boolean;
+  /**
+   * Where a profile changes the outcome (profiles.ts expectedOn): the complete
+   * failed and inconclusive sets on that profile, its strict failures by
+   * design included, and why they differ from caughtBy/undecided.
+   */
+  on?: Partial<Record<Dataplane, ProfileOutcome>>;
 }
+
+export interface ProfileOutcome {
+  failed: readonly string[];
+  undecided: readonly string[];
+  why: string;
+}
+
+/** Profiles that masquerade pod → node traffic: a node's reply to a pod's probe goes back to the node address, by the underlay. */
+const SNAT_TO_NODE_WHY = 'pod → node traffic is masqueraded on this profile, so a node\'s replies go back to the sending node\'s address by the underlay, not to the pod range: NM-2.4 still passes';
 
 const ALL: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc', 'flannel'];
 /** Profiles whose nodes route pod ranges to each other (vpc leaves that to the fabric). */
@@ -85,27 +100,41 @@ export const FAULTS: readonly FaultDef[] = [
     caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4', 'NM-3.1', 'NM-3.2', 'NM-3.3'],
     undecided: ['NM-4.2', 'NM-5.1'],
     touches: (f) => onNode(f.from, FAULT_NODE) || onNode(f.to, FAULT_NODE) || f.named.includes(FAULT_NODE),
+    on: {
+      kindnet: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-3.1', 'NM-3.2', 'NM-3.3'], undecided: ['NM-5.1'], why: `${SNAT_TO_NODE_WHY}; the un-encapsulated uplink decides NM-4.2 on the untouched node-1 ↔ node-3 flows (measured)` },
+      flannel: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-3.1', 'NM-3.2', 'NM-3.3'], undecided: ['NM-4.2', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+    },
   },
   {
     name: 'missing-route',
     summary: `Node-${ROUTELESS_NODE} lacks the route to node-${FAULT_NODE}'s pod CIDR; that traffic follows the default route and dies at the router.`,
     models: 'A route that was never programmed or was flushed: a host-gw/BGP peer down, a flannel subnet lease not seen by one node, a route table edited by hand.',
     dataplanes: NODE_ROUTED,
-    matrix: IDEAL,
+    matrix: [...IDEAL, 'kindnet'],
     caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4'],
     undecided: ['NM-3.3', 'NM-5.1'],
     // Between the two nodes, either way: a reply needs the missing route too (and in VXLAN node-2's own traffic leaves from its flannel.1 address, inside its pod CIDR).
     touches: (f) => (onNode(f.from, ROUTELESS_NODE) && onNode(f.to, FAULT_NODE)) || (onNode(f.from, FAULT_NODE) && onNode(f.to, ROUTELESS_NODE)),
+    on: {
+      kindnet: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3'], undecided: ['NM-3.3', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+      calico: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-3.4'], undecided: ['NM-3.3', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+      flannel: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3'], undecided: ['NM-3.3', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+    },
   },
   {
     name: 'no-egress-snat',
     summary: 'Nodes do not masquerade pod traffic leaving the cluster: it reaches the internet with the pod IP as source.',
     models: 'Egress masquerade disabled or bypassed (flannel --ip-masq=false, Calico natOutgoing false, ip-masq-agent with 0.0.0.0/0 as non-masquerade): pod IPs leak out and replies never come back.',
     dataplanes: ALL,
-    matrix: ['host-gw'],
+    matrix: ['host-gw', 'calico'],
     caughtBy: ['NM-4.1'],
     undecided: [],
     touches: (f) => f.kind === 'pod-external',
+    on: {
+      kindnet: { failed: ['NM-4.1'], undecided: [], why: 'the lost masquerade is also the one that SNATed pod → node traffic: NM-2.3 passes' },
+      calico: { failed: ['NM-3.4', 'NM-4.1'], undecided: [], why: 'the lost natOutgoing is also the one that SNATed pod → node traffic: NM-2.3 passes' },
+      flannel: { failed: ['NM-4.1'], undecided: [], why: 'the lost FLANNEL-POSTRTG masquerade is also the one that SNATed pod → node traffic: NM-2.3 passes' },
+    },
   },
   {
     name: 'node-to-pod-snat',
@@ -136,6 +165,20 @@ export const FAULTS: readonly FaultDef[] = [
     caughtBy: ['NM-1.1', 'NM-1.2', 'NM-2.1', 'NM-2.2', 'NM-2.3', 'NM-3.3', 'NM-4.1', 'NM-4.2'],
     undecided: ['NM-1.3', 'NM-5.1'],
     touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod') || f.named.includes(FAULT_NODE),
+    on: {
+      kindnet: {
+        failed: ['NM-1.2', 'NM-2.1', 'NM-2.2', 'NM-2.3', 'NM-3.3', 'NM-4.1', 'NM-4.2'], undecided: ['NM-1.1', 'NM-1.3', 'NM-5.1'],
+        why: 'no bridge: a same-node flow to the stale address is routed to the router and lost there, with no unanswered ARP on the pod\'s link to prove it: NM-1.1 is inconclusive',
+      },
+      calico: {
+        failed: ['NM-1.2', 'NM-2.1', 'NM-2.2', 'NM-2.3', 'NM-3.3', 'NM-3.4', 'NM-4.1', 'NM-4.2'], undecided: ['NM-1.1', 'NM-1.3', 'NM-5.1'],
+        why: 'no bridge: a same-node flow to the stale address is routed to the router and lost there, with no unanswered ARP on the pod\'s link to prove it: NM-1.1 is inconclusive',
+      },
+      vpc: {
+        failed: ['NM-1.2', 'NM-2.3', 'NM-3.3'], undecided: ['NM-1.1', 'NM-1.3', 'NM-2.1', 'NM-2.2', 'NM-4.1', 'NM-4.2', 'NM-5.1'],
+        why: 'the stale addresses lie in node-3\'s prefix, which the fabric routes to node-3: flows to them leave node-2 and vanish where no capture decides them',
+      },
+    },
   },
   {
     name: 'mtu-blackhole',

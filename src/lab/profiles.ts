@@ -3,6 +3,7 @@
 // §2). The README's profile table and the detection matrix's baseline come
 // from here. Pure data.
 import type { Dataplane } from './plan.js';
+import type { FaultDef } from './faults.js';
 
 export interface ProfileDef {
   name: Dataplane;
@@ -56,4 +57,16 @@ export const PROFILES: readonly ProfileDef[] = [
 
 export function profileDef(name: Dataplane): ProfileDef {
   return PROFILES.find((p) => p.name === name)!;
+}
+
+/**
+ * What a `--profile strict` run must find on a 3-node lab of this profile
+ * with this fault (or clean): the fault's declared outcome on that profile
+ * when it declares one (FaultDef.on), else the fault's checks on top of the
+ * profile's strict failures by design.
+ */
+export function expectedOn(fault: FaultDef | undefined, dataplane: Dataplane): { failed: string[]; undecided: string[] } {
+  const own = fault?.on?.[dataplane];
+  if (own) return { failed: [...own.failed].sort(), undecided: [...own.undecided].sort() };
+  return { failed: [...new Set([...profileDef(dataplane).strictFails, ...(fault?.caughtBy ?? [])])].sort(), undecided: [...(fault?.undecided ?? [])].sort() };
 }
