@@ -5,7 +5,7 @@
 import {
   CLUSTER_POD_CIDR, INTERNET_PREFIX, JUMBO_MTU, MAX_MTU, MIN_MTU, POLICY_MAIN_PREF, POLICY_NODE, POLICY_TABLE, POLICY_TABLE_PREF,
   ROUTER_INTERNET_IP, ROUTER_SECOND_UNDERLAY_IP, ROUTER_UNDERLAY_IP, SECOND_UNDERLAY_CIDR, UNDERLAY_CIDR, UNDERLAY_MTU, VXLAN_OVERHEAD,
-  type Dataplane, type LabPlan, type NodePlan, type Uplinks,
+  podRangeOf, type Dataplane, type LabPlan, type NodePlan, type Uplinks,
 } from './plan.js';
 import type { FaultName } from './faults.js';
 
@@ -108,7 +108,8 @@ export function policyLines(node: NodePlan): string[] {
     `route add default via ${ROUTER_SECOND_UNDERLAY_IP} dev eth1 table ${POLICY_TABLE}`,
     `rule add to ${CLUSTER_POD_CIDR} lookup main pref ${POLICY_MAIN_PREF}`,
     `rule add to ${UNDERLAY_CIDR} lookup main pref ${POLICY_MAIN_PREF}`,
-    `rule add from ${node.podCIDR} lookup ${POLICY_TABLE} pref ${POLICY_TABLE_PREF}`,
+    // The node's pods' range: its podCIDR, or calico's IPAM block.
+    `rule add from ${podRangeOf(node)} lookup ${POLICY_TABLE} pref ${POLICY_TABLE_PREF}`,
   ];
 }
 

@@ -9,7 +9,7 @@ import { FAULTS, faultConflict } from '../../src/lab/faults.js';
 import { PROFILES } from '../../src/lab/profiles.js';
 import { flannelDelegateConf, flannelForwardRules, flannelMasqRules, networkOf, parseSubnetEnv, subnetEnvFor, subnetEnvText } from '../../src/lab/flannel.js';
 import { eniVeth, vpcFabricLines, vpcHostLines, vpcNodeLines, vpcPodLines, vpcSnatRules } from '../../src/lab/vpc.js';
-import { fabricLines, nodeUplinkLines, underlayConflict } from '../../src/lab/underlay.js';
+import { fabricLines, nodeUplinkLines, policyLines, underlayConflict } from '../../src/lab/underlay.js';
 import { parseCommand } from '../../src/cli/args.js';
 
 const rulesOf = (s: string) => s.split('\n').filter((l) => l.startsWith('-A '));
@@ -185,4 +185,10 @@ test("flannel: flanneld's masquerade and forward rules; the VXLAN dataplane of t
   expect(faultConflict(['forward-drop'], 'flannel', 3)).toMatch(/not flannel$/);
   expect(faultConflict(['pod-to-node-snat'], 'flannel', 3)).toMatch(/not flannel$/);
   expect(faultConflict(['flannel-no-ip-masq', 'mtu-blackhole', 'missing-route'], 'flannel', 3)).toBeUndefined();
+});
+
+test('--uplinks policy sends the pods of a calico node by their IPAM block, not the podCIDR', () => {
+  const plan = labPlan('lab', 3, 'calico', [], { uplinks: 'policy' });
+  expect(policyLines(plan.nodes[1]!)).toContain('rule add from 10.244.0.64/26 lookup 100 pref 1536');
+  expect(policyLines(labPlan('lab', 3, 'kindnet', [], { uplinks: 'policy' }).nodes[1]!)).toContain('rule add from 10.244.2.0/24 lookup 100 pref 1536');
 });
