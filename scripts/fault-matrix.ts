@@ -4,29 +4,63 @@
 // test asserts. Pure.
 import { CHECKS } from '../src/conformance/catalogue.js';
 import { FAULTS } from '../src/lab/faults.js';
+import { PROFILES, expectedOn } from '../src/lab/profiles.js';
 
 export const MATRIX_BEGIN = '<!-- fault-matrix:begin — generated from src/lab/faults.ts by `npm run docs`; edit the declaration, not this table -->';
 export const MATRIX_END = '<!-- fault-matrix:end -->';
+export const PROFILES_BEGIN = '<!-- profiles:begin — generated from src/lab/profiles.ts by `npm run docs`; edit the declaration, not this table -->';
+export const PROFILES_END = '<!-- profiles:end -->';
+
+/** The dataplane profiles: the CNI each models, what differs, and the strict checks a clean lab of it fails by design. */
+export function profilesMarkdown(): string {
+  const strict = (fails: readonly string[]) => (fails.length ? `${fails.join(', ')} fail` : 'all pass');
+  return [
+    '| `--dataplane` | models | differs | `--profile strict` on a clean lab |',
+    '|---|---|---|---|',
+    ...PROFILES.map((p) => `| \`${p.name}\` | ${p.models} | ${p.differs} | ${strict(p.strictFails)} |`),
+  ].join('\n');
+}
 
 export function faultMatrixMarkdown(): string {
   const ids = CHECKS.map((c) => c.id);
   const head = `| fault | lab | ${ids.join(' | ')} |`;
   const rule = `|---|---|${ids.map(() => ':-:').join('|')}|`;
-  const rows = FAULTS.map((f) => {
-    const cells = ids.map((id) => (f.caughtBy.includes(id) ? '**FAIL**' : f.undecided.includes(id) ? '?' : '·'));
-    return `| \`${f.name}\` | ${f.matrix.join(', ')} | ${cells.join(' | ')} |`;
+  const cells = (failed: readonly string[], undecided: readonly string[]) => ids.map((id) => (failed.includes(id) ? '**FAIL**' : undecided.includes(id) ? '?' : '·'));
+  // A row per fault and set of labs with the same outcome (strict failures by design included); † marks labs the matrix test does not run.
+  const rows = FAULTS.flatMap((f) => {
+    const groups = new Map<string, { labs: string[]; failed: string[]; undecided: string[] }>();
+    for (const d of f.dataplanes) {
+      const e = expectedOn(f, d);
+      const key = `${e.failed.join(',')}|${e.undecided.join(',')}`;
+      const g = groups.get(key) ?? { labs: [], ...e };
+      g.labs.push(f.matrix.includes(d) ? d : `${d}†`);
+      groups.set(key, g);
+    }
+    return [...groups.values()].map((g) => `| \`${f.name}\` | ${g.labs.join(', ')} | ${cells(g.failed, g.undecided).join(' | ')} |`);
   });
-  const clean = `| (none) | host-gw, vxlan | ${ids.map(() => '·').join(' | ')} |`;
-  const legend = '**FAIL**: the check must fail; ?: it must be inconclusive (the traffic it judges never flowed, and it says why); ·: it must pass, and so must every flow the fault does not touch, in every check.';
-  const list = FAULTS.map((f) => `- \`${f.name}\`${f.dataplanes.length < 2 ? ` (${f.dataplanes.join(', ')} only)` : ''}: ${f.summary} Models: ${f.models}`);
+  // One clean row per set of profiles with the same failures by design (strict checks only).
+  const groups = new Map<string, string[]>();
+  for (const p of PROFILES) groups.set(p.strictFails.join(','), [...(groups.get(p.strictFails.join(',')) ?? []), p.name]);
+  const clean = [...groups].map(([fails, names]) => `| (none) | ${names.join(', ')} | ${cells(fails.split(','), []).join(' | ')} |`);
+  const legend = '**FAIL**: the check must fail; ?: it must be inconclusive (the traffic it judges never flowed, and it says why); ·: it must pass, and so must every flow the fault does not touch, in every check. Each row is the whole outcome on the labs listed, the strict checks a profile fails by design (the (none) rows; FIELD.md §1, §2) included. †: the fault applies to that profile and the outcome was measured there, but the matrix test does not run it.';
+  const all = PROFILES.length;
+  const list = FAULTS.map((f) => {
+    const on = Object.entries(f.on ?? {}).map(([d, o]) => ` On ${d}: ${o!.why}.`).join('');
+    return `- \`${f.name}\`${f.dataplanes.length < all ? ` (${f.dataplanes.join(', ')} only)` : ''}: ${f.summary} Models: ${f.models}${on}`;
+  });
   const checks = CHECKS.map((c) => `${c.id} ${c.title}`).join('; ');
-  return [head, rule, clean, ...rows, '', legend, '', `Checks: ${checks}.`, '', ...list].join('\n');
+  return [head, rule, ...clean, ...rows, '', legend, '', `Checks: ${checks}.`, '', ...list].join('\n');
 }
 
-/** The README with its matrix section regenerated; throws when the markers are missing. */
+function splice(text: string, begin: string, end: string, body: string, what: string): string {
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`README.md lacks the ${what} markers (${begin} … ${end})`);
+  return `${text.slice(0, a)}${begin}\n${body}\n${text.slice(b)}`;
+}
+
+/** The README with its generated sections (profile table, fault matrix) regenerated; throws when the markers are missing. */
 export function withFaultMatrix(readme: string): string {
-  const a = readme.indexOf(MATRIX_BEGIN);
-  const b = readme.indexOf(MATRIX_END);
-  if (a < 0 || b < a) throw new Error(`README.md lacks the fault-matrix markers (${MATRIX_BEGIN} … ${MATRIX_END})`);
-  return `${readme.slice(0, a)}${MATRIX_BEGIN}\n${faultMatrixMarkdown()}\n${readme.slice(b)}`;
+  const matrix = splice(readme, MATRIX_BEGIN, MATRIX_END, faultMatrixMarkdown(), 'fault-matrix');
+  return splice(matrix, PROFILES_BEGIN, PROFILES_END, profilesMarkdown(), 'profiles');
 }

@@ -99,13 +99,13 @@ export function parseFaults(v: string[] | undefined): FaultName[] {
 export const HELP = `podwire — packet-level conformance suite for the Kubernetes network model
 
 Usage:
-  podwire lab up [--name NAME] [--nodes N] [--dataplane host-gw|vxlan] [--uplinks single|ecmp|policy] [--mtu N]
+  podwire lab up [--name NAME] [--nodes N] [--dataplane ${DATAPLANES.join('|')}] [--uplinks single|ecmp|policy] [--mtu N]
                  [--fault NAME]... [--kubeconfig-out PATH]
   podwire lab faults [--json]
   podwire lab status [--name NAME] [--json]
   podwire lab down [--name NAME | --all]
   podwire lab preflight [--install] [--tests]
-  podwire demo [--nodes N] [--dataplane host-gw|vxlan] [--fault NAME]... [--keep]
+  podwire demo [--nodes N] [--dataplane ${DATAPLANES.join('|')}] [--fault NAME]... [--keep]
   podwire decode FILE [--json] [--vxlan-port PORT]...
   podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none]
               [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS]

@@ -14,6 +14,10 @@ export const FAULT_NAMES = [
   'wrong-status-ip',
   'mtu-blackhole',
   'forward-drop',
+  'nonmasq-node-cidr',
+  'no-proxy-arp',
+  'missing-policy-rule',
+  'flannel-no-ip-masq',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
@@ -48,9 +52,31 @@ export interface FaultDef {
   undecided: readonly string[];
   /** Flows the fault can affect; every other flow must pass. */
   touches: (f: MatrixFlow) => boolean;
+  /**
+   * Where a profile changes the outcome (profiles.ts expectedOn): the complete
+   * failed and inconclusive sets on that profile, its strict failures by
+   * design included, and why they differ from caughtBy/undecided.
+   */
+  on?: Partial<Record<Dataplane, ProfileOutcome>>;
 }
 
-const ALL: readonly Dataplane[] = ['host-gw', 'vxlan'];
+export interface ProfileOutcome {
+  failed: readonly string[];
+  undecided: readonly string[];
+  why: string;
+}
+
+/** Profiles that masquerade pod → node traffic: a node's reply to a pod's probe goes back to the node address, by the underlay. */
+const SNAT_TO_NODE_WHY = 'pod → node traffic is masqueraded on this profile, so a node\'s replies go back to the sending node\'s address by the underlay, not to the pod range: NM-2.4 still passes';
+
+const ALL: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc', 'flannel'];
+/** Profiles whose nodes route pod ranges to each other (vpc leaves that to the fabric). */
+const NODE_ROUTED: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'flannel'];
+/** Profiles whose pods get their addresses from the node's podCIDR with a CNI plugin's ipMasq option (bridge, ptp). */
+const PODCIDR_IPAM: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'flannel'];
+/** Profiles whose own masquerade exempts node addresses (the others SNAT pod → node by design). */
+const NODE_EXEMPT: readonly Dataplane[] = ['host-gw', 'vxlan'];
+const IDEAL: readonly Dataplane[] = ['host-gw', 'vxlan'];
 const onNode = (e: MatrixFlow['from'], node: number, role?: 'pod' | 'host') => !!e && e.node === node && (!role || e.role === role);
 const crossNode = (f: MatrixFlow) => !f.to || !f.from || f.from.node !== f.to.node;
 
@@ -59,8 +85,8 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'masquerade-all',
     summary: 'The CNI bridge plugin runs with ipMasq on: every node masquerades pod traffic leaving its pod subnet.',
     models: 'A bridge CNI config with `ipMasq: true` (common in sample configs): the plugin masquerades each pod\'s traffic to anything outside its own node\'s subnet, other nodes\' pods included, so receivers see the node address; the classic "pods see the node IP" report.',
-    dataplanes: ALL,
-    matrix: ALL,
+    dataplanes: PODCIDR_IPAM,
+    matrix: IDEAL,
     caughtBy: ['NM-1.2', 'NM-2.3', 'NM-4.2'],
     undecided: [],
     touches: (f) => f.from?.role === 'pod' && crossNode(f),
@@ -69,38 +95,52 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'overlapping-pod-cidr',
     summary: `Node-${FAULT_NODE} is handed node-1's pod CIDR: the two nodes' IPAM hands out the same addresses.`,
     models: 'Duplicate podCIDR allocation: a node re-registered with a stale spec.podCIDR, or --cluster-cidr/--node-cidr-mask-size mismatches, so two nodes allocate from one range (IPAM handing out duplicates).',
-    dataplanes: ALL,
+    dataplanes: PODCIDR_IPAM,
     matrix: ['host-gw'],
     caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4', 'NM-3.1', 'NM-3.2', 'NM-3.3'],
     undecided: ['NM-4.2', 'NM-5.1'],
     touches: (f) => onNode(f.from, FAULT_NODE) || onNode(f.to, FAULT_NODE) || f.named.includes(FAULT_NODE),
+    on: {
+      kindnet: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-3.1', 'NM-3.2', 'NM-3.3'], undecided: ['NM-5.1'], why: `${SNAT_TO_NODE_WHY}; the un-encapsulated uplink decides NM-4.2 on the untouched node-1 ↔ node-3 flows (measured)` },
+      flannel: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-3.1', 'NM-3.2', 'NM-3.3'], undecided: ['NM-4.2', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+    },
   },
   {
     name: 'missing-route',
     summary: `Node-${ROUTELESS_NODE} lacks the route to node-${FAULT_NODE}'s pod CIDR; that traffic follows the default route and dies at the router.`,
     models: 'A route that was never programmed or was flushed: a host-gw/BGP peer down, a flannel subnet lease not seen by one node, a route table edited by hand.',
-    dataplanes: ALL,
-    matrix: ALL,
+    dataplanes: NODE_ROUTED,
+    matrix: [...IDEAL, 'kindnet'],
     caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4'],
     undecided: ['NM-3.3', 'NM-5.1'],
     // Between the two nodes, either way: a reply needs the missing route too (and in VXLAN node-2's own traffic leaves from its flannel.1 address, inside its pod CIDR).
     touches: (f) => (onNode(f.from, ROUTELESS_NODE) && onNode(f.to, FAULT_NODE)) || (onNode(f.from, FAULT_NODE) && onNode(f.to, ROUTELESS_NODE)),
+    on: {
+      kindnet: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3'], undecided: ['NM-3.3', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+      calico: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-3.4'], undecided: ['NM-3.3', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+      flannel: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3'], undecided: ['NM-3.3', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+    },
   },
   {
     name: 'no-egress-snat',
     summary: 'Nodes do not masquerade pod traffic leaving the cluster: it reaches the internet with the pod IP as source.',
     models: 'Egress masquerade disabled or bypassed (flannel --ip-masq=false, Calico natOutgoing false, ip-masq-agent with 0.0.0.0/0 as non-masquerade): pod IPs leak out and replies never come back.',
     dataplanes: ALL,
-    matrix: ['host-gw'],
+    matrix: ['host-gw', 'calico'],
     caughtBy: ['NM-4.1'],
     undecided: [],
     touches: (f) => f.kind === 'pod-external',
+    on: {
+      kindnet: { failed: ['NM-4.1'], undecided: [], why: 'the lost masquerade is also the one that SNATed pod → node traffic: NM-2.3 passes' },
+      calico: { failed: ['NM-3.4', 'NM-4.1'], undecided: [], why: 'the lost natOutgoing is also the one that SNATed pod → node traffic: NM-2.3 passes' },
+      flannel: { failed: ['NM-4.1'], undecided: [], why: 'the lost FLANNEL-POSTRTG masquerade is also the one that SNATed pod → node traffic: NM-2.3 passes' },
+    },
   },
   {
     name: 'node-to-pod-snat',
     summary: `Node-${FAULT_NODE} SNATs its own traffic to pods to a second address of its (172.18.0.${100 + FAULT_NODE}).`,
     models: 'A node-level rule that rewrites host-originated traffic to pods (kube-proxy --masquerade-all, an SNAT pinned to a VIP or floating address), so pods cannot tell which node talks to them.',
-    dataplanes: ALL,
+    dataplanes: NODE_ROUTED,
     matrix: ['host-gw'],
     caughtBy: ['NM-2.1', 'NM-2.2'],
     undecided: [],
@@ -109,8 +149,8 @@ export const FAULTS: readonly FaultDef[] = [
   {
     name: 'pod-to-node-snat',
     summary: 'Nodes masquerade pod traffic to node addresses: the egress rule exempts only the pod CIDR.',
-    models: 'A masquerade rule whose exceptions list only the pod CIDR (ip-masq-agent nonMasqueradeCIDRs without the node network), so pods reaching kubelets or hostNetwork services appear as the node.',
-    dataplanes: ALL,
+    models: 'A masquerade rule whose exceptions list only the pod CIDR (ip-masq-agent nonMasqueradeCIDRs without the node network), so pods reaching kubelets or hostNetwork services appear as the node. kindnet, calico and flannel do this by design.',
+    dataplanes: NODE_EXEMPT,
     matrix: ['host-gw'],
     caughtBy: ['NM-2.3'],
     undecided: [],
@@ -125,12 +165,26 @@ export const FAULTS: readonly FaultDef[] = [
     caughtBy: ['NM-1.1', 'NM-1.2', 'NM-2.1', 'NM-2.2', 'NM-2.3', 'NM-3.3', 'NM-4.1', 'NM-4.2'],
     undecided: ['NM-1.3', 'NM-5.1'],
     touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod') || f.named.includes(FAULT_NODE),
+    on: {
+      kindnet: {
+        failed: ['NM-1.2', 'NM-2.1', 'NM-2.2', 'NM-2.3', 'NM-3.3', 'NM-4.1', 'NM-4.2'], undecided: ['NM-1.1', 'NM-1.3', 'NM-5.1'],
+        why: 'no bridge: a same-node flow to the stale address is routed to the router and lost there, with no unanswered ARP on the pod\'s link to prove it: NM-1.1 is inconclusive',
+      },
+      calico: {
+        failed: ['NM-1.2', 'NM-2.1', 'NM-2.2', 'NM-2.3', 'NM-3.3', 'NM-3.4', 'NM-4.1', 'NM-4.2'], undecided: ['NM-1.1', 'NM-1.3', 'NM-5.1'],
+        why: 'no bridge: a same-node flow to the stale address is routed to the router and lost there, with no unanswered ARP on the pod\'s link to prove it: NM-1.1 is inconclusive',
+      },
+      vpc: {
+        failed: ['NM-1.2', 'NM-2.3', 'NM-3.3'], undecided: ['NM-1.1', 'NM-1.3', 'NM-2.1', 'NM-2.2', 'NM-4.1', 'NM-4.2', 'NM-5.1'],
+        why: 'the stale addresses lie in node-3\'s prefix, which the fabric routes to node-3: flows to them leave node-2 and vanish where no capture decides them',
+      },
+    },
   },
   {
     name: 'mtu-blackhole',
     summary: 'Pods and the VXLAN device get the underlay MTU (1500) instead of 1450; nodes\' NICs pass the 1550-byte frames, the underlay drops them silently.',
     models: 'A CNI MTU that does not subtract the tunnel overhead, on an underlay smaller than the NICs believe (jumbo NICs behind a 1500 hop, ICMP filtered): small packets work, full-size ones vanish.',
-    dataplanes: ['vxlan'],
+    dataplanes: ['vxlan', 'flannel'],
     matrix: ['vxlan'],
     caughtBy: ['NM-5.1'],
     undecided: [],
@@ -140,11 +194,53 @@ export const FAULTS: readonly FaultDef[] = [
     name: 'forward-drop',
     summary: `Node-${FAULT_NODE}'s iptables FORWARD policy is DROP: it stops forwarding for its pods (bridged traffic included, through br_netfilter).`,
     models: 'Docker 1.13 and later set the FORWARD policy to DROP on every host it runs on (kubernetes/kubernetes#40182): pods on such a node lose every forwarded path.',
-    dataplanes: ALL,
+    // flannel's FLANNEL-FWD accepts pod traffic whatever the policy.
+    dataplanes: ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc'],
     matrix: ['host-gw'],
     caughtBy: ['NM-1.1', 'NM-1.2', 'NM-2.2', 'NM-2.3', 'NM-2.4'],
     undecided: ['NM-1.3', 'NM-3.3', 'NM-4.1', 'NM-4.2', 'NM-5.1'],
     touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod'),
+  },
+  {
+    name: 'nonmasq-node-cidr',
+    summary: 'kindnetd\'s non-masquerade CIDR is each node\'s own podCIDR instead of the cluster\'s pod range: pod traffic to other nodes\' pods is masqueraded.',
+    models: 'kindnetd (an ip-masq-agent) started with the node\'s podCIDR as its non-masquerade list (a POD_SUBNET set per node, or ip-masq-agent nonMasqueradeCIDRs listing one node\'s range): cross-node pod traffic arrives from the sending node\'s address, as in AKS#2031.',
+    dataplanes: ['kindnet'],
+    matrix: ['kindnet'],
+    caughtBy: ['NM-1.2', 'NM-4.2'],
+    undecided: [],
+    touches: (f) => f.from?.role === 'pod' && crossNode(f),
+  },
+  {
+    name: 'no-proxy-arp',
+    summary: `Proxy ARP is off on node-${FAULT_NODE}'s cali* veths: its pods never resolve their gateway 169.254.1.1.`,
+    models: 'calico\'s host-side veth without proxy_arp (a felix that did not configure the interface, a sysctl reset by a node tuning profile): the pod\'s default route via 169.254.1.1 has no neighbour, so every packet a pod on that node sends is dropped in the pod.',
+    dataplanes: ['calico'],
+    matrix: ['calico'],
+    // Replies from node-2's pods die in the pod too: NM-1.3 fails (the requests of other nodes' pods arrived), NM-2.1 as well.
+    caughtBy: ['NM-1.1', 'NM-1.2', 'NM-1.3', 'NM-2.1', 'NM-2.2', 'NM-2.4'],
+    undecided: ['NM-3.3', 'NM-4.1', 'NM-4.2', 'NM-5.1'],
+    touches: (f) => onNode(f.from, FAULT_NODE, 'pod') || onNode(f.to, FAULT_NODE, 'pod'),
+  },
+  {
+    name: 'missing-policy-rule',
+    summary: `Node-${FAULT_NODE} lacks the \`from <pod prefix> lookup 100\` rule: its pods' traffic takes the main table and leaves by eth0, where no SNAT applies, so their egress reaches the internet with the pod IP.`,
+    models: 'AWS VPC CNI\'s per-pod policy rule missing (a rule flushed by a node agent or netplan re-applying, an IPAM restart that did not restore it, aws/amazon-vpc-cni-k8s reports): pod traffic leaves by the wrong ENI and skips the SNAT bound to the pods\' NIC.',
+    dataplanes: ['vpc'],
+    matrix: ['vpc'],
+    caughtBy: ['NM-4.1'],
+    undecided: [],
+    touches: (f) => f.kind === 'pod-external' && onNode(f.from, FAULT_NODE, 'pod'),
+  },
+  {
+    name: 'flannel-no-ip-masq',
+    summary: 'flanneld runs without --ip-masq: subnet.env says FLANNEL_IPMASQ=false, so the meta-plugin turns the bridge\'s ipMasq on, which masquerades pod traffic leaving the node\'s subnet, other nodes\' pods included.',
+    models: 'kube-flannel\'s --ip-masq argument dropped (a customised manifest, a Helm value): flannel\'s CNI plugin then sets `ipMasq: !FLANNEL_IPMASQ` on the bridge delegate (flannel-io/cni-plugin), and cross-node pod traffic arrives from the node address.',
+    dataplanes: ['flannel'],
+    matrix: ['flannel'],
+    caughtBy: ['NM-1.2', 'NM-4.2'],
+    undecided: [],
+    touches: (f) => f.from?.role === 'pod' && crossNode(f),
   },
 ];
 
@@ -163,7 +259,9 @@ export function faultDef(name: FaultName): FaultDef {
 export function faultConflict(faults: readonly FaultName[], dataplane: Dataplane, nodes: number): string | undefined {
   for (const name of faults) {
     const f = faultDef(name);
-    if (!f.dataplanes.includes(dataplane)) return `fault \`${name}\` applies to the ${f.dataplanes.join(', ')} dataplane only, not ${dataplane}`;
+    if (!f.dataplanes.includes(dataplane)) {
+      return `fault \`${name}\` applies to the ${f.dataplanes.join(', ')} dataplane${f.dataplanes.length > 1 ? 's' : ''} only, not ${dataplane}`;
+    }
   }
   if (faults.length && nodes < FAULT_NODE) return `faults need at least ${FAULT_NODE} nodes (they break node-${FAULT_NODE}), got --nodes ${nodes}`;
   return undefined;
@@ -185,5 +283,5 @@ export function matrixFlow(check: string, v: { kind: string; from: string; to: s
 /** `podwire lab faults`: one block per fault. */
 export function faultsText(): string {
   const w = Math.max(...FAULTS.map((f) => f.name.length));
-  return FAULTS.map((f) => `${f.name.padEnd(w)}  ${f.summary}\n${' '.repeat(w)}  models: ${f.models}${f.dataplanes.length < 2 ? `\n${' '.repeat(w)}  dataplane: ${f.dataplanes.join(', ')} only` : ''}`).join('\n');
+  return FAULTS.map((f) => `${f.name.padEnd(w)}  ${f.summary}\n${' '.repeat(w)}  models: ${f.models}${f.dataplanes.length < ALL.length ? `\n${' '.repeat(w)}  dataplanes: ${f.dataplanes.join(', ')} only` : ''}`).join('\n');
 }

@@ -25,8 +25,55 @@ export const MAX_MTU = JUMBO_MTU;
 export const MAX_NODES = 64;
 export const STATE_ROOT = '/run/podwire';
 
-export type Dataplane = 'host-gw' | 'vxlan';
-export const DATAPLANES: readonly Dataplane[] = ['host-gw', 'vxlan'];
+/**
+ * Dataplane profiles (README "The lab"): the ideal `host-gw` and `vxlan`
+ * (bridge + host-local), and models of real CNI families: `kindnet` (ptp, /32
+ * routes, kindnetd's masquerade), `calico` (no bridge, 169.254.1.1 and proxy
+ * ARP, /26 IPAM blocks that ignore the node podCIDRs) and `vpc` (pod IPs from
+ * the VPC, a second NIC per node taken by policy routing, no podCIDRs) and
+ * `flannel` (subnet.env, the meta-plugin's bridge config, VXLAN, flanneld's
+ * masquerade).
+ */
+export type Dataplane = 'host-gw' | 'vxlan' | 'kindnet' | 'calico' | 'vpc' | 'flannel';
+export const DATAPLANES: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'calico', 'vpc', 'flannel'];
+
+/** calico: the IP pool its /26 blocks come from (the cluster CIDR, as kubeadm + Calico installs set it). */
+export const CALICO_POOL = CLUSTER_POD_CIDR;
+export const CALICO_BLOCK_PREFIX = 26;
+/** calico: the pods' gateway, an address nobody holds; the host end of each veth answers its ARP by proxy. */
+export const CALICO_GATEWAY = '169.254.1.1';
+/** calico: the MAC calico gives every host-side veth (felix/cni-plugin), so pods' neighbour entries never change. */
+export const CALICO_HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
+
+/**
+ * calico: node i's IPAM block, the (i-1)th /26 of the pool. Blocks are
+ * handed out in order from the pool's start, not from the node's podCIDR:
+ * nodes 1-4 hold blocks in 10.244.0.0/24 (no node's podCIDR) and node 5
+ * holds 10.244.1.0/26, inside node-1's podCIDR, as calico-ipam does.
+ */
+export function calicoBlock(index: number): string {
+  const [a, b] = CALICO_POOL.split('.').map(Number);
+  const offset = (index - 1) * 2 ** (32 - CALICO_BLOCK_PREFIX);
+  return `${a}.${b! + Math.floor(offset / 65536)}.${Math.floor(offset / 256) % 256}.${offset % 256}/${CALICO_BLOCK_PREFIX}`;
+}
+
+/** vpc: the VPC's CIDR (the underlays and the pod subnet): nodes SNAT only traffic leaving it. */
+export const VPC_CIDR = '172.18.0.0/16';
+/** vpc: the subnet pods get addresses from, a /26 prefix per node (as with AWS prefix delegation or Azure CNI's pod subnet). */
+export const VPC_POD_SUBNET = '172.18.64.0/18';
+export const VPC_PREFIX_LEN = 26;
+/** vpc: the MAC of every host-side veth; the pod's static ARP entry for 169.254.1.1 names it (AWS VPC CNI adds that entry). */
+export const VPC_HOST_VETH_MAC = '0e:70:79:00:00:01';
+
+/** vpc: node i's pod prefix, the (i-1)th /26 of the pod subnet (node-1 172.18.64.0/26, node-64 172.18.79.192/26). */
+export function vpcPodPrefix(index: number): string {
+  const offset = (index - 1) * 2 ** (32 - VPC_PREFIX_LEN);
+  const [a, b, c] = VPC_POD_SUBNET.split('.').map(Number);
+  return `${a}.${b}.${c! + Math.floor(offset / 256)}.${offset % 256}/${VPC_PREFIX_LEN}`;
+}
+
+/** The range a node's pods get addresses from: its IPAM block (calico) or pod prefix (vpc), else its podCIDR. */
+export const podRangeOf = (node: NodePlan): string => node.ipamBlock ?? node.podCIDR;
 
 /**
  * How nodes reach the outside (FIELD.md §3): `single` one NIC and one
@@ -54,12 +101,15 @@ export interface NodePlan {
   underlayIP: string;
   /** Every address of the node's underlay NICs: eth0's, then eth1's when it has one (`--uplinks`). */
   underlayIPs: string[];
+  /** The podCIDR the API reports; empty on vpc (nodes have none). */
   podCIDR: string;
-  /** First address of the pod CIDR: the cni0 bridge's address (the pods' gateway). */
+  /** First address of the pod CIDR: the cni0 bridge's address (the pods' gateway). Empty on vpc, whose nodes have no podCIDR. */
   bridgeIP: string;
   vxlanMAC: string;
   /** eth0's MAC, fixed so that underlay neighbours can be permanent entries (see underlayNeighbourLines). */
   underlayMAC: string;
+  /** Where its pods' addresses come from when that is not its podCIDR: calico's /26 block, vpc's pod prefix; absent in other profiles. */
+  ipamBlock?: string;
 }
 
 export interface LabPlan {
@@ -118,7 +168,10 @@ export function labPlan(name: string, nodes: number, dataplane: Dataplane, fault
   const uplinks = underlay.uplinks ?? 'single';
   const plans = Array.from({ length: nodes }, (_, i) => {
     const n = nodePlan(name, i + 1);
-    return hasSecondUplink(uplinks, n.index) ? { ...n, underlayIPs: [...n.underlayIPs, secondUnderlayIP(n.index)] } : n;
+    // vpc: no podCIDR (the API reports none), pods from the node's prefix, and every node has its second NIC.
+    if (dataplane === 'vpc') return { ...n, podCIDR: '', bridgeIP: '', ipamBlock: vpcPodPrefix(n.index), underlayIPs: [...n.underlayIPs, secondUnderlayIP(n.index)] };
+    const withBlock = dataplane === 'calico' ? { ...n, ipamBlock: calicoBlock(n.index) } : n;
+    return hasSecondUplink(uplinks, n.index) ? { ...withBlock, underlayIPs: [...n.underlayIPs, secondUnderlayIP(n.index)] } : withBlock;
   });
   if (faults.includes('overlapping-pod-cidr') && plans.length >= FAULT_NODE) {
     // The fault node is handed node-1's range: same CIDR, same gateway address.

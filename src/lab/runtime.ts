@@ -4,10 +4,13 @@
 // command uses the host's tools). Exec runs a further process there.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { cniAdd, cniDel, bridgeNetConf, type CniCall } from './cni.js';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { cniAdd, cniDel, podNetConf, type CniCall } from './cni.js';
+import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js';
+import { vpcHostLines, vpcPodLines } from './vpc.js';
+import { flannelDelegateConf, parseSubnetEnv } from './flannel.js';
 import { UNDERLAY_MTU, podNetns, type NodePlan } from './plan.js';
-import { ipBatch, run } from './sh.js';
+import { ipBatch, run, shIn } from './sh.js';
 import { killNetnsProcesses, pidAlive, waitGone } from './topology.js';
 import { paths, type LabState } from './state.js';
 
@@ -33,6 +36,16 @@ export class LabRuntime {
     this.p = paths(lab.stateDir);
   }
 
+  /** The pods' network config: flannel's is derived from the node's subnet file at every call, as the meta-plugin does. */
+  private netConf(node: NodePlan): CniCall['conf'] {
+    const ipamDir = this.p.ipam(node.name);
+    if (this.lab.dataplane === 'flannel') {
+      const file = this.p.subnetEnv(node.name);
+      return flannelDelegateConf(parseSubnetEnv(readFileSync(file, 'utf8'), file), ipamDir, this.lab.faults ?? []);
+    }
+    return podNetConf(node, this.lab.dataplane, ipamDir, this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU);
+  }
+
   private cniCall(sb: { id: string; netns: string; node: NodePlan }, podRef: { namespace: string; name: string }): CniCall {
     return {
       binDir: this.lab.cniBinDir,
@@ -40,7 +53,7 @@ export class LabRuntime {
       containerId: `pw${sb.id}`,
       podNetnsPath: `/var/run/netns/${sb.netns}`,
       ifName: 'eth0',
-      conf: bridgeNetConf(sb.node, this.lab.dataplane, this.p.ipam(sb.node.name), this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU),
+      conf: this.netConf(sb.node),
       // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
       args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
     };
@@ -54,11 +67,30 @@ export class LabRuntime {
     try {
       await ipBatch(netns, ['link set lo up']);
       const { ip } = await cniAdd(this.cniCall({ id, netns, node }, podRef));
+      // calico and vpc: host-local only gave the address; the veth is wired as their plugins do (calico.ts, vpc.ts).
+      if (this.lab.dataplane === 'calico' || this.lab.dataplane === 'vpc') {
+        await this.wireRouted(node, id, netns, ip).catch(async (err: unknown) => {
+          await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
+          throw err;
+        });
+      }
       return { id, netns, ip, hostNetwork, node };
     } catch (err) {
       await run('ip', ['netns', 'del', netns]).catch(() => undefined);
       throw err;
     }
+  }
+
+  private async wireRouted(node: NodePlan, id: string, netns: string, ip: string): Promise<void> {
+    const mtu = this.lab.mtu ?? UNDERLAY_MTU;
+    if (this.lab.dataplane === 'vpc') {
+      await ipBatch(node.netns, vpcHostLines(id, netns, ip, mtu));
+      await ipBatch(netns, vpcPodLines(ip));
+      return;
+    }
+    await ipBatch(node.netns, calicoHostLines(id, netns, ip, mtu));
+    await shIn(node.netns, calicoHostSysctls(node, id, this.lab.faults ?? []));
+    await ipBatch(netns, calicoPodLines(ip));
   }
 
   /** Kills what runs in the sandbox, releases its address (CNI DEL) and removes its netns. */

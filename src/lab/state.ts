@@ -46,6 +46,8 @@ export const paths = (stateDir: string) => ({
   ipam: (node: string) => join(stateDir, 'ipam', node),
   cniConf: (node: string) => join(stateDir, 'cni', `${node}.conflist.json`),
   cniDir: join(stateDir, 'cni'),
+  /** flannel: the node's subnet file, as flanneld writes /run/flannel/subnet.env on a real node. */
+  subnetEnv: (node: string) => join(stateDir, 'flannel', node, 'subnet.env'),
 });
 
 export async function writeJsonAtomic(file: string, value: unknown, mode = 0o600): Promise<void> {

@@ -23,7 +23,8 @@ export interface LabStatus {
   kubeconfig: string;
   api: { url: string | null; pid: number | null; running: boolean; healthy: boolean };
   /** underlayIP: eth0's address (the InternalIP); underlayIPs: every underlay NIC's, eth0's first. */
-  nodes: { name: string; netns: string; underlayIP: string; underlayIPs: string[]; podCIDR: string }[];
+  /** podCIDR: what the API reports; ipamBlock: where its pods' addresses come from when that is not the podCIDR (calico). */
+  nodes: { name: string; netns: string; underlayIP: string; underlayIPs: string[]; podCIDR: string; ipamBlock?: string }[];
   pods: { namespace: string; name: string; node: string | null; netns: string | null; ip: string | null; phase: string; hostNetwork: boolean }[];
 }
 
@@ -55,7 +56,9 @@ export async function labStatus(name: string): Promise<LabStatus> {
     stateDir,
     kubeconfig: p.kubeconfig,
     api: { url: api?.url ?? null, pid: api?.pid ?? null, running, healthy },
-    nodes: state.nodes.map((n) => ({ name: n.name, netns: n.netns, underlayIP: n.underlayIP, underlayIPs: underlayIPsOf(n), podCIDR: n.podCIDR })),
+    nodes: state.nodes.map((n) => ({
+      name: n.name, netns: n.netns, underlayIP: n.underlayIP, underlayIPs: underlayIPsOf(n), podCIDR: n.podCIDR, ...(n.ipamBlock ? { ipamBlock: n.ipamBlock } : {}),
+    })),
     pods: pods.map((pod) => ({
       namespace: pod.metadata.namespace ?? '',
       name: pod.metadata.name,
@@ -79,7 +82,9 @@ export function formatStatus(s: LabStatus): string {
     `api ${s.api.url ?? '-'}  pid ${s.api.pid ?? '-'}  ${s.api.healthy ? 'healthy' : s.api.running ? 'NOT ANSWERING' : 'NOT RUNNING'}`,
     `kubeconfig ${s.kubeconfig}`,
     '',
-    table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR'], s.nodes.map((n) => [n.name, n.netns, n.underlayIPs.join(','), n.podCIDR])),
+    s.nodes.some((n) => n.ipamBlock)
+      ? table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR', 'IPAM-BLOCK'], s.nodes.map((n) => [n.name, n.netns, n.underlayIPs.join(','), n.podCIDR || '-', n.ipamBlock ?? '-']))
+      : table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR'], s.nodes.map((n) => [n.name, n.netns, n.underlayIPs.join(','), n.podCIDR])),
   ];
   if (s.pods.length) {
     lines.push('', table(['NAMESPACE/POD', 'NODE', 'PHASE', 'IP', 'NETNS'],

@@ -2,14 +2,19 @@
 // router), N node netns, an internet host behind the router (DESIGN §5).
 // Everything is created inside lab netns; the root netns is never touched.
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import {
-  CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_TCP_PORT, INTERNET_PREFIX, ROUTER_INTERNET_IP, UNDERLAY_CIDR,
-  VXLAN_PORT, labOfNetns, netnsPrefix, type LabPlan, type NodePlan,
+  CALICO_POOL, CLUSTER_POD_CIDR, INTERNET_IP, INTERNET_TCP_PORT, INTERNET_PREFIX, ROUTER_INTERNET_IP, UNDERLAY_CIDR,
+  VXLAN_PORT, labOfNetns, netnsPrefix, podRangeOf, type Dataplane, type LabPlan, type NodePlan,
 } from './plan.js';
 import { FAULT_NODE, ROUTELESS_NODE, type FaultName } from './faults.js';
 import { fabricLines, nodeUplinkLines, vxlanMTU } from './underlay.js';
+import { vpcFabricLines, vpcNodeLines, vpcSnatRules } from './vpc.js';
+import { flannelForwardRules, flannelMasqRules, subnetEnvFor, subnetEnvText } from './flannel.js';
+import { paths } from './state.js';
 import { ipBatch, listNetns, netnsPids, run, shIn } from './sh.js';
 
 const UNDERLAY_PREFIX = UNDERLAY_CIDR.split('/')[1];
@@ -17,30 +22,75 @@ const UNDERLAY_PREFIX = UNDERLAY_CIDR.split('/')[1];
 /** The address node-to-pod-snat puts on a node's own traffic to pods: a second address on its uplink. */
 export const agentSnatIP = (node: NodePlan) => `172.18.0.${100 + node.index}`;
 
+const NAT_HEAD = ['*nat', ':PREROUTING ACCEPT [0:0]', ':INPUT ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', ':POSTROUTING ACCEPT [0:0]'];
+
+/** node-to-pod-snat: the fault node SNATs its own traffic to pods to a second address. */
+function nodeToPodSnat(node: NodePlan, faults: readonly FaultName[]): string[] {
+  return faults.includes('node-to-pod-snat') && node.index === FAULT_NODE
+    ? [`-A POSTROUTING -m addrtype --src-type LOCAL -d ${CLUSTER_POD_CIDR} -j SNAT --to-source ${agentSnatIP(node)}`] : [];
+}
+
 /**
- * Node-side NAT: masquerade pod traffic to destinations outside the cluster
- * (pods and nodes). Faults drop the masquerade (no-egress-snat), drop the
- * node-network exemption (pod-to-node-snat) or SNAT the node's own traffic
- * to pods (node-to-pod-snat, on the fault node).
+ * kindnetd's masquerade (kubernetes-sigs/kind images/kindnetd, an
+ * ip-masq-agent): every packet not to a LOCAL address goes to
+ * KIND-MASQ-AGENT, which returns for the pod range and masquerades the rest,
+ * so pod → other node is SNATed (FIELD.md §1). No source match: the node's
+ * own traffic is masqueraded too (to its own address, a no-op).
+ * nonmasq-node-cidr exempts only the node's own podCIDR: cross-node pod
+ * traffic is masqueraded as well.
  */
-export function nodeNatRules(node: NodePlan, faults: readonly FaultName[] = []): string {
+export function kindnetMasqRules(node: NodePlan, faults: readonly FaultName[] = []): string[] {
+  const nonMasq = faults.includes('nonmasq-node-cidr') ? node.podCIDR : CLUSTER_POD_CIDR;
+  return [
+    ':KIND-MASQ-AGENT - [0:0]',
+    '-A POSTROUTING -m addrtype ! --dst-type LOCAL -m comment --comment "kind-masq-agent: ensure nat POSTROUTING directs all non-LOCAL destination traffic to our custom KIND-MASQ-AGENT chain" -j KIND-MASQ-AGENT',
+    `-A KIND-MASQ-AGENT -d ${nonMasq} -m comment --comment "kind-masq-agent: local traffic is not subject to MASQUERADE" -j RETURN`,
+    ...(faults.includes('no-egress-snat') ? [] : ['-A KIND-MASQ-AGENT -m comment --comment "kind-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)" -j MASQUERADE']),
+  ];
+}
+
+/**
+ * calico's natOutgoing (felix's cali-nat-outgoing): traffic from the pool to
+ * anything outside every pool is masqueraded, node addresses included
+ * (natOutgoingExclusions defaults to IPPoolsOnly; FIELD.md §1).
+ */
+export function calicoNatOutgoingRules(faults: readonly FaultName[] = []): string[] {
+  if (faults.includes('no-egress-snat')) return [];
+  return [
+    ':cali-nat-outgoing - [0:0]',
+    '-A POSTROUTING -m comment --comment "cali:nat-outgoing" -j cali-nat-outgoing',
+    `-A cali-nat-outgoing -s ${CALICO_POOL} ! -d ${CALICO_POOL} -j MASQUERADE`,
+  ];
+}
+
+/**
+ * The lab's own egress rule (host-gw, vxlan): masquerade pod traffic to
+ * destinations outside the cluster (pods and nodes). Faults drop the
+ * masquerade (no-egress-snat) or the node-network exemption (pod-to-node-snat).
+ */
+function labEgressRules(faults: readonly FaultName[]): string[] {
   const has = (f: FaultName) => faults.includes(f);
   return [
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
     ':PW-EGRESS - [0:0]',
     '-A POSTROUTING -s ' + CLUSTER_POD_CIDR + ' -j PW-EGRESS',
     '-A PW-EGRESS -d ' + CLUSTER_POD_CIDR + ' -j RETURN',
     ...(has('pod-to-node-snat') ? [] : ['-A PW-EGRESS -d ' + UNDERLAY_CIDR + ' -j RETURN']),
     ...(has('no-egress-snat') ? [] : ['-A PW-EGRESS -j MASQUERADE']),
-    ...(has('node-to-pod-snat') && node.index === FAULT_NODE
-      ? [`-A POSTROUTING -m addrtype --src-type LOCAL -d ${CLUSTER_POD_CIDR} -j SNAT --to-source ${agentSnatIP(node)}`] : []),
-    'COMMIT',
-    '',
-  ].join('\n');
+  ];
+}
+
+/** Node-side NAT as `iptables-restore` input, per dataplane profile, with the faults that change it. */
+export function nodeNatRules(node: NodePlan, faults: readonly FaultName[] = [], dataplane: Dataplane = 'host-gw'): string {
+  const egress = dataplane === 'kindnet' ? kindnetMasqRules(node, faults)
+    : dataplane === 'calico' ? calicoNatOutgoingRules(faults)
+    : dataplane === 'vpc' ? vpcSnatRules(faults)
+    // The rules depend on the subnet file's network, subnet and ipmasq, not on its MTU.
+    : dataplane === 'flannel' ? flannelMasqRules(subnetEnvFor(node, 0, faults), faults)
+    : labEgressRules(faults);
+  // Chain declarations first, as iptables-restore wants them before rules that jump to them.
+  const decl = egress.filter((l) => l.startsWith(':'));
+  const rules = egress.filter((l) => !l.startsWith(':'));
+  return [...NAT_HEAD, ...decl, ...rules, ...nodeToPodSnat(node, faults), 'COMMIT', ''].join('\n');
 }
 
 /**
@@ -49,18 +99,21 @@ export function nodeNatRules(node: NodePlan, faults: readonly FaultName[] = []):
  * CIDR away), minus the route missing-route removes.
  */
 function routedPeers(plan: LabPlan, node: NodePlan): NodePlan[] {
-  const seen = new Set([node.podCIDR]);
+  const seen = new Set([podRangeOf(node)]);
   return plan.nodes.filter((o) => {
-    if (o.index === node.index || seen.has(o.podCIDR)) return false;
-    seen.add(o.podCIDR);
+    if (o.index === node.index || seen.has(podRangeOf(o))) return false;
+    seen.add(podRangeOf(o));
     return !(plan.faults.includes('missing-route') && node.index === ROUTELESS_NODE && o.index === FAULT_NODE);
   });
 }
 
 export function dataplaneLines(plan: LabPlan, node: NodePlan): { ip: string[]; bridge: string[] } {
   const others = routedPeers(plan, node);
-  if (plan.dataplane === 'host-gw') {
-    return { ip: others.map((o) => `route add ${o.podCIDR} via ${o.underlayIP} dev eth0`), bridge: [] };
+  // vpc: nodes route nothing to each other; the fabric routes each node's pod prefix, and pods leave by policy.
+  if (plan.dataplane === 'vpc') return { ip: vpcNodeLines(node, plan.faults), bridge: [] };
+  // host-gw and kindnet route each other node's podCIDR via its address; calico (BGP) each node's IPAM block.
+  if (plan.dataplane !== 'vxlan' && plan.dataplane !== 'flannel') {
+    return { ip: others.map((o) => `route add ${podRangeOf(o)} via ${o.underlayIP} dev eth0`), bridge: [] };
   }
   const ip = [
     `link add flannel.1 type vxlan id 1 dev eth0 dstport ${VXLAN_PORT} nolearning local ${node.underlayIP}`,
@@ -100,9 +153,16 @@ async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
     ...dp.ip,
   ]);
   const bridgeCmds = dp.bridge.map((l) => `bridge ${l}`).join('\n');
-  // forward-drop: the filter table's FORWARD policy, as Docker sets it.
-  const filter = plan.faults.includes('forward-drop') && node.index === FAULT_NODE ? '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n' : '';
-  await shIn(node.netns, `${sysctlScript()}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules(node, plan.faults)}${filter}EOF\n`);
+  // forward-drop: the filter table's FORWARD policy, as Docker sets it. flannel: flanneld's FLANNEL-FWD.
+  const filter = plan.faults.includes('forward-drop') && node.index === FAULT_NODE ? '*filter\n:FORWARD DROP [0:0]\nCOMMIT\n'
+    : plan.dataplane === 'flannel' ? flannelForwardRules(subnetEnvFor(node, 0, plan.faults)) : '';
+  if (plan.dataplane === 'flannel') {
+    // What flanneld writes once it holds the node's lease; the pods' CNI config is derived from it (runtime).
+    const file = paths(plan.stateDir).subnetEnv(node.name);
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(file, subnetEnvText(subnetEnvFor(node, vxlanMTU(plan.mtu, plan.faults), plan.faults)));
+  }
+  await shIn(node.netns, `${sysctlScript()}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules(node, plan.faults, plan.dataplane)}${filter}EOF\n`);
 }
 
 /** Creates the whole topology. On failure the caller tears the lab down. */
@@ -111,7 +171,7 @@ export async function buildTopology(plan: LabPlan): Promise<void> {
   await ipBatch(undefined, all.map((ns) => `netns add ${ns}`));
   const fabric = plan.fabricNetns;
   // The NICs' MTUs are set as the veths are created (fabricLines); mtu-blackhole's jumbo NICs too.
-  await ipBatch(fabric, fabricLines(plan));
+  await ipBatch(fabric, [...fabricLines(plan), ...(plan.dataplane === 'vpc' ? vpcFabricLines(plan) : [])]);
   await shIn(fabric, sysctlScript());
   await ipBatch(plan.internetNetns, [
     'link set lo up',

@@ -5,7 +5,7 @@
 import {
   CLUSTER_POD_CIDR, INTERNET_PREFIX, JUMBO_MTU, MAX_MTU, MIN_MTU, POLICY_MAIN_PREF, POLICY_NODE, POLICY_TABLE, POLICY_TABLE_PREF,
   ROUTER_INTERNET_IP, ROUTER_SECOND_UNDERLAY_IP, ROUTER_UNDERLAY_IP, SECOND_UNDERLAY_CIDR, UNDERLAY_CIDR, UNDERLAY_MTU, VXLAN_OVERHEAD,
-  type Dataplane, type LabPlan, type NodePlan, type Uplinks,
+  podRangeOf, type Dataplane, type LabPlan, type NodePlan, type Uplinks,
 } from './plan.js';
 import type { FaultName } from './faults.js';
 
@@ -27,7 +27,7 @@ export function vxlanMTU(mtu: number, faults: readonly FaultName[]): number {
  * (1500) is the same, and the config stays what it was before `--mtu`.
  */
 export function podMTU(dataplane: Dataplane, mtu: number, faults: readonly FaultName[]): number | undefined {
-  if (dataplane === 'vxlan') return vxlanMTU(mtu, faults);
+  if (dataplane === 'vxlan' || dataplane === 'flannel') return vxlanMTU(mtu, faults);
   return mtu === UNDERLAY_MTU ? undefined : mtu;
 }
 
@@ -108,7 +108,8 @@ export function policyLines(node: NodePlan): string[] {
     `route add default via ${ROUTER_SECOND_UNDERLAY_IP} dev eth1 table ${POLICY_TABLE}`,
     `rule add to ${CLUSTER_POD_CIDR} lookup main pref ${POLICY_MAIN_PREF}`,
     `rule add to ${UNDERLAY_CIDR} lookup main pref ${POLICY_MAIN_PREF}`,
-    `rule add from ${node.podCIDR} lookup ${POLICY_TABLE} pref ${POLICY_TABLE_PREF}`,
+    // The node's pods' range: its podCIDR, or calico's IPAM block.
+    `rule add from ${podRangeOf(node)} lookup ${POLICY_TABLE} pref ${POLICY_TABLE_PREF}`,
   ];
 }
 
@@ -127,7 +128,10 @@ export function nodeUplinkLines(plan: LabPlan, node: NodePlan): string[] {
 }
 
 /** Why these `--uplinks`/`--mtu` cannot build such a lab, or undefined when they can (checked before anything is created). */
-export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: readonly FaultName[]; nodes: number }): string | undefined {
+export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: readonly FaultName[]; nodes: number; dataplane?: Dataplane }): string | undefined {
+  if (o.dataplane === 'vpc' && o.uplinks !== 'single') {
+    return `the vpc dataplane gives every node its own second NIC and policy rules: it cannot be combined with \`--uplinks ${o.uplinks}\``;
+  }
   if (!Number.isInteger(o.mtu) || o.mtu < MIN_MTU || o.mtu > MAX_MTU) return `the underlay MTU must be an integer from ${MIN_MTU} to ${MAX_MTU}, got ${o.mtu}`;
   if (o.uplinks === 'policy' && o.nodes < POLICY_NODE) {
     return `\`--uplinks policy\` gives node-${POLICY_NODE} a second uplink: it needs at least ${POLICY_NODE} nodes, got --nodes ${o.nodes}`;

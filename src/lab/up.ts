@@ -59,7 +59,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const faults = [...new Set(opts.faults ?? [])];
   const uplinks = opts.uplinks ?? 'single';
   const mtu = opts.mtu ?? UNDERLAY_MTU;
-  const conflict = faultConflict(faults, opts.dataplane, opts.nodes) ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes });
+  const conflict = faultConflict(faults, opts.dataplane, opts.nodes) ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes, dataplane: opts.dataplane });
   if (conflict) throw new LabError(conflict);
   await preflight(LAB_REQUIREMENTS, { install: true, log });
   await assertNameFree(opts.name);

@@ -24,7 +24,7 @@ describe('podwire command line', () => {
     [['lab', 'up', '--nodes', '0'], 'expected `--nodes` to be an integer from 1 to 64, got `0` (string)'],
     [['lab', 'up', '--nodes', '1.5'], 'got `1.5`'],
     [['lab', 'up', '--nodes', '-3'], '`--nodes`'],
-    [['lab', 'up', '--dataplane', 'foo'], 'expected `--dataplane` to be one of host-gw, vxlan, got `foo` (string)'],
+    [['lab', 'up', '--dataplane', 'foo'], 'expected `--dataplane` to be one of host-gw, vxlan, kindnet, calico, vpc, flannel, got `foo` (string)'],
     [['lab', 'up', '--name', 'has-hyphen'], 'got `has-hyphen`'],
     [['lab', 'up', '--name', 'a'.repeat(17)], '`--name`'],
     [['lab', 'up', '--frob'], 'unknown flag `--frob` for `podwire lab up` (valid: --name, --nodes, --dataplane, --uplinks, --mtu, --fault, --kubeconfig-out)'],

@@ -62,7 +62,7 @@ test('the fault declaration names real checks, and every fault is reachable from
   expect(FAULTS.map((f) => f.name)).toEqual([...FAULT_NAMES]);
   expect(parseCommand(['lab', 'up', '--fault', 'missing-route', '--fault', 'masquerade-all,missing-route'])).toMatchObject({ faults: ['missing-route', 'masquerade-all'] });
   expect(() => parseCommand(['lab', 'up', '--fault', 'nope'])).toThrow(/unknown fault `nope`.*known: masquerade-all/);
-  expect(faultConflict(['mtu-blackhole'], 'host-gw', 3)).toMatch(/vxlan dataplane only/);
+  expect(faultConflict(['mtu-blackhole'], 'host-gw', 3)).toMatch(/vxlan, flannel dataplanes only, not host-gw/);
   expect(faultConflict(['missing-route'], 'host-gw', 1)).toMatch(/at least 2 nodes/);
   expect(faultConflict([], 'host-gw', 1)).toBeUndefined();
 });

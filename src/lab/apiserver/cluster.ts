@@ -84,7 +84,8 @@ export class Cluster {
         },
         annotations: { [NETNS_ANNOTATION]: n.netns, [EXTERNAL_TARGET_ANNOTATION]: `${INTERNET_IP}:${INTERNET_TCP_PORT}` },
       },
-      spec: { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] },
+      // vpc nodes have no podCIDR (pods take VPC addresses), as on EKS and AKS with Azure CNI.
+      spec: n.podCIDR ? { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] } : {},
       status: {
         addresses: [
           { type: 'InternalIP', address: n.underlayIP },

@@ -95,7 +95,7 @@ export interface Node {
   apiVersion: 'v1';
   kind: 'Node';
   metadata: ObjectMeta;
-  spec: { podCIDR: string; podCIDRs: string[] };
+  spec: { podCIDR?: string; podCIDRs?: string[] };
   status: {
     addresses: { type: string; address: string }[];
     conditions: Condition[];
