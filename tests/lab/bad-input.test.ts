@@ -21,7 +21,7 @@ describeLab('bad input', () => {
     [['lab', 'up', '--name', 'Bad-Name'], /`--name`.*got `Bad-Name`/],
     [['lab', 'sideways'], /unknown lab command `sideways`/],
     [['lab', 'up', '--name', 'tbad', '--fault', 'nope'], /unknown fault `nope` \(string\); known: masquerade-all, .*podwire lab faults/],
-    [['lab', 'up', '--name', 'tbad', '--fault', 'mtu-blackhole'], /fault `mtu-blackhole` applies to the vxlan dataplane only, not host-gw/],
+    [['lab', 'up', '--name', 'tbad', '--fault', 'mtu-blackhole'], /fault `mtu-blackhole` applies to the vxlan, flannel dataplanes only, not host-gw/],
     [['lab', 'up', '--name', 'tbad', '--nodes', '1', '--fault', 'missing-route'], /faults need at least 2 nodes/],
     [['lab', 'up', '--name', 'tbad', '--uplinks', 'bgp'], /`--uplinks` to be one of single, ecmp, policy, got `bgp`/],
     [['lab', 'up', '--name', 'tbad', '--mtu', '9001'], /`--mtu` to be an integer from 1280 to 9000, got `9001`/],
