@@ -288,6 +288,9 @@ describe('delivery (NM-1.x, NM-2.x)', () => {
     o.controls.set('ghost', { complete: true, received: 1, replies: 1 });
     expect(verdictOf('NM-1.2', o, f)).toMatchObject({ from: 'ghost (?)', expected: '? > ?' });
     expect(verdictOf('NM-1.3', o, f)).toMatchObject({ expected: '? > 10.244.1.2' });
+    const toNode = find(o, 'pod-node', 'tcp');
+    toNode.flow = { ...toNode.flow, to: 'phantom' };
+    expect(verdictOf('NM-2.4', o, toNode).expected).toBe(`delivered to ? (${toNode.flow.dstIP}) and answered`);
   });
 });
 

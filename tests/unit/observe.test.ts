@@ -240,6 +240,9 @@ describe('what each capture point shows, on recorded bundles', () => {
     expect((await look((t) => `${t}.from.${f.to}`)).answerAtSender).toHaveLength(1);
     expect((await look(() => '')).answerAtSender).toEqual([]);
     expect((await look((t) => `${t}x.from.${f.to}`)).answerAtSender).toEqual([]);
+    // Another flow's reply, though on the wire at this sender, is not this flow's answer.
+    const other = (await loadBundle('clean-hostgw')).flows.flows.find((x) => x.kind === 'pod-pod-same' && x.proto === 'tcp' && x.from === f.from)!;
+    expect((await look(() => `${other.token}.from.${other.to}`)).answerAtSender).toEqual([]);
     // The reply on the wire is looked up by the receiver's reply token, whatever the sender reported.
     expect((await look(() => '')).replyAtSender).toHaveLength(1);
   });
@@ -350,7 +353,7 @@ describe('evidence rules, on hand-made packets', () => {
 
   test('TCP evidence: the connection\'s SYNs (not its other segments) at the sender and the receiver, when no data got through', () => {
     const o = run({
-      p: [syn(), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'A'), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'FA')],
+      p: [syn(), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'A'), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'FA'), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'R')],
       q: [syn(), syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'A'), syn('10.244.2.2', 7000, '10.244.1.2', 40001, 'SA')],
     }).observations[0]!;
     expect(o.handshakeAtSender.map((x) => x.tcpFlags)).toEqual(['S']);
@@ -394,6 +397,25 @@ describe('evidence rules, on hand-made packets', () => {
       ],
     }).observations[0]!;
     expect(o.handshakeAtUplink.map((x) => x.src)).toEqual(['10.244.1.2', '172.18.0.11']);
+  });
+
+  test('TCP and UDP ports are different ports: a UDP flow takes no TCP segment of the same port numbers as its evidence', () => {
+    const udpFlow: Flow = { ...tcpFlow, proto: 'udp' };
+    const udpSent: SentFlow = { id: 'f1', src: '10.244.1.2', sports: [40001], errno: 0, reply: '' };
+    const o = run({ p: [syn()], h: [syn('10.244.1.2', 40001, '10.244.2.2', 7000, 'S', [sll(2, OUT)])], q: [syn()] }, { flows: [udpFlow], sent: [udpSent] }).observations[0]!;
+    expect([o.handshakeAtSender, o.handshakeAtUplink, o.synAtReceiver, o.synAckAtSender]).toEqual([[], [], [], []]);
+  });
+
+  test('a node agent\'s flow is read on the uplink only when it goes to another node, and only as it leaves', () => {
+    const hostProbes: Probe[] = [...hp, { name: 'r', node: 'n1', role: 'pod', ip: '10.244.1.3' }];
+    const agent = (over: Partial<Flow>): Flow => ({ id: 'f1', token: 'podwire/x/f1', kind: 'host-pod-cross', proto: 'tcp', from: 'h', to: 'q', dstIP: '10.244.2.2', dstPort: 7000, ...over });
+    const copy = (dst: string, ifindex: number, type: number) => pkt([sll(ifindex, type), v4('172.18.0.11', dst), tcp(40001, 7000, 'PA')], 'podwire/x/f1');
+    const sentOk: SentFlow = { id: 'f1', src: '172.18.0.11', sports: [40001], errno: 0, reply: '' };
+    const cross = run({ h: [copy('10.244.2.2', 2, IN), copy('10.244.2.2', 2, OUT)] }, { flows: [agent({})], sent: [sentOk], probes: hostProbes }).observations[0]!;
+    expect(cross.atUplink.map((x) => [x.ifindex, x.outgoing])).toEqual([[2, true]]);
+    const local = run({ h: [copy('10.244.1.3', 2, OUT)] }, { flows: [agent({ kind: 'host-pod-same', to: 'r', dstIP: '10.244.1.3' })], sent: [sentOk], probes: hostProbes }).observations[0]!;
+    expect(local.atSender).toHaveLength(1);
+    expect(local.atUplink).toEqual([]);
   });
 
   test('a host probe without a capture, or a sender the run does not know, leaves the evidence empty without failing', () => {
