@@ -38,7 +38,7 @@ function pairCoverage(b: RunBundle): PairCoverage {
   const nodes = b.probes.coverage.filter((c) => c.covered && !c.leftOut).length;
   const nodeOf = new Map(b.probes.probes.map((p) => [p.name, p.node]));
   const tested = new Set(b.flows.flows.filter((f) => f.kind === 'pod-pod-cross').map((f) => `${nodeOf.get(f.from)}>${nodeOf.get(f.to ?? '')}`)).size;
-  const total = nodes * (nodes - 1);
+  const total = nodes > 1 ? nodes * (nodes - 1) : 0;
   const k = pairs.mode === 'sample' ? Math.min(pairs.k, Math.max(0, nodes - 1)) : null;
   return {
     mode: pairs.mode, k, seed: pairs.mode === 'sample' ? pairs.seed : null, nodes, tested, total,
