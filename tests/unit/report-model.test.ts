@@ -100,6 +100,11 @@ describe('dataplane fingerprint', () => {
     expect(fp[1]).toEqual({ path: 'cross-node', encapsulation: 'vxlan/esp', overheadBytes: 30, samples: 5 });
   });
 
+  test('a flow seen encapsulated, then plain, counts as encapsulated: the outermost copy, not the last seen', () => {
+    const fp = fingerprint([obs('pod-pod-cross', [{ encapsulation: ['vxlan'], overhead: 50 }, { encapsulation: [] }])]);
+    expect(fp[1]).toEqual({ path: 'cross-node', encapsulation: 'vxlan', overheadBytes: 50, samples: 1 });
+  });
+
   test('the most frequent encapsulation wins wherever its flows come in the run', () => {
     const fp = fingerprint([
       obs('pod-pod-cross', [{ encapsulation: [] }]),
