@@ -10,16 +10,22 @@ import { FAULT_NODE, type FaultName } from './faults.js';
 /** The host end's name: `cali` and the sandbox id (at most 15 characters, as calico's cali + 11 hex). */
 export const caliVeth = (sandboxId: string) => `cali${sandboxId}`.slice(0, 15);
 
-/** `ip -batch` lines in the node's netns: the veth pair (pod end moved into the pod), its MAC, the pod's /32 route. */
-export function calicoHostLines(sandboxId: string, podNetns: string, podIP: string, mtu: number): string[] {
-  const host = caliVeth(sandboxId);
+/**
+ * `ip -batch` lines in the node's netns for a routed (bridgeless) pod: the
+ * veth pair (pod end moved into the pod), the host end's fixed MAC, the
+ * pod's /32 route. calico and the VPC CNI wire pods alike.
+ */
+export function routedVethLines(host: string, mac: string, podNetns: string, podIP: string, mtu: number): string[] {
   return [
     `link add ${host} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${podNetns}`,
-    `link set ${host} address ${CALICO_HOST_VETH_MAC}`,
+    `link set ${host} address ${mac}`,
     `link set ${host} up`,
     `route add ${podIP}/32 dev ${host} scope link`,
   ];
 }
+
+export const calicoHostLines = (sandboxId: string, podNetns: string, podIP: string, mtu: number) =>
+  routedVethLines(caliVeth(sandboxId), CALICO_HOST_VETH_MAC, podNetns, podIP, mtu);
 
 /**
  * The host end's sysctls (as felix sets them): proxy ARP so the pod's ARP for

@@ -11,6 +11,7 @@ import {
   type LabPlan, type NodePlan,
 } from './plan.js';
 import { FAULT_NODE, type FaultName } from './faults.js';
+import { routedVethLines } from './calico.js';
 
 /** The pods' gateway: the same link-local address calico uses, answered by a static ARP entry instead of proxy ARP. */
 export const VPC_GATEWAY = CALICO_GATEWAY;
@@ -18,16 +19,9 @@ export const VPC_GATEWAY = CALICO_GATEWAY;
 /** The host end's name: `eni` and the sandbox id, as the VPC CNI names them (eni + a hash). */
 export const eniVeth = (sandboxId: string) => `eni${sandboxId}`.slice(0, 15);
 
-/** `ip -batch` lines in the node: the veth pair (pod end moved into the pod), the host end's fixed MAC, the pod's /32 route. */
-export function vpcHostLines(sandboxId: string, podNetns: string, podIP: string, mtu: number): string[] {
-  const host = eniVeth(sandboxId);
-  return [
-    `link add ${host} mtu ${mtu} type veth peer name eth0 mtu ${mtu} netns ${podNetns}`,
-    `link set ${host} address ${VPC_HOST_VETH_MAC}`,
-    `link set ${host} up`,
-    `route add ${podIP}/32 dev ${host} scope link`,
-  ];
-}
+/** `ip -batch` lines in the node: the veth pair, the host end's fixed MAC, the pod's /32 route. */
+export const vpcHostLines = (sandboxId: string, podNetns: string, podIP: string, mtu: number) =>
+  routedVethLines(eniVeth(sandboxId), VPC_HOST_VETH_MAC, podNetns, podIP, mtu);
 
 /** `ip -batch` lines in the pod: eth0's /32, the gateway on-link with its static ARP entry, the default route. */
 export function vpcPodLines(podIP: string): string[] {
