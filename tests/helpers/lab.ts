@@ -37,8 +37,20 @@ export interface TestLab {
   status(): Promise<LabStatus>;
 }
 
-export async function startLab(name: string, args: string[] = []): Promise<TestLab> {
+/**
+ * The real lab name for a test's `name`: PODWIRE_TEST_LAB_TAG (one letter) replaces its first letter, so
+ * test runs in two checkouts on one machine do not share labs. Tests name labs through this (or `TestLab.name`).
+ */
+export function labName(name: string): string {
+  const tag = process.env.PODWIRE_TEST_LAB_TAG;
+  if (!tag) return name;
+  if (!/^[a-z]$/.test(tag)) throw new Error(`PODWIRE_TEST_LAB_TAG must be one lowercase letter, got ${JSON.stringify(tag)}`);
+  return tag + name.slice(1);
+}
+
+export async function startLab(testName: string, args: string[] = []): Promise<TestLab> {
   assertCanRunLab();
+  const name = labName(testName);
   await cli(['lab', 'down', '--name', name]); // leftovers of an aborted earlier run
   await cli(['lab', 'up', '--name', name, ...args]);
   const kubeconfig = `/run/podwire/${name}/kubeconfig`;
@@ -51,10 +63,11 @@ export async function startLab(name: string, args: string[] = []): Promise<TestL
 }
 
 /** A lab for the enclosing describe block. */
-export function useLab(name: string, args: string[] = []): () => TestLab {
+export function useLab(testName: string, args: string[] = []): () => TestLab {
   let lab: TestLab | undefined;
+  const name = labName(testName);
   beforeAll(async () => {
-    lab = await startLab(name, args);
+    lab = await startLab(testName, args);
   });
   afterAll(async () => {
     await cli(['lab', 'down', '--name', name], { reject: false });

@@ -16,7 +16,7 @@ import { FAULTS, matrixFlow, type FaultDef } from '../../src/lab/faults.js';
 import { DATAPLANES, type Dataplane } from '../../src/lab/plan.js';
 import { expectedOn, profileDef } from '../../src/lab/profiles.js';
 import type { ConformanceReport } from '../../src/report/model.js';
-import { CLI, cli, describeLab, startLab } from '../helpers/lab.js';
+import { CLI, cli, describeLab, labName, startLab } from '../helpers/lab.js';
 import { leftovers, podwireRun } from '../helpers/run.js';
 
 const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-matrix-'));
@@ -125,7 +125,7 @@ describeLab('fault gallery: the detection matrix', () => {
       expect(await leftovers(lab)).toEqual([]);
       timings.push({ label, seconds: (Date.now() - started) / 1000, failed: idsWith(report!, 'failed').join(' ') });
     } finally {
-      await cli(['lab', 'down', '--name', name], { reject: false });
+      await cli(['lab', 'down', '--name', labName(name)], { reject: false });
     }
   });
 });

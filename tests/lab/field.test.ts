@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { cli, describeLab, startLab, useLab, type TestLab } from '../helpers/lab.js';
+import { cli, describeLab, labName, startLab, useLab, type TestLab } from '../helpers/lab.js';
 import { leftovers, podwireRun as runCli } from '../helpers/run.js';
 
 const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-field-'));
@@ -108,7 +108,7 @@ describeLab('uplinks the routing chooses', () => {
         for (const f of egress) expect(f.observed).toMatch(/^left as 172\.18\.[01]\.1\d > 198\.51\.100\.10/);
       }
     } finally {
-      await cli(['lab', 'down', '--name', name], { reject: false });
+      await cli(['lab', 'down', '--name', labName(name)], { reject: false });
     }
   });
 });

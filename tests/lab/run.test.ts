@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { CHECK_IDS } from '../../src/conformance/catalogue.js';
-import { CLI, cli, describeLab, startLab, useLab, type TestLab } from '../helpers/lab.js';
+import { CLI, cli, describeLab, labName, startLab, useLab, type TestLab } from '../helpers/lab.js';
 import { leftovers, podwireRun as runCli } from '../helpers/run.js';
 
 const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-run-'));
@@ -52,7 +52,7 @@ describeLab('podwire run on clean labs', () => {
           expect(String(r.stdout)).toContain(`${CHECK_IDS.length} passed, 0 failed`);
           expect(await leftovers(lab)).toEqual([]);
         } finally {
-          await cli(['lab', 'down', '--name', name], { reject: false });
+          await cli(['lab', 'down', '--name', labName(name)], { reject: false });
         }
       });
     }
