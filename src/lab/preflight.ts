@@ -20,6 +20,10 @@ export const LAB_REQUIREMENTS: Requirement[] = [
   { need: 'socat', pkg: 'socat', why: 'probe listeners and senders' },
   { need: 'openssl', pkg: 'openssl', why: 'the API server certificate' },
   { need: 'timeout', pkg: 'coreutils', why: 'bounded probe commands' },
+  { need: 'unshare', pkg: 'util-linux', why: "each pod's PID, mount and UTS namespaces" },
+  { need: 'nsenter', pkg: 'util-linux', why: 'containers and exec joining their pod' },
+  // The exact path: pods run with the system PATH, whatever python3 comes first on the caller's.
+  { need: '/usr/bin/python3', pkg: 'python3', why: "the pods' holder (pause) process and the probe agent" },
   { need: '/usr/lib/cni/bridge', pkg: 'containernetworking-plugins', why: 'CNI bridge plugin' },
   { need: '/usr/lib/cni/host-local', pkg: 'containernetworking-plugins', why: 'CNI host-local IPAM' },
 ];
@@ -28,6 +32,7 @@ export const LAB_REQUIREMENTS: Requirement[] = [
 export const TEST_REQUIREMENTS: Requirement[] = [
   { need: 'kubectl', pkg: 'kubernetes-client', why: 'kubectl against the lab (any recent kubectl will do)' },
   { need: 'python3-kubernetes', pkg: 'python3-kubernetes', why: "the official Python client's exec against the lab" },
+  { need: 'ps', pkg: 'procps', why: "listing a pod's processes in the pod tests" },
   { need: 'tshark', pkg: 'tshark', why: 'the reference decoder the decoder tests compare against' },
   // The exact path: the HTML report test drives this binary with playwright-core, which never downloads a browser.
   { need: '/usr/bin/chromium', pkg: 'chromium', why: 'a real browser for the report.html test' },

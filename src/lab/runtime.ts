@@ -1,7 +1,9 @@
 // The lab's container runtime, driven by the API server: a pod sandbox is a
-// netns wired by the CNI plugin (or the node's netns for hostNetwork pods);
-// a container is a host process inside that netns (no image is pulled: the
-// command uses the host's tools). Exec runs a further process there.
+// netns wired by the CNI plugin (or the node's netns for hostNetwork pods)
+// plus a holder process (holder.ts) that owns the pod's PID, mount, UTS and
+// IPC namespaces; a container is a host process that joins them (no image is
+// pulled: the command uses the host's tools). Exec runs a further process
+// there. Deleting the pod kills its holder, and with it every process in it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
@@ -9,6 +11,7 @@ import { cniAdd, cniDel, podNetConf, type CniCall } from './cni.js';
 import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js';
 import { vpcHostLines, vpcPodLines } from './vpc.js';
 import { flannelDelegateConf, parseSubnetEnv } from './flannel.js';
+import { joinArgv, POD_PATH, podHostname, startHolder, stopHolder, type Holder } from './holder.js';
 import { UNDERLAY_MTU, podNetns, type NodePlan } from './plan.js';
 import { ipBatch, run, shIn } from './sh.js';
 import { killNetnsProcesses, pidAlive, waitGone } from './topology.js';
@@ -20,6 +23,7 @@ export interface Sandbox {
   ip: string;
   hostNetwork: boolean;
   node: NodePlan;
+  holder: Holder;
 }
 
 export interface ProcessSpec {
@@ -28,7 +32,6 @@ export interface ProcessSpec {
   cwd?: string;
 }
 
-const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export class LabRuntime {
   private readonly p;
@@ -61,7 +64,11 @@ export class LabRuntime {
 
   async createSandbox(node: NodePlan, hostNetwork: boolean, podRef: { namespace: string; name: string }): Promise<Sandbox> {
     const id = randomBytes(5).toString('hex');
-    if (hostNetwork) return { id, netns: node.netns, ip: node.underlayIP, hostNetwork, node };
+    if (hostNetwork) {
+      // A hostNetwork pod shares the node's network (and, as on a real node, its hostname) but has its own PID and mounts.
+      const holder = await startHolder(node.netns, node.name);
+      return { id, netns: node.netns, ip: node.underlayIP, hostNetwork, node, holder };
+    }
     const netns = podNetns(this.lab.name, id);
     await run('ip', ['netns', 'add', netns]);
     try {
@@ -74,7 +81,11 @@ export class LabRuntime {
           throw err;
         });
       }
-      return { id, netns, ip, hostNetwork, node };
+      const holder = await startHolder(netns, podHostname(podRef.name)).catch(async (err: unknown) => {
+        await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
+        throw err;
+      });
+      return { id, netns, ip, hostNetwork, node, holder };
     } catch (err) {
       await run('ip', ['netns', 'del', netns]).catch(() => undefined);
       throw err;
@@ -95,20 +106,22 @@ export class LabRuntime {
 
   /** Kills what runs in the sandbox, releases its address (CNI DEL) and removes its netns. */
   async destroySandbox(sb: Sandbox, podRef: { namespace: string; name: string }): Promise<void> {
+    await stopHolder(sb.holder);
     if (sb.hostNetwork) return;
     await killNetnsProcesses([sb.netns]);
     await cniDel(this.cniCall(sb, podRef)).catch(() => undefined);
     await run('ip', ['netns', 'del', sb.netns]).catch(() => undefined);
   }
 
-  /** Spawns a process in the sandbox's netns, in its own process group so it can be ended as a whole. */
+  /** Spawns a process in the pod's namespaces, in its own process group so it can be ended as a whole. */
   spawnIn(sb: Sandbox, spec: ProcessSpec, stdio: { stdin: boolean; logFile?: string }): ChildProcess {
-    const env = { PATH: DEFAULT_PATH, HOME: '/root', ...spec.env };
+    const env = { PATH: POD_PATH, HOME: '/root', ...spec.env };
     let log: WriteStream | undefined;
     const out = stdio.logFile ? (log = createWriteStream(stdio.logFile, { flags: 'a' })) : undefined;
-    const child = spawn('ip', ['netns', 'exec', sb.netns, ...spec.argv], {
+    const [file, ...args] = [...joinArgv(sb.holder, spec.cwd), ...spec.argv] as [string, ...string[]];
+    const child = spawn(file, args, {
       env,
-      cwd: spec.cwd ?? '/',
+      cwd: '/',
       detached: true,
       stdio: [stdio.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
