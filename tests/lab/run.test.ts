@@ -10,6 +10,22 @@ import { describe, expect, test } from 'vitest';
 import { CHECK_IDS } from '../../src/conformance/catalogue.js';
 import { CLI, cli, describeLab, labName, startLab, useLab, type TestLab } from '../helpers/lab.js';
 import { leftovers, podwireRun as runCli } from '../helpers/run.js';
+import { labNetns } from '../../src/lab/topology.js';
+import { netnsPids } from '../../src/lab/sh.js';
+
+/** `pid command` of every process in the lab's network namespaces. */
+async function labProcesses(name: string): Promise<string[]> {
+  const pids = (await Promise.all((await labNetns(name)).map(netnsPids))).flat();
+  return pids.map((p) => `${p} ${readFileOr(`/proc/${p}/cmdline`).replaceAll('\0', ' ').trim()}`);
+}
+
+const readFileOr = (f: string) => {
+  try {
+    return readFileSync(f, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 const reportsRoot = mkdtempSync(join(tmpdir(), 'podwire-run-'));
 
@@ -125,20 +141,26 @@ describeLab('podwire run against broken and limited labs', () => {
     expect(cases.find((c) => c.name.startsWith('NM-4.1'))!.skipped).toBe(true);
   });
 
-  test('SIGINT in the middle of a run deletes its namespace and probes before exiting', async () => {
+  test('SIGINT in the middle of a run deletes its namespace and probes before exiting, leaving no process and no capture file', async () => {
     const dir = mkdtempSync(join(reportsRoot, 'int-'));
+    const before = await labProcesses(lab().name);
+    const hostCaptures = () => readdirSync(tmpdir()).filter((f) => f.startsWith('podwire-cap-'));
+    const capturesBefore = hostCaptures();
     const child = execa(process.execPath, [CLI, 'run', '--kubeconfig', lab().kubeconfig, '--report-dir', dir], { reject: false });
     await new Promise<void>((resolve) => {
       let err = '';
       child.stderr!.on('data', (d: Buffer) => {
         err += d.toString();
-        if (/probes ready 9\/9|inventory/.test(err)) resolve();
+        if (/sending \d+ flows/.test(err)) resolve(); // captures run in every probe by then
       });
     });
     child.kill('SIGINT');
     const r = await child;
     expect(r.exitCode).toBe(130);
     expect(await leftovers(lab())).toEqual([]);
+    // Every process the run started in the lab (probes, tcpdump, agents) went with its pod; captures lived in the pods' own /tmp.
+    expect((await labProcesses(lab().name)).filter((p) => !before.includes(p))).toEqual([]);
+    expect(hostCaptures()).toEqual(capturesBefore);
   });
 
   test('a token the API server rejects: one line saying Unauthorized (401), exit 2, for run and cleanup', async () => {
