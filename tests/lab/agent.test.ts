@@ -18,7 +18,7 @@ import {
 } from '../../src/conformance/agent.js';
 import { createRunningPod, describeLab, sh, useLab } from '../helpers/lab.js';
 
-// A run id of its own: port files are named by run, and lab pods share the host's /tmp.
+// A run id of its own: port and capture files are named by run.
 const RUN = `tag${Date.now().toString(36)}`;
 const BASE = 7300;
 
