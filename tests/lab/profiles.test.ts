@@ -115,3 +115,21 @@ for (const dataplane of Object.keys(shapes) as Dataplane[]) {
     });
   });
 }
+
+describeLab('dataplane profile calico, 5 nodes: a block inside another node\'s podCIDR', () => {
+  const lab = useLab('tpcalico5', ['--nodes', '5', '--dataplane', 'calico']);
+
+  test("node-5's pods take addresses in node-1's podCIDR, and core still passes; strict NM-3.4 names it", async () => {
+    const pod = await createRunningPod(lab().kube, podSpec('borrow', 'node-5', ['sleep', '3600']));
+    expect(pod.status!.podIP).toMatch(/^10\.244\.1\.([1-9]|[1-5]\d|6[0-2])$/); // 10.244.1.0/26, node-1's podCIDR is 10.244.1.0/24
+    await lab().kube.core.deleteNamespacedPod({ name: 'borrow', namespace: 'default' });
+    const core = await podwireRun(lab(), reportsRoot, ['--profile', 'core']);
+    expect(core.exitCode, String(core.stderr)).toBe(0);
+    expect(core.report!.checks.filter((c) => c.result !== 'passed').map((c) => `${c.id} ${c.result}: ${c.reason}`)).toEqual([]);
+    // NM-3.4 needs live pods: the whole strict run, whose probes it judges.
+    const strict = await podwireRun(lab(), reportsRoot, ['--profile', 'strict']);
+    const node5 = strict.report!.checks.find((c) => c.id === 'NM-3.4')!.flows.filter((f) => f.flow.includes('pw-pod-node-5-'));
+    expect(node5.length).toBeGreaterThan(0);
+    for (const f of node5) expect(f).toMatchObject({ verdict: 'failed', observed: expect.stringMatching(/has 10\.244\.1\.\d+, outside node-5's pod CIDR 10\.244\.5\.0\/24/) });
+  });
+});
