@@ -133,18 +133,30 @@ export interface ProbeWait {
  * wait for that probe at once, the deadline for the rest. Never throws for a
  * probe; the run goes on with the probes that started.
  */
-export async function waitProbes(core: CoreV1Api, namespace: string, names: string[], timeoutMs: number, onProgress?: (ready: number, total: number) => void): Promise<ProbeWait> {
+/** Where waitProbes learns of changes: a watch of the namespace's pods (see kube/watch.ts); absent, it lists on a timer. */
+export type PodWatcher = (namespace: string, resourceVersion: string | undefined, onEvent: (e: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: V1Pod }) => void, onEnd: (err?: Error) => void) => Promise<() => void>;
+
+/** How often pods are listed again when no watch runs (or as a safety net beside one). */
+const RELIST_MS = { watching: 5_000, polling: 250 };
+
+/**
+ * Waits until every named probe is ready or has failed for good. It lists the
+ * namespace's pods once and then follows a watch, so a probe counts the moment
+ * the API server says it is ready; without a watch (or once it ends) it lists
+ * again on a timer.
+ */
+export async function waitProbes(core: CoreV1Api, namespace: string, names: string[], timeoutMs: number, onProgress?: (ready: number, total: number) => void, watch?: PodWatcher): Promise<ProbeWait> {
   const deadline = Date.now() + timeoutMs;
   const failed = new Map<string, string>();
+  const pods = new Map<string, V1Pod>();
   let last = -1;
-  for (;;) {
-    const list = await retrying('listing probe pods', () => core.listNamespacedPod({ namespace }));
-    const byName = new Map(list.items.map((p) => [p.metadata?.name ?? '', p]));
+  /** The verdict on the pods as last seen: done (every probe ready or failed) or the ones still waiting. */
+  const evaluate = (final: boolean): ProbeWait | undefined => {
     const ready = new Map<string, V1Pod>();
     const waiting: { n: string; reason: string }[] = [];
     for (const n of names) {
       if (failed.has(n)) continue;
-      const p = byName.get(n);
+      const p = pods.get(n);
       const why = p ? notReadyReason(p) : { reason: 'the pod is gone', fatal: true };
       if (!why) ready.set(n, p!);
       else if (why.fatal) failed.set(n, why.reason);
@@ -153,12 +165,67 @@ export async function waitProbes(core: CoreV1Api, namespace: string, names: stri
     if (ready.size !== last) onProgress?.(ready.size, names.length);
     last = ready.size;
     if (waiting.length === 0) return { ready, failed };
-    if (Date.now() > deadline) {
-      for (const w of waiting) failed.set(w.n, `not ready after ${Math.round(timeoutMs / 1000)} s: ${w.reason}`);
-      return { ready, failed };
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
+    if (!final) return undefined;
+    for (const w of waiting) failed.set(w.n, `not ready after ${Math.round(timeoutMs / 1000)} s: ${w.reason}`);
+    return { ready, failed };
+  };
+  const list = async () => {
+    const l = await retrying('listing probe pods', () => core.listNamespacedPod({ namespace }));
+    pods.clear();
+    for (const p of l.items) pods.set(p.metadata?.name ?? '', p);
+    return l.metadata?.resourceVersion;
+  };
+  const rv = await list();
+  const first = evaluate(false);
+  if (first) return first;
+  return new Promise<ProbeWait>((resolve, reject) => {
+    let settled = false;
+    let stopWatch: (() => void) | undefined;
+    let watching = false;
+    let watchEnded = false;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (w: ProbeWait) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      stopWatch?.();
+      resolve(w);
+    };
+    const check = (final = Date.now() > deadline) => {
+      const w = evaluate(final);
+      if (w) finish(w);
+    };
+    const tick = () => {
+      if (settled) return;
+      list().then(() => check(), (err: unknown) => {
+        settled = true;
+        stopWatch?.();
+        reject(err);
+      }).finally(() => {
+        if (!settled) timer = setTimeout(tick, Math.min(watching ? RELIST_MS.watching : RELIST_MS.polling, Math.max(0, deadline - Date.now()) + 1));
+      });
+    };
+    timer = setTimeout(tick, Math.min(RELIST_MS.polling, timeoutMs));
+    if (!watch) return;
+    watch(namespace, rv, (e) => {
+      const name = e.pod.metadata?.name ?? '';
+      if (e.type === 'DELETED') pods.delete(name);
+      else pods.set(name, e.pod);
+      check(false);
+    }, () => {
+      // The watch ended (a server-side close, an error, a forbidden watch): lists on the timer carry on, at the polling pace from the next one.
+      watchEnded = true;
+      watching = false;
+    }).then((stop) => {
+      if (settled || watchEnded) stop();
+      else {
+        stopWatch = stop;
+        watching = true;
+        clearTimeout(timer);
+        timer = setTimeout(tick, Math.min(RELIST_MS.watching, Math.max(0, deadline - Date.now()) + 1));
+      }
+    }, () => undefined);
+  });
 }
 
 export function probeOf(pod: V1Pod): Probe {

@@ -16,6 +16,7 @@ import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, type Pairs } from '../con
 import type { Flow, FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
 import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
 import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
+import { watchPods } from '../kube/watch.js';
 import { apiMessage, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
 import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle } from '../bundle/model.js';
 import { packageVersion } from '../version.js';
@@ -152,7 +153,7 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
       else throw err;
     })));
   const names = specs.map((s) => s.metadata!.name!).filter((n) => !failed.has(n));
-  const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r, t) => ctx.log(`probes ready ${r}/${t}`));
+  const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r, t) => ctx.log(`probes ready ${r}/${t}`), (...a) => watchPods(kube.kc, ...a));
   for (const [name, reason] of wait.failed) {
     const tail = /CrashLoopBackOff|exited/.test(reason) ? await lastLogLines(kube, ns, name) : '';
     failed.set(name, tail ? `${reason}; last log lines: ${tail}` : reason);

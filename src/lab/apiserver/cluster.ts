@@ -3,6 +3,7 @@
 // tear down on delete. Kubernetes semantics where a client would notice.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { constants, release } from 'node:os';
 import { endProcessGroup, type LabRuntime, type Sandbox } from '../runtime.js';
 import { FAULT_NODE, staleIP } from '../faults.js';
@@ -42,6 +43,16 @@ interface PodRecord {
 const now = () => new Date().toISOString();
 const key = (ns: string, name: string) => `${ns}/${name}`;
 
+/** A change to a pod, as a watch streams it. */
+export interface PodEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  rv: number;
+  object: Pod;
+}
+
+/** How many pod events are kept for watches that resume from a resourceVersion. */
+const WATCH_HISTORY = 10_000;
+
 export class Cluster {
   private rv = 1;
   readonly nodes: Node[];
@@ -65,6 +76,28 @@ export class Cluster {
 
   private bump(): string {
     return String(++this.rv);
+  }
+
+  /** Pod changes for watchers: `pod` events with a {@link PodEvent}; the last {@link WATCH_HISTORY} are kept for watches that resume. */
+  readonly podEvents = new EventEmitter().setMaxListeners(0);
+  private readonly history: PodEvent[] = [];
+
+  /** Records a pod's change (its resourceVersion already bumped) and tells the watchers. */
+  private changed(type: PodEvent['type'], pod: Pod): void {
+    const event: PodEvent = { type, rv: Number(pod.metadata.resourceVersion), object: structuredClone(pod) };
+    this.history.push(event);
+    if (this.history.length > WATCH_HISTORY) this.history.shift();
+    this.podEvents.emit('pod', event);
+  }
+
+  /**
+   * The pod events after resourceVersion `rv`, or undefined when they are no
+   * longer all kept (the watcher must list again: 410 Gone, as a real API server says).
+   */
+  podEventsSince(rv: number): PodEvent[] | undefined {
+    const first = this.history[0];
+    if (this.history.length >= WATCH_HISTORY && first && first.rv > rv + 1) return undefined;
+    return this.history.filter((e) => e.rv > rv);
   }
 
   private nodeObject(n: NodePlan): Node {
@@ -250,6 +283,7 @@ export class Cluster {
     const rec: PodRecord = { pod, containers: new Map(), execs: new Set(), stopping: false };
     this.pods.set(key(namespace, name), rec);
     this.schedule(rec);
+    this.changed('ADDED', pod);
     return pod;
   }
 
@@ -315,6 +349,7 @@ export class Cluster {
       pod.status.containerStatuses = pod.spec.containers.map((c) =>
         containerStatus(c, 0, { waiting: { reason: 'ContainerCreating', message: `FailedCreatePodSandBox: ${msg}` } }));
       pod.metadata.resourceVersion = this.bump();
+      this.changed('MODIFIED', pod);
       return;
     }
     if (rec.stopping) {
@@ -420,6 +455,7 @@ export class Cluster {
     setCondition(pod, { type: 'ContainersReady', status: ready ? 'True' : 'False' });
     setCondition(pod, { type: 'Ready', status: ready ? 'True' : 'False' });
     pod.metadata.resourceVersion = this.bump();
+    this.changed('MODIFIED', pod);
   }
 
   /** Deletes a pod: ends its processes, releases its address, removes its netns; resolves when it is gone. */
@@ -429,10 +465,12 @@ export class Cluster {
       rec.stopping = true;
       rec.pod.metadata.deletionTimestamp = now();
       rec.pod.metadata.resourceVersion = this.bump();
+      this.changed('MODIFIED', rec.pod);
       const graceMs = Math.min(MAX_GRACE_MS, 1000 * (graceSeconds ?? rec.pod.spec.terminationGracePeriodSeconds ?? 30));
       rec.deleting = this.teardown(rec, graceMs).finally(() => {
         this.pods.delete(key(namespace, name));
-        this.bump();
+        rec.pod.metadata.resourceVersion = this.bump();
+        this.changed('DELETED', rec.pod);
       });
     }
     return rec.deleting.then(() => rec.pod);

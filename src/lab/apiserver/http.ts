@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer } from 'ws';
-import { KUBE_VERSION, type Cluster } from './cluster.js';
+import { KUBE_VERSION, type Cluster, type PodEvent } from './cluster.js';
 import { bridgeExec, pickProtocol } from './exec-stream.js';
 import { listOf, type KubeObject, type Pod } from './objects.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
@@ -133,10 +133,12 @@ export function createApiServer(opts: ApiServerOptions): Server {
     if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [] } };
     if (method === 'GET' && path === '/api/v1') return { code: 200, body: API_RESOURCES };
     if (parts[0] !== 'api' || parts[1] !== 'v1') throw errors.noRoute();
-    if (flag(ctx.url, 'watch')) {
-      throw errors.badRequest('watch is not supported by the podwire lab; poll with list instead');
-    }
     const rest = parts.slice(2);
+    if (flag(ctx.url, 'watch')) {
+      if (method === 'GET' && rest.length === 1 && rest[0] === 'pods') return watchPods(ctx);
+      if (method === 'GET' && rest.length === 3 && rest[0] === 'namespaces' && rest[2] === 'pods') return watchPods(ctx, rest[1]);
+      throw errors.badRequest('the podwire lab can watch pods only; poll other resources with list');
+    }
     const [r0, r1, r2, r3, r4] = rest;
     // cluster-scoped
     if (r0 === 'nodes') {
@@ -208,6 +210,49 @@ export function createApiServer(opts: ApiServerOptions): Server {
     const rv = cluster.resourceVersion();
     if (wantsTable(ctx.req.headers.accept)) return { code: 200, body: toTable(kind, items, rv, ctx.url.searchParams.get('includeObject')) };
     return { code: 200, body: list ? listOf(kind, items, rv) : items[0] };
+  }
+
+  /**
+   * A pod watch, as a real API server streams it: one JSON event per line.
+   * Without a resourceVersion (or "0") it starts with an ADDED event for every
+   * pod that matches; with one, it sends what changed after it. It ends after
+   * `timeoutSeconds` or when the client goes.
+   */
+  function watchPods(ctx: Ctx, namespace?: string): Reply {
+    if (namespace !== undefined) cluster.getNamespace(namespace);
+    const fields = parseFieldSelector(ctx.url.searchParams.get('fieldSelector'), POD_FIELDS, 'Pod');
+    const labels = parseLabelSelector(ctx.url.searchParams.get('labelSelector'));
+    const matches = (p: Pod) => (namespace === undefined || p.metadata.namespace === namespace)
+      && matchesLabels(labels, p.metadata.labels) && matchesFields(fields, (f) => podField(p, f));
+    const from = ctx.url.searchParams.get('resourceVersion');
+    const start = from && from !== '0' ? Number(from) : undefined;
+    if (start !== undefined && !Number.isInteger(start)) throw errors.badRequest(`resourceVersion ${JSON.stringify(from)} is not valid`);
+    const backlog = start === undefined
+      ? cluster.listPods(namespace).filter(matches).map((object) => ({ type: 'ADDED' as const, object }))
+      : cluster.podEventsSince(start)?.filter((e) => matches(e.object));
+    const { res } = ctx;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders(); // a watch with nothing to say yet is still a started watch
+    const write = (e: { type: string; object: unknown }) => res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
+    if (!backlog) {
+      write({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: `too old resource version: ${start} (${cluster.resourceVersion()})` } });
+      res.end();
+      return { stream: true };
+    }
+    for (const e of backlog) write(e);
+    const onEvent = (e: PodEvent) => {
+      if (matches(e.object)) write(e);
+    };
+    cluster.podEvents.on('pod', onEvent);
+    const timeout = Number(ctx.url.searchParams.get('timeoutSeconds') ?? NaN);
+    const timer = Number.isFinite(timeout) && timeout > 0 ? setTimeout(() => res.end(), timeout * 1000) : undefined;
+    const stop = () => {
+      clearTimeout(timer);
+      cluster.podEvents.off('pod', onEvent);
+    };
+    res.on('close', stop);
+    ctx.req.on('close', stop);
+    return { stream: true };
   }
 
   async function streamLog(ctx: Ctx, file: string): Promise<Reply> {
