@@ -48,6 +48,26 @@ describeLab('real clients against the lab', () => {
     for (const [i, row] of rows.slice(1).entries()) expect(row).toContain(`172.18.0.${11 + i}`);
   });
 
+  test('kubectl wait and get --watch follow a pod through the watch API: created, ready, deleted', async () => {
+    const file = join(dir, 'watched.yaml');
+    writeFileSync(file, POD_YAML.replace(/kubectl-pod/g, 'watched-pod'));
+    const watcher = execa('kubectl', ['--kubeconfig', lab().kubeconfig, 'get', 'pods', '--watch', '--output-watch-events', '--no-headers', '--field-selector', 'metadata.name=watched-pod'], { reject: false, timeout: 60_000 });
+    let seen = '';
+    watcher.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
+    await kubectl(['create', '-f', file, '--validate=false']);
+    expect((await kubectl(['wait', '--for=condition=Ready', 'pod/watched-pod', '--timeout=30s'])).stdout).toContain('pod/watched-pod condition met');
+    await kubectl(['delete', 'pod', 'watched-pod', '--wait=false']);
+    expect((await kubectl(['wait', '--for=delete', 'pod/watched-pod', '--timeout=30s'], false)).exitCode).toBe(0);
+    for (let i = 0; i < 50 && !/^DELETED/m.test(seen); i++) await new Promise((r) => setTimeout(r, 100));
+    watcher.kill('SIGTERM');
+    await watcher;
+    const events = seen.trim().split('\n').map((l) => l.split(/\s+/)[0]);
+    expect(events[0]).toBe('ADDED');
+    expect(events).toContain('MODIFIED');
+    expect(events.at(-1)).toBe('DELETED');
+    expect(seen).toMatch(/^MODIFIED\s+watched-pod\s+1\/1\s+Running/m);
+  });
+
   test('kubectl create, get -o wide, exec and delete a pod', async () => {
     const file = join(dir, 'pod.yaml');
     writeFileSync(file, POD_YAML);

@@ -233,7 +233,10 @@ export function createApiServer(opts: ApiServerOptions): Server {
     const { res } = ctx;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders(); // a watch with nothing to say yet is still a started watch
-    const write = (e: { type: string; object: unknown }) => res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
+    // Table clients (kubectl get -w) get each event's object as a one-row table, as from a real API server.
+    const table = wantsTable(ctx.req.headers.accept);
+    const shape = (o: unknown) => (table && (o as Pod).kind === 'Pod' ? toTable('Pod', [o as Pod], (o as Pod).metadata.resourceVersion ?? '', ctx.url.searchParams.get('includeObject')) : o);
+    const write = (e: { type: string; object: unknown }) => res.write(JSON.stringify({ type: e.type, object: shape(e.object) }) + '\n');
     if (!backlog) {
       write({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: `too old resource version: ${start} (${cluster.resourceVersion()})` } });
       res.end();
