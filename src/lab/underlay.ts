@@ -152,6 +152,9 @@ export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: rea
   if (o.uplinks === 'policy' && o.nodes < POLICY_NODE) {
     return `\`--uplinks policy\` gives node-${POLICY_NODE} a second uplink: it needs at least ${POLICY_NODE} nodes, got --nodes ${o.nodes}`;
   }
+  if (o.faults.includes('mtu-blackhole') && o.faults.includes('jumbo-blackhole')) {
+    return 'faults `mtu-blackhole` and `jumbo-blackhole` are two different MTU mismatches (a 1500-byte fabric, a jumbo one): give one of them';
+  }
   if (o.faults.includes('mtu-blackhole') && o.mtu !== UNDERLAY_MTU) {
     return `fault \`mtu-blackhole\` is its own MTU mismatch (jumbo NICs on a ${UNDERLAY_MTU}-byte fabric): it cannot be combined with \`--mtu ${o.mtu}\``;
   }
