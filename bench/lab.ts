@@ -1,16 +1,22 @@
-// Lab benchmark: `lab up` to a ready 3-node lab, and 16 nodes x 3 pods from
-// create to all Running. Measured through the CLI and the Kubernetes API, as
-// a user meets them.
+// Lab benchmark: per dataplane profile, `lab up` of a 3-node lab to a ready
+// API, a few pods from create to Running and Ready, and `lab down`; then 16
+// nodes x 3 pods on host-gw. Measured through the CLI and the Kubernetes API,
+// as a user meets them. The lab is named `<PODWIRE_TEST_LAB_TAG>bench`, so
+// two checkouts on one machine do not share it.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import type { V1Pod } from '@kubernetes/client-node';
 import { loadKube } from '../src/kube/client.js';
+import { DATAPLANES, type Dataplane } from '../src/lab/plan.js';
 import { summarize, type Measurement } from './stats.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-const LAB = 'bench';
+const LAB = `${process.env.PODWIRE_TEST_LAB_TAG ?? ''}bench`;
+/** The acceptance target for a 3-node `lab up`, on every profile. */
+export const LAB_UP_GOAL_MS = 2_000;
+const PODS_PER_NODE = 2;
 
 async function podwire(args: string[]): Promise<void> {
   await run(process.execPath, [CLI, ...args], { timeout: 120_000 });
@@ -22,7 +28,10 @@ async function timed(fn: () => Promise<void>): Promise<number> {
   return performance.now() - t;
 }
 
-async function podsToRunning(nodes: number, perNode: number): Promise<number> {
+const ready = (p: V1Pod) => p.status?.phase === 'Running' && !!p.status.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** Creates `perNode` pods on each node at once; ms until every one is Running and Ready with an IP. */
+async function podsToReady(nodes: number, perNode: number): Promise<number> {
   const kube = loadKube({ kubeconfig: `/run/podwire/${LAB}/kubeconfig` });
   const pods: V1Pod[] = [];
   for (let n = 1; n <= nodes; n++) {
@@ -37,36 +46,60 @@ async function podsToRunning(nodes: number, perNode: number): Promise<number> {
   await Promise.all(pods.map((body) => kube.core.createNamespacedPod({ namespace: 'default', body })));
   for (;;) {
     const list = await kube.core.listNamespacedPod({ namespace: 'default', labelSelector: 'bench=pods' });
-    if (list.items.length === pods.length && list.items.every((p) => p.status?.phase === 'Running' && p.status.podIP)) break;
-    if (performance.now() - t0 > 120_000) throw new Error('pods not Running after 120 s');
-    await new Promise((r) => setTimeout(r, 20));
+    if (list.items.length === pods.length && list.items.every(ready)) break;
+    if (performance.now() - t0 > 120_000) throw new Error(`pods not Running and Ready after 120 s on lab ${LAB}`);
+    await new Promise((r) => setTimeout(r, 10));
   }
   return performance.now() - t0;
 }
 
-export async function benchLab(opts: { repeats: number }): Promise<Measurement[]> {
+export interface ProfileTiming {
+  dataplane: Dataplane;
+  nodes: number;
+  pods: number;
+  labUp: Measurement;
+  podStart: Measurement;
+  labDown: Measurement;
+}
+
+export async function benchLab(opts: { repeats: number; log?: (s: string) => void }): Promise<{ profiles: ProfileTiming[]; measurements: Measurement[] }> {
+  const log = opts.log ?? (() => undefined);
   await podwire(['lab', 'down', '--name', LAB]);
-  const up3: number[] = [];
-  const down3: number[] = [];
+  const profiles: ProfileTiming[] = [];
   const pods16: number[] = [];
   const up16: number[] = [];
   try {
-    for (let i = 0; i < opts.repeats; i++) {
-      up3.push(await timed(() => podwire(['lab', 'up', '--name', LAB, '--nodes', '3'])));
-      down3.push(await timed(() => podwire(['lab', 'down', '--name', LAB])));
+    for (const dataplane of DATAPLANES) {
+      const up: number[] = [];
+      const start: number[] = [];
+      const down: number[] = [];
+      for (let i = 0; i < opts.repeats; i++) {
+        up.push(await timed(() => podwire(['lab', 'up', '--name', LAB, '--nodes', '3', '--dataplane', dataplane])));
+        start.push(await podsToReady(3, PODS_PER_NODE));
+        down.push(await timed(() => podwire(['lab', 'down', '--name', LAB])));
+      }
+      const t: ProfileTiming = {
+        dataplane, nodes: 3, pods: 3 * PODS_PER_NODE,
+        labUp: summarize(`lab up, 3 nodes, ${dataplane}, to API ready (CLI wall time)`, up, { goalMs: LAB_UP_GOAL_MS }),
+        podStart: summarize(`3 nodes x ${PODS_PER_NODE} pods, ${dataplane}, create to all Running and Ready`, start),
+        labDown: summarize(`lab down, 3 nodes, ${dataplane} (CLI wall time)`, down),
+      };
+      log(`${dataplane}: lab up ${t.labUp.median} ms, pods ${t.podStart.median} ms, lab down ${t.labDown.median} ms (median of ${opts.repeats})`);
+      profiles.push(t);
     }
     for (let i = 0; i < opts.repeats; i++) {
       up16.push(await timed(() => podwire(['lab', 'up', '--name', LAB, '--nodes', '16'])));
-      pods16.push(await podsToRunning(16, 3));
+      pods16.push(await podsToReady(16, 3));
       await podwire(['lab', 'down', '--name', LAB]);
     }
   } finally {
     await podwire(['lab', 'down', '--name', LAB]).catch(() => undefined);
   }
-  return [
-    summarize('lab up, 3 nodes, to API ready (CLI wall time)', up3, { goalMs: 5_000 }),
-    summarize('lab down, 3 nodes (CLI wall time)', down3),
-    summarize('lab up, 16 nodes (CLI wall time)', up16),
-    summarize('16 nodes x 3 pods, create to all Running', pods16, { goalMs: 15_000 }),
-  ];
+  return {
+    profiles,
+    measurements: [
+      summarize('lab up, 16 nodes, host-gw (CLI wall time)', up16),
+      summarize('16 nodes x 3 pods, host-gw, create to all Running and Ready', pods16, { goalMs: 15_000 }),
+    ],
+  };
 }

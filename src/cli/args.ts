@@ -1,7 +1,8 @@
 // Command-line parsing and validation. Pure: returns a command or throws a
 // UsageError whose message quotes the bad value and says what is valid.
 import { parseArgs } from 'node:util';
-import { DATAPLANES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS, type Dataplane, type Uplinks } from '../lab/plan.js';
+import { AWS_JUMBO_MTU, DATAPLANES, JUMBO_MTU, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS, type Dataplane, type Uplinks } from '../lab/plan.js';
+import { defaultMTU } from '../lab/underlay.js';
 import { FAULT_NAMES, type FaultName } from '../lab/faults.js';
 
 import { UsageError } from '../errors.js';
@@ -115,7 +116,8 @@ Usage:
   podwire cleanup [--kubeconfig F] [--context C]
   podwire help | --version
 
-Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw, --uplinks single, --mtu ${UNDERLAY_MTU} (${MIN_MTU}-${MAX_MTU}).
+Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw, --uplinks single, --mtu ${UNDERLAY_MTU} (${MIN_MTU}-${MAX_MTU};
+${AWS_JUMBO_MTU} with --fault jumbo-blackhole, which needs ${JUMBO_MTU} or more).
 Lab commands need root.
 Exit codes: 0 ok (run, judge: no check failed), 1 failure (a check failed; diff and run --baseline: a check or node pair
 got worse than in BEFORE), 2 bad usage, unreadable or incomparable reports, unmet precondition or infrastructure error.`;
@@ -170,7 +172,8 @@ export function parseCommand(argv: string[]): Command {
         const faults = parseFaults(values.fault as string[] | undefined);
         return {
           kind: 'lab-up', name: parseLabName(values.name), nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane),
-          uplinks: parseUplinks(values.uplinks), mtu: parseMtu(values.mtu), faults, ...(out ? { kubeconfigOut: out } : {}),
+          // Without --mtu, the underlay a fault needs (jumbo-blackhole: 9001), else 1500.
+          uplinks: parseUplinks(values.uplinks), mtu: values.mtu === undefined ? defaultMTU(faults) : parseMtu(values.mtu), faults, ...(out ? { kubeconfigOut: out } : {}),
         };
       }
       case 'faults': {

@@ -13,6 +13,7 @@ export const FAULT_NAMES = [
   'pod-to-node-snat',
   'wrong-status-ip',
   'mtu-blackhole',
+  'jumbo-blackhole',
   'forward-drop',
   'nonmasq-node-cidr',
   'no-proxy-arp',
@@ -192,6 +193,17 @@ export const FAULTS: readonly FaultDef[] = [
     caughtBy: ['NM-5.1'],
     undecided: [],
     touches: (f) => f.kind === 'pod-pod-mtu',
+  },
+  {
+    name: 'jumbo-blackhole',
+    summary: `Jumbo frames everywhere (\`--mtu\`, 9001 when not given) but node-${FAULT_NODE}'s fabric ports, which stay at 1500: full-size frames from or to node-${FAULT_NODE} are dropped there, with no ICMP error.`,
+    models: 'One hop without jumbo frames on a jumbo network: an ENI, NIC or switch port left at 1500 where the VPC and the other nodes use 9001 (AWS) or 9000. Nodes and pods believe the large MTU, the port drops larger frames at layer 2, so path MTU discovery never hears of it: small packets work, full-size ones to or from that node vanish.',
+    dataplanes: ALL,
+    // Tried on all six profiles (3 nodes): NM-5.1 fails on the four pairs with node-2 at one end and nothing else changes, so no profile needs an `on` outcome.
+    matrix: ['host-gw', 'vxlan', 'vpc'],
+    caughtBy: ['NM-5.1'],
+    undecided: [],
+    touches: (f) => f.kind === 'pod-pod-mtu' && (onNode(f.from, FAULT_NODE) || onNode(f.to, FAULT_NODE)),
   },
   {
     name: 'forward-drop',

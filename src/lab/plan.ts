@@ -19,9 +19,11 @@ export const VXLAN_OVERHEAD = 50;
 export const UNDERLAY_MTU = 1500;
 export const VXLAN_MTU = UNDERLAY_MTU - VXLAN_OVERHEAD;
 export const JUMBO_MTU = 9000;
-/** `--mtu` range: IPv6's minimum link MTU up to the jumbo frames of real NICs. */
+/** AWS's jumbo MTU (ENIs inside a VPC): jumbo-blackhole's underlay when `--mtu` is not given. */
+export const AWS_JUMBO_MTU = 9001;
+/** `--mtu` range: IPv6's minimum link MTU up to the largest jumbo frame switches commonly take (9216; veths and bridges take up to 65535). */
 export const MIN_MTU = 1280;
-export const MAX_MTU = JUMBO_MTU;
+export const MAX_MTU = 9216;
 export const MAX_NODES = 64;
 export const STATE_ROOT = '/run/podwire';
 

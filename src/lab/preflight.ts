@@ -3,7 +3,7 @@ import { PreconditionError } from '../errors.js';
 // (when root) or naming the exact command to run.
 import { access, constants } from 'node:fs/promises';
 import { delimiter } from 'node:path';
-import { execa } from 'execa';
+import { spawnCollect } from './sh.js';
 
 export interface Requirement {
   /** A command on PATH, or an absolute file. */
@@ -47,7 +47,7 @@ async function executable(file: string): Promise<boolean> {
 async function present(r: Requirement): Promise<boolean> {
   if (r.need === 'python3-kubernetes') {
     // Debian's module lives in the system interpreter, whatever python3 comes first on PATH.
-    return execa('/usr/bin/python3', ['-c', 'import kubernetes.stream'], { reject: false }).then((x) => x.exitCode === 0, () => false);
+    return spawnCollect('/usr/bin/python3', ['-c', 'import kubernetes.stream']).then((x) => x.exitCode === 0);
   }
   if (r.need.startsWith('/')) return executable(r.need);
   const dirs = [...(process.env.PATH ?? '').split(delimiter), ...SBIN].filter(Boolean);
@@ -80,10 +80,10 @@ export async function preflight(reqs: readonly Requirement[], opts: { install: b
   }
   opts.log?.(`installing ${pkgs.join(' ')} (missing ${what})`);
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  const update = await execa('apt-get', ['update'], { env, reject: false });
-  const install = await execa('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { env, reject: false });
+  const update = await spawnCollect('apt-get', ['update'], { env });
+  const install = await spawnCollect('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { env });
   if (install.exitCode !== 0) {
-    const why = String(install.stderr || update.stderr).trim().split('\n').slice(-2).join(' | ');
+    const why = (install.stderr || update.stderr || install.failure || '').trim().split('\n').slice(-2).join(' | ');
     throw new PreflightError(`apt-get could not install ${pkgs.join(' ')}: ${why}`);
   }
   const still = await missing(reqs);

@@ -3,17 +3,33 @@
 // gets from `--mtu` (DESIGN §5; FIELD.md §3 uplinks, §4 MTU). Pure: no I/O,
 // so unit tests can read exactly what a lab is built from.
 import {
-  CLUSTER_POD_CIDR, INTERNET_PREFIX, JUMBO_MTU, MAX_MTU, MIN_MTU, POLICY_MAIN_PREF, POLICY_NODE, POLICY_TABLE, POLICY_TABLE_PREF,
+  AWS_JUMBO_MTU, CLUSTER_POD_CIDR, INTERNET_PREFIX, JUMBO_MTU, MAX_MTU, MIN_MTU, POLICY_MAIN_PREF, POLICY_NODE, POLICY_TABLE, POLICY_TABLE_PREF,
   ROUTER_INTERNET_IP, ROUTER_SECOND_UNDERLAY_IP, ROUTER_UNDERLAY_IP, SECOND_UNDERLAY_CIDR, UNDERLAY_CIDR, UNDERLAY_MTU, VXLAN_OVERHEAD,
   podRangeOf, type Dataplane, type LabPlan, type NodePlan, type Uplinks,
 } from './plan.js';
-import type { FaultName } from './faults.js';
+import { FAULT_NODE, type FaultName } from './faults.js';
 
 const prefixOf = (cidr: string) => cidr.split('/')[1]!;
 
 /** The MTU of the nodes' NICs: the underlay's, except that mtu-blackhole's NICs believe in jumbo frames. */
 export function nicMTU(mtu: number, faults: readonly FaultName[]): number {
   return faults.includes('mtu-blackhole') ? JUMBO_MTU : mtu;
+}
+
+/** The underlay's MTU when `--mtu` is not given: 1500, or AWS's jumbo 9001 for jumbo-blackhole (a jumbo underlay is its premise). */
+export function defaultMTU(faults: readonly FaultName[]): number {
+  return faults.includes('jumbo-blackhole') ? AWS_JUMBO_MTU : UNDERLAY_MTU;
+}
+
+/**
+ * The MTU of a node's ports on the fabric's bridges (the switch ports): the
+ * underlay's, except jumbo-blackhole's node, whose ports stay at 1500 while
+ * its NICs and every other hop take jumbo frames. A bridge drops a frame
+ * larger than the port it leaves by, and a veth one larger than the end it
+ * arrives at, without an ICMP error: full-size frames from or to that node vanish.
+ */
+export function fabricPortMTU(plan: LabPlan, node: NodePlan): number {
+  return plan.faults.includes('jumbo-blackhole') && node.index === FAULT_NODE ? UNDERLAY_MTU : plan.mtu;
 }
 
 /** flannel.1's MTU: the NIC's minus the tunnel overhead; mtu-blackhole forgets the subtraction. */
@@ -72,7 +88,7 @@ export function fabricLines(plan: LabPlan): string[] {
   const port = (node: NodePlan, ifname: 'eth0' | 'eth1', dev: string) => {
     const p = fabricPort(node, ifname);
     const mac = ifname === 'eth0' ? ` address ${node.underlayMAC}` : '';
-    return [`link add ${p} mtu ${plan.mtu} type veth peer name ${ifname} mtu ${nic}${mac} netns ${node.netns}`, `link set ${p} master ${dev}`, `link set ${p} up`];
+    return [`link add ${p} mtu ${fabricPortMTU(plan, node)} type veth peer name ${ifname} mtu ${nic}${mac} netns ${node.netns}`, `link set ${p} master ${dev}`, `link set ${p} up`];
   };
   return [
     'link set lo up',
@@ -136,8 +152,14 @@ export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: rea
   if (o.uplinks === 'policy' && o.nodes < POLICY_NODE) {
     return `\`--uplinks policy\` gives node-${POLICY_NODE} a second uplink: it needs at least ${POLICY_NODE} nodes, got --nodes ${o.nodes}`;
   }
+  if (o.faults.includes('mtu-blackhole') && o.faults.includes('jumbo-blackhole')) {
+    return 'faults `mtu-blackhole` and `jumbo-blackhole` are two different MTU mismatches (a 1500-byte fabric, a jumbo one): give one of them';
+  }
   if (o.faults.includes('mtu-blackhole') && o.mtu !== UNDERLAY_MTU) {
     return `fault \`mtu-blackhole\` is its own MTU mismatch (jumbo NICs on a ${UNDERLAY_MTU}-byte fabric): it cannot be combined with \`--mtu ${o.mtu}\``;
+  }
+  if (o.faults.includes('jumbo-blackhole') && o.mtu < JUMBO_MTU) {
+    return `fault \`jumbo-blackhole\` needs a jumbo underlay (one ${UNDERLAY_MTU}-byte hop among jumbo ones): give \`--mtu\` ${JUMBO_MTU} or more, or leave it out for ${AWS_JUMBO_MTU}, got \`--mtu ${o.mtu}\``;
   }
   return undefined;
 }

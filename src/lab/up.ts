@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { generatePki, kubeconfigYaml } from './certs.js';
 import { DEFAULT_CNI_BIN_DIR } from './cni.js';
 import { apiRequest } from './lab-api.js';
-import { UNDERLAY_MTU, labPlan, type Dataplane, type Uplinks } from './plan.js';
-import { underlayConflict } from './underlay.js';
+import { labPlan, type Dataplane, type Uplinks } from './plan.js';
+import { defaultMTU, underlayConflict } from './underlay.js';
 import { faultConflict, type FaultName } from './faults.js';
 import { LAB_REQUIREMENTS, preflight } from './preflight.js';
 import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type LabState } from './state.js';
@@ -26,7 +26,7 @@ export interface LabUpOptions {
   faults?: FaultName[];
   /** How nodes reach the outside (default single). */
   uplinks?: Uplinks;
-  /** The underlay's MTU (default 1500). */
+  /** The underlay's MTU (default 1500; 9001 with jumbo-blackhole). */
   mtu?: number;
   kubeconfigOut?: string;
   log?: (line: string) => void;
@@ -58,7 +58,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
 
   const faults = [...new Set(opts.faults ?? [])];
   const uplinks = opts.uplinks ?? 'single';
-  const mtu = opts.mtu ?? UNDERLAY_MTU;
+  const mtu = opts.mtu ?? defaultMTU(faults);
   const conflict = faultConflict(faults, opts.dataplane, opts.nodes) ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes, dataplane: opts.dataplane });
   if (conflict) throw new LabError(conflict);
   await preflight(LAB_REQUIREMENTS, { install: true, log });

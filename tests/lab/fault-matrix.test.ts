@@ -122,6 +122,17 @@ describeLab('fault gallery: the detection matrix', () => {
           expect(f.decisive).toMatchObject({ capture: 'pw-pod-node-1-a', role: expect.stringContaining('SYN-ACK sent by pw-pod-node-1-a') });
         }
       }
+      if (fault?.name === 'jumbo-blackhole') {
+        // Full-size frames vanish at node-2's 1500-byte switch ports: NM-5.1 names exactly the ordered pairs with node-2 at one end,
+        // and every other pair carries the jumbo datagram whole (9001 bytes; 8951 through the VXLAN overlay).
+        const size = dataplane === 'vxlan' || dataplane === 'flannel' ? 8951 : 9001;
+        const flows = report!.checks.find((c) => c.id === 'NM-5.1')!.flows;
+        const pair = (f: { from: string; to: string }) => `${/node-(\d+)/.exec(f.from)![1]}>${/node-(\d+)/.exec(f.to)![1]}`;
+        expect(flows.filter((f) => f.verdict === 'failed').map(pair).sort()).toEqual(['1>2', '2>1', '2>3', '3>2']);
+        for (const f of flows.filter((x) => x.verdict === 'failed')) expect(f.observed).toMatch(new RegExp(`^sent as .*, ${size} bytes with DF .*silently dropped`));
+        expect(flows.filter((f) => f.verdict === 'passed').map((f) => [pair(f), f.observed.split(',')[0]])).toEqual([['1>3', `arrived whole: ${size} bytes`], ['3>1', `arrived whole: ${size} bytes`]]);
+        expect((await lab.status()).mtu).toBe(9001);
+      }
       expect(await leftovers(lab)).toEqual([]);
       timings.push({ label, seconds: (Date.now() - started) / 1000, failed: idsWith(report!, 'failed').join(' ') });
     } finally {

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { labOfNetns, labPlan, nodePlan } from '../../src/lab/plan.js';
 import { bridgeNetConf } from '../../src/lab/cni.js';
 import { dataplaneLines, nodeNatRules } from '../../src/lab/topology.js';
-import { fabricLines, nodeUplinkLines, podMTU, underlayConflict } from '../../src/lab/underlay.js';
+import { defaultMTU, fabricLines, fabricPortMTU, nodeUplinkLines, podMTU, underlayConflict } from '../../src/lab/underlay.js';
 import { FAULTS, FAULT_NAMES, faultConflict, matrixFlow, staleIP } from '../../src/lab/faults.js';
 import { CHECK_IDS } from '../../src/conformance/catalogue.js';
 import { parseCommand } from '../../src/cli/args.js';
@@ -71,6 +71,10 @@ test('matrix flows: ends parsed from probe names; API findings name the nodes th
   expect(matrixFlow('NM-1.2', { kind: 'pod-pod-cross', from: 'pw-pod-node-1-a (10.244.1.2)', to: 'pw-host-node-2 (172.18.0.12:7171)', observed: '' }))
     .toEqual({ check: 'NM-1.2', kind: 'pod-pod-cross', from: { node: 1, role: 'pod' }, to: { node: 2, role: 'host' }, named: [] });
   expect(matrixFlow('NM-3.2', { kind: 'pod-pod-same', from: 'api', to: 'api', observed: 'pod CIDRs overlap: node-1 a and node-2 b' }).named).toEqual([1, 2]);
+  // jumbo-blackhole touches only full-size flows with node-2 at one end.
+  const jumbo = FAULTS.find((f) => f.name === 'jumbo-blackhole')!;
+  const mf = (kind: string, from: number, to: number) => ({ check: 'NM-5.1', kind, from: { node: from, role: 'pod' as const }, to: { node: to, role: 'pod' as const }, named: [] });
+  expect([jumbo.touches(mf('pod-pod-mtu', 1, 2)), jumbo.touches(mf('pod-pod-mtu', 2, 3)), jumbo.touches(mf('pod-pod-mtu', 1, 3)), jumbo.touches(mf('pod-pod-cross', 1, 2))]).toEqual([true, true, false, false]);
 });
 
 describe('underlay: --uplinks and --mtu', () => {
@@ -151,6 +155,27 @@ describe('underlay: --uplinks and --mtu', () => {
     expect(podMTU('vxlan', 1500, ['mtu-blackhole'])).toBe(1500);
   });
 
+  test('jumbo-blackhole: jumbo frames on every hop (9001 by default) but the fault node\'s fabric ports, which stay at 1500', () => {
+    expect(defaultMTU([])).toBe(1500);
+    expect(defaultMTU(['jumbo-blackhole'])).toBe(9001);
+    for (const dataplane of ['host-gw', 'vxlan', 'vpc'] as const) {
+      const plan = labPlan('lab', 3, dataplane, ['jumbo-blackhole'], { mtu: 9001 });
+      const fabric = fabricLines(plan);
+      const ports = fabric.filter((l) => /^link add node-\d/.test(l));
+      // node-2's switch ports (eth0's, and eth1's on vpc) at 1500; its NICs, like every other node's, at 9001.
+      for (const l of ports) expect(l).toMatch(l.startsWith('link add node-2') ? /^link add node-2(-eth1)? mtu 1500 type veth peer name eth[01] mtu 9001 / : / mtu 9001 type veth peer name eth[01] mtu 9001 /);
+      expect(ports.filter((l) => l.startsWith('link add node-2'))).toHaveLength(dataplane === 'vpc' ? 2 : 1);
+      // The bridges keep the jumbo MTU they were given, whatever their smallest port.
+      expect(fabric).toContain('link set br0 mtu 9001');
+      expect(fabric).toContain('link add internet mtu 9001 type veth peer name eth0 mtu 9001 netns pw-lab-internet');
+      expect(podMTU(dataplane, plan.mtu, plan.faults)).toBe(dataplane === 'vxlan' ? 8951 : 9001);
+      for (const n of plan.nodes) expect(fabricPortMTU(plan, n)).toBe(n.index === 2 ? 1500 : 9001);
+    }
+    // Without the fault, every port is jumbo.
+    const clean = labPlan('lab', 3, 'vpc', [], { mtu: 9001 });
+    expect(clean.nodes.map((n) => fabricPortMTU(clean, n))).toEqual([9001, 9001, 9001]);
+  });
+
   test('combinations that make no sense are refused before anything is built', () => {
     const ok = { uplinks: 'single' as const, mtu: 1500, faults: [], nodes: 3 };
     expect(underlayConflict(ok)).toBeUndefined();
@@ -159,7 +184,12 @@ describe('underlay: --uplinks and --mtu', () => {
     expect(underlayConflict({ ...ok, uplinks: 'policy', nodes: 2 })).toBeUndefined();
     expect(underlayConflict({ ...ok, faults: ['mtu-blackhole'], mtu: 9000 })).toMatch(/fault `mtu-blackhole` .* cannot be combined with `--mtu 9000`/);
     expect(underlayConflict({ ...ok, faults: ['mtu-blackhole'], uplinks: 'ecmp' })).toBeUndefined();
-    expect(underlayConflict({ ...ok, mtu: 9001 })).toMatch(/1280 to 9000, got 9001/);
+    expect(underlayConflict({ ...ok, mtu: 9001 })).toBeUndefined();
+    expect(underlayConflict({ ...ok, mtu: 9217 })).toMatch(/1280 to 9216, got 9217/);
+    expect(underlayConflict({ ...ok, faults: ['jumbo-blackhole'], mtu: 1500 })).toMatch(/^fault `jumbo-blackhole` needs a jumbo underlay .* give `--mtu` 9000 or more, or leave it out for 9001, got `--mtu 1500`$/);
+    expect(underlayConflict({ ...ok, faults: ['jumbo-blackhole'], mtu: 8999 })).toMatch(/got `--mtu 8999`/);
+    expect(underlayConflict({ ...ok, faults: ['jumbo-blackhole'], mtu: 9000 })).toBeUndefined();
+    expect(underlayConflict({ ...ok, faults: ['jumbo-blackhole', 'mtu-blackhole'], mtu: 9001 })).toBe('faults `mtu-blackhole` and `jumbo-blackhole` are two different MTU mismatches (a 1500-byte fabric, a jumbo one): give one of them');
   });
 });
 
