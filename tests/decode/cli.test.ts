@@ -38,7 +38,7 @@ test.each([
   [['nope.pcap'], 2, /capture file `nope\.pcap` does not exist/],
   [[], 2, /expected one capture file/],
   [['a', 'b'], 2, /expected one capture file/],
-  [['--bogus', 'x.pcap'], 2, /unknown or incomplete flag `--bogus`/],
+  [['--bogus', 'x.pcap'], 2, /unknown flag `--bogus` for `podwire decode`/],
   [['--vxlan-port', '70000', 'x.pcap'], 2, /`--vxlan-port` to be a port from 1 to 65535, got `70000`/],
   [['fixtures/damaged/bad-magic.pcap'], 1, /not a pcap or pcapng file \(magic 0xdeadbeef\)/],
 ])('podwire decode %j → exit %i, one line', async (args, code, message) => {

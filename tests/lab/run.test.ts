@@ -197,7 +197,7 @@ describe('podwire run refuses bad input before touching a cluster', () => {
     [['--kubeconfig', unreachable, '--timeout', '0'], /`--timeout`/],
     [['--kubeconfig', unreachable, '--profile', 'loose'], /expected `--profile` to be one of core, extended, strict, got `loose`/],
     [['--kubeconfig', unreachable, '--egress-snat', 'maybe'], /expected `--egress-snat` to be one of node, off-node, none, got `maybe`/],
-    [['--frobnicate'], /unknown or incomplete flag `--frobnicate`/],
+    [['--frobnicate'], /unknown flag `--frobnicate` for `podwire run` \(valid: --kubeconfig, .*; see `podwire run --help`\)/],
   ])('podwire run %j → one line, exit 2, within 15 s', async (args, message) => {
     const t0 = Date.now();
     const r = await execa(process.execPath, [CLI, 'run', ...args, '--report-dir', join(dir, 'reports')], { reject: false, timeout: 20_000 });
