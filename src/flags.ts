@@ -131,7 +131,7 @@ export function synopsis(spec: CommandSpec, width = 100): string {
 export function commandHelp(spec: CommandSpec, width = 100): string {
   const rows = [...spec.flags.map((f) => ({ left: `--${f.name}${f.value ? ` ${f.value}` : ''}`, f })), { left: '-h, --help', f: { name: 'help', help: 'show this help' } as FlagSpec }];
   const w = Math.min(28, Math.max(...rows.map((r) => r.left.length)));
-  const out = [`Usage: ${synopsis(spec, width).split('\n').join('\n       ')}`, '', ...wrap(spec.summary, width), '', 'Flags:'];
+  const out = [`Usage: ${synopsis(spec, width - 7).split('\n').join('\n       ')}`, '', ...wrap(spec.summary, width), '', 'Flags:'];
   for (const { left, f } of rows) {
     const extra = [f.repeatable ? 'repeatable' : '', f.default !== undefined ? `default: ${f.default}` : ''].filter(Boolean).join('; ');
     const text = `${f.help}${extra ? ` (${extra})` : ''}`;
