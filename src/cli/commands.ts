@@ -10,7 +10,7 @@ import { commandHelp, synopsis, wrap, type CommandSpec, type FlagSpec } from '..
 
 const nameFlag = (what: string, dflt: string): FlagSpec => ({ name: 'name', value: 'NAME', help: `${what} (1-16 lowercase letters and digits, starting with a letter)`, default: dflt });
 const nodesFlag: FlagSpec = { name: 'nodes', value: 'N', help: `number of nodes, 1-${MAX_NODES}`, default: '3' };
-const dataplaneFlag: FlagSpec = { name: 'dataplane', value: 'DP', help: `dataplane profile: ${DATAPLANES.join(', ')}`, default: 'host-gw' };
+const dataplaneFlag: FlagSpec = { name: 'dataplane', value: DATAPLANES.join('|'), help: 'dataplane profile, each modelled on a CNI family', default: 'host-gw' };
 const faultFlag: FlagSpec = { name: 'fault', value: 'NAME', repeatable: true, help: 'a misconfiguration listed by `podwire lab faults`; several may be comma-separated' };
 const jsonFlag = (what: string): FlagSpec => ({ name: 'json', help: `print ${what}` });
 const kubeFlags: FlagSpec[] = [
@@ -25,15 +25,15 @@ export const COMMANDS: CommandSpec[] = [
     path: 'judge', summary: 'Judges a run bundle again, offline: the same report and exit status as the run, under another profile or egress design if asked.',
     args: { synopsis: 'BUNDLE_DIR', min: 1, max: 1, what: 'bundle directory' },
     flags: [
-      { name: 'profile', value: 'P', help: `checks that decide the exit code: ${Object.keys(PROFILE_CHOICES).join(', ')}`, default: 'the run\'s' },
-      { name: 'egress-snat', value: 'WHERE', help: `where the cluster SNATs egress: ${EGRESS_SNAT.join(', ')}`, default: 'the run\'s' },
+      { name: 'profile', value: Object.keys(PROFILE_CHOICES).join('|'), help: 'checks that decide the exit code', default: 'the run\'s' },
+      { name: 'egress-snat', value: EGRESS_SNAT.join('|'), help: 'where the cluster SNATs egress', default: 'the run\'s' },
       { name: 'report-dir', value: 'DIR', help: 'where the report is written', default: 'the run directory holding the bundle' },
     ],
   },
   {
     path: 'diff', summary: 'Compares two reports (report.json files or run directories): what regressed, got fixed, is new or gone, per check and node pair.',
     args: { synopsis: 'BEFORE AFTER', min: 2, max: 2, what: 'reports, BEFORE and AFTER,' },
-    flags: [{ name: 'format', value: 'F', help: `output: ${DIFF_FORMATS.join(', ')}`, default: 'text' }],
+    flags: [{ name: 'format', value: DIFF_FORMATS.join('|'), help: 'text for terminals and logs, markdown for a CI job summary or PR comment, json for tools', default: 'text' }],
     notes: ['Exit status: 0 nothing got worse, 1 a check or node pair got worse, 2 unreadable or incomparable reports.'],
   },
   {
@@ -55,7 +55,7 @@ export const COMMANDS: CommandSpec[] = [
     path: 'lab up', summary: 'Builds a lab cluster: nodes and pods as network namespaces wired by real CNI plugins, behind an HTTPS Kubernetes API server.',
     flags: [
       nameFlag('lab name', 'podwire'), nodesFlag, dataplaneFlag,
-      { name: 'uplinks', value: 'U', help: `node uplinks: ${UPLINKS.join(', ')}`, default: 'single' },
+      { name: 'uplinks', value: UPLINKS.join('|'), help: 'one uplink per node, two with a multipath default route, or a second one for node-2\'s pods by policy routing', default: 'single' },
       { name: 'mtu', value: 'N', help: `underlay MTU, ${MIN_MTU}-${MAX_MTU}`, default: String(UNDERLAY_MTU) },
       faultFlag,
       { name: 'kubeconfig-out', value: 'PATH', help: 'also write the kubeconfig here (a new file; `lab down` removes it while unchanged)', default: '/run/podwire/NAME/kubeconfig only' },

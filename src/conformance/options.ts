@@ -37,8 +37,8 @@ export const RUN_COMMAND: CommandSpec = {
   flags: [
     { name: 'kubeconfig', value: 'FILE', help: 'kubeconfig to use', default: '$KUBECONFIG, else ~/.kube/config' },
     { name: 'context', value: 'NAME', help: 'kubeconfig context', default: 'the current context' },
-    { name: 'profile', value: 'P', help: `checks that decide the exit code: ${Object.keys(PROFILE_CHOICES).join(', ')}`, default: 'extended' },
-    { name: 'egress-snat', value: 'WHERE', help: `where the cluster SNATs egress: ${EGRESS_SNAT.join(', ')}`, default: 'node' },
+    { name: 'profile', value: Object.keys(PROFILE_CHOICES).join('|'), help: 'checks that decide the exit code: core (the model), extended (health beyond it), strict (stricter readings many CNIs do not meet on purpose)', default: 'extended' },
+    { name: 'egress-snat', value: EGRESS_SNAT.join('|'), help: 'where the cluster SNATs egress to the internet: on the node, off the node (a NAT gateway), or not at all', default: 'node' },
     { name: 'probe-image', value: 'IMAGE', help: 'probe image (needs sh, tcpdump, ip, socat, timeout, python3)', default: DEFAULT_PROBE_IMAGE },
     { name: 'external-target', value: 'IP:PORT', help: 'a TCP server outside the cluster for the egress checks; not a node or pod address', default: 'the cluster\'s podwire.dev/external-target annotation, else none' },
     { name: 'only', value: 'IDS', help: 'run only these checks (comma-separated ids or id prefixes)' },

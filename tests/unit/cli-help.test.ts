@@ -37,7 +37,7 @@ describe('help', () => {
     expect(text.startsWith(`Usage: podwire ${path}`)).toBe(true);
     const flagsPart = text.slice(text.indexOf('\nFlags:\n'));
     for (const f of spec.flags) {
-      const row = new RegExp(`^  --${f.name}${f.value ? ` ${f.value.replace(/[|[\]]/g, '\\$&')}` : ''} `, 'm');
+      const row = new RegExp(`^  --${f.name}${f.value ? ` ${f.value.replace(/[|[\]]/g, '\\$&')}` : ''}\\s`, 'm');
       expect(flagsPart, `--${f.name}`).toMatch(row);
       // The default sits in the flag's own entry, before the next flag's row.
       const entry = flagsPart.slice(flagsPart.search(row)).split(/\n  --/)[0]!.replace(/\s+/g, ' ');
