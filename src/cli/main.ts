@@ -6,12 +6,13 @@
 import { parseCommand, type Command } from './args.js';
 import { helpFor } from './commands.js';
 import { PreconditionError, UsageError } from '../errors.js';
-import { wasInterrupted } from './signals.js';
+import { setBeforeInterruptNotice, wasInterrupted } from './signals.js';
 import { Progress } from './progress.js';
 import { labDownCommand, labFaultsCommand, labListCommand, labPreflightCommand, labStatusCommand, labUpCommand, requireRoot } from './lab.js';
 
 const out = new Progress(process.stderr);
 const progress = (line: string) => out.log(line);
+setBeforeInterruptNotice(() => out.end());
 /** Help and summaries wrap at the terminal's width; 100 when stdout is not a terminal. */
 const width = () => (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100);
 

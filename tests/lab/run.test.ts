@@ -260,3 +260,23 @@ describe('podwire run refuses bad input before touching a cluster', () => {
     expect(existsSync(join(dir, 'reports'))).toBe(false);
   });
 });
+
+describeLab('podwire demo', () => {
+  test('demo --name: a lab of that name, a full run on it, the summary, and the lab removed afterwards', async () => {
+    const name = labName('tdemo');
+    const cwd = mkdtempSync(join(reportsRoot, 'demo-'));
+    await cli(['lab', 'down', '--name', name], { reject: false });
+    try {
+      const r = await execa(process.execPath, [CLI, 'demo', '--name', name, '--nodes', '2'], { reject: false, cwd, timeout: 300_000 });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout)).toMatch(/^podwire run \w+: 2 of 2 node\(s\) covered/m);
+      expect(String(r.stdout)).toMatch(/^\d+ passed, 0 failed/m);
+      expect(String(r.stderr)).toMatch(new RegExp(`^podwire: lab ${name} up in .*: 2 nodes, host-gw`, 'm'));
+      expect(String(r.stderr)).toMatch(new RegExp(`^podwire: lab ${name} removed$`, 'm'));
+      expect(readdirSync(join(cwd, 'reports'))).toHaveLength(1);
+      expect(existsSync(`/run/podwire/${name}`)).toBe(false);
+    } finally {
+      await cli(['lab', 'down', '--name', name], { reject: false });
+    }
+  });
+});
