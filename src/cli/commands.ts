@@ -84,7 +84,8 @@ export function mainHelp(width = 100): string {
   const lines = [
     'podwire — packet-level conformance suite for the Kubernetes network model',
     '',
-    'Usage: podwire COMMAND [flags]      podwire help COMMAND, or COMMAND --help, shows a command\'s flags and defaults',
+    'Usage: podwire COMMAND [flags]',
+    '`podwire help COMMAND` or `podwire COMMAND --help` shows a command\'s flags and their defaults.',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.path.padEnd(w)}${wrap(c.summary, width - w - 2).join(`\n  ${' '.repeat(w)}`)}`),
@@ -100,7 +101,7 @@ export function mainHelp(width = 100): string {
 /** `podwire lab` alone, `podwire help lab`: the lab's subcommands with their synopses. */
 export function labHelp(width = 100): string {
   const labs = COMMANDS.filter((c) => c.path.startsWith('lab '));
-  return ['Usage: podwire lab SUBCOMMAND [flags]      podwire lab SUBCOMMAND --help shows its flags and defaults', '', 'Subcommands:',
+  return ['Usage: podwire lab SUBCOMMAND [flags]', '`podwire lab SUBCOMMAND --help` shows its flags and their defaults.', '', 'Subcommands:',
     ...labs.map((c) => `  ${c.path.slice(4).padEnd(11)}${wrap(c.summary, width - 13).join(`\n${' '.repeat(13)}`)}`), '', ...labs.map((c) => synopsis(c, width)), '', LAB_ROOT].join('\n');
 }
 

@@ -13,8 +13,8 @@ import { labDownCommand, labFaultsCommand, labListCommand, labPreflightCommand, 
 const out = new Progress(process.stderr);
 const progress = (line: string) => out.log(line);
 setBeforeInterruptNotice(() => out.end());
-/** Help and summaries wrap at the terminal's width; 100 when stdout is not a terminal. */
-const width = () => (process.stdout.isTTY && process.stdout.columns ? process.stdout.columns : 100);
+/** Help and summaries wrap at the terminal's width (at least 60); 100 when stdout is not a terminal. */
+const width = () => (process.stdout.isTTY && process.stdout.columns ? Math.max(60, process.stdout.columns) : 100);
 
 async function execute(cmd: Command): Promise<number> {
   switch (cmd.kind) {

@@ -21,6 +21,7 @@ describe('help', () => {
     expect(text).toMatch(/^Usage: podwire COMMAND/m);
     for (const c of COMMANDS) expect(text).toMatch(new RegExp(`^  ${c.path} +\\S`, 'm'));
     expect(text).toMatch(/^  --version/m);
+    for (const line of text.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
   });
 
   test.each(COMMANDS.map((c) => [c.path]))('`%s`: help CMD, CMD --help and CMD -h agree and list every flag with its default', async (path) => {
@@ -66,6 +67,7 @@ describe('help', () => {
       expect(String(alone.stdout)).toMatch(new RegExp(`^  ${sub} +\\S`, 'm'));
       expect(String(alone.stdout)).toMatch(new RegExp(`^podwire lab ${sub}\\b`, 'm'));
     }
+    for (const line of String(alone.stdout).split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
   });
 
   test('help for something that is not a command: one line, exit 2', async () => {
