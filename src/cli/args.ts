@@ -1,48 +1,39 @@
 // Command-line parsing and validation. Pure: returns a command or throws a
-// UsageError whose message quotes the bad value and says what is valid.
-import { parseArgs } from 'node:util';
-import { AWS_JUMBO_MTU, DATAPLANES, JUMBO_MTU, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS, type Dataplane, type Uplinks } from '../lab/plan.js';
+// UsageError whose message quotes the bad value and says what is valid. The
+// flags of each command come from its table in commands.ts, which help reads too.
 import { defaultMTU } from '../lab/underlay.js';
+import { DATAPLANES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS, type Dataplane, type Uplinks } from '../lab/plan.js';
 import { FAULT_NAMES, type FaultName } from '../lab/faults.js';
-
 import { UsageError } from '../errors.js';
+import { parseFlags, wantsHelp } from '../flags.js';
+import { parseEgressSnat, parseProfile, parseRunOptions, type RunOptions } from '../conformance/options.js';
+import type { ProfileChoice } from '../conformance/catalogue.js';
+import type { EgressSnat } from '../conformance/observations.js';
+import { DIFF_FORMATS, type DiffFormat } from '../report/diff-render.js';
+import { COMMANDS, LAB_SUBCOMMANDS, commandSpec, helpFor } from './commands.js';
 
 export { UsageError };
 
 export type Command =
-  | { kind: 'help'; topic?: string }
+  /** topic: '' for the command list, else a command path (`run`, `lab`, `lab up`). */
+  | { kind: 'help'; topic: string }
   | { kind: 'version' }
-  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean }
   | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
+  | { kind: 'lab-list'; json: boolean }
   | { kind: 'lab-preflight'; install: boolean; tests: boolean }
-  | { kind: 'demo'; nodes: number; dataplane: Dataplane; faults: FaultName[]; keep: boolean }
-  | { kind: 'decode'; file: string; json: boolean; vxlanPorts: number[] }
-  | { kind: 'run'; argv: string[] }
-  | { kind: 'judge'; argv: string[] }
-  | { kind: 'diff'; argv: string[] }
-  | { kind: 'cleanup'; kubeconfig?: string; context?: string };
+  | { kind: 'demo'; name: string; nodes: number; dataplane: Dataplane; faults: FaultName[]; keep: boolean }
+  /** files: paths, `-` for standard input. */
+  | { kind: 'decode'; files: string[]; json: boolean; vxlanPorts: number[] }
+  | { kind: 'run'; opts: RunOptions }
+  | { kind: 'judge'; bundle: string; profile?: ProfileChoice; egressSnat?: EgressSnat; reportDir?: string }
+  | { kind: 'diff'; before: string; after: string; format: DiffFormat }
+  | { kind: 'cleanup'; kubeconfig?: string; context?: string; namespaces: string[] };
 
-type OptSpec = Record<string, { type: 'string'; multiple?: boolean } | { type: 'boolean' }>;
-
-const describe = (v: unknown) => `\`${String(v)}\` (${typeof v})`;
-
-function parse<T extends OptSpec>(argv: string[], options: T, usage: string) {
-  try {
-    return parseArgs({ args: argv, options, strict: true as const, allowPositionals: false as const });
-  } catch (err) {
-    const e = err as { code?: string; message: string };
-    const flags = Object.keys(options).map((o) => `--${o}`).join(', ');
-    const m = /'([^']+)'/.exec(e.message);
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown flag \`${m?.[1] ?? '?'}\` for \`${usage}\` (valid: ${flags})`);
-    if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') throw new UsageError(`unexpected argument \`${m?.[1] ?? '?'}\` for \`${usage}\``);
-    if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      throw new UsageError(`flag \`${m?.[1]?.split(' ')[0] ?? '?'}\` of \`${usage}\` needs a value (write --flag=VALUE for a value starting with -)`);
-    }
-    throw new UsageError(e.message.split('\n')[0]!);
-  }
-}
+/** A value as messages quote it. */
+const describe = (v: string) => (v === '' ? '`` (empty)' : `\`${v}\``);
 
 export function parseNodes(v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -78,17 +69,17 @@ export function parseMtu(v: string | undefined): number {
   return n;
 }
 
-export function parseLabName(v: string | undefined): string {
-  if (v === undefined) return 'podwire';
+export function parseLabName(v: string | undefined, fallback = 'podwire'): string {
+  if (v === undefined) return fallback;
   if (!LAB_NAME_PATTERN.test(v)) {
     throw new UsageError(`expected \`--name\` to be 1-16 lowercase letters and digits starting with a letter, got ${describe(v)}`);
   }
   return v;
 }
 
-export function parseFaults(v: string[] | undefined): FaultName[] {
+export function parseFaults(v: string[]): FaultName[] {
   const out: FaultName[] = [];
-  for (const f of (v ?? []).flatMap((x) => x.split(','))) {
+  for (const f of v.flatMap((x) => x.split(','))) {
     if (!(FAULT_NAMES as readonly string[]).includes(f)) {
       throw new UsageError(`unknown fault ${describe(f)}; known: ${FAULT_NAMES.join(', ')} (see \`podwire lab faults\`)`);
     }
@@ -97,105 +88,106 @@ export function parseFaults(v: string[] | undefined): FaultName[] {
   return out;
 }
 
-export const HELP = `podwire — packet-level conformance suite for the Kubernetes network model
-
-Usage:
-  podwire lab up [--name NAME] [--nodes N] [--dataplane ${DATAPLANES.join('|')}] [--uplinks single|ecmp|policy] [--mtu N]
-                 [--fault NAME]... [--kubeconfig-out PATH]
-  podwire lab faults [--json]
-  podwire lab status [--name NAME] [--json]
-  podwire lab down [--name NAME | --all]
-  podwire lab preflight [--install] [--tests]
-  podwire demo [--nodes N] [--dataplane ${DATAPLANES.join('|')}] [--fault NAME]... [--keep]
-  podwire decode FILE [--json] [--vxlan-port PORT]...
-  podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none]
-              [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS]
-              [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S] [--baseline REPORT]
-  podwire judge BUNDLE_DIR [--profile core|extended|strict] [--egress-snat node|off-node|none] [--report-dir DIR]
-  podwire diff BEFORE AFTER [--format text|markdown|json]
-  podwire cleanup [--kubeconfig F] [--context C]
-  podwire help | --version
-
-Lab defaults: --name podwire, --nodes 3 (1-${MAX_NODES}), --dataplane host-gw, --uplinks single, --mtu ${UNDERLAY_MTU} (${MIN_MTU}-${MAX_MTU};
-${AWS_JUMBO_MTU} with --fault jumbo-blackhole, which needs ${JUMBO_MTU} or more).
-Lab commands need root.
-Exit codes: 0 ok (run, judge: no check failed), 1 failure (a check failed; diff and run --baseline: a check or node pair
-got worse than in BEFORE), 2 bad usage, unreadable or incomparable reports, unmet precondition or infrastructure error.`;
-
 export function parsePort(v: string, flag: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`expected \`${flag}\` to be a port from 1 to 65535, got ${describe(v)}`);
   return n;
 }
 
-function parseDecode(argv: string[]): Command {
-  const usage = 'podwire decode FILE [--json] [--vxlan-port PORT]...';
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: { json: { type: 'boolean' }, 'vxlan-port': { type: 'string', multiple: true } }, strict: true, allowPositionals: true });
-  } catch (err) {
-    const m = /'([^']+)'/.exec((err as Error).message);
-    throw new UsageError(`unknown or incomplete flag \`${m?.[1] ?? '?'}\` for \`${usage}\` (valid: --json, --vxlan-port)`);
+export function parseDiffFormat(v: string | undefined): DiffFormat {
+  if (v === undefined) return 'text';
+  if (!(DIFF_FORMATS as readonly string[]).includes(v)) throw new UsageError(`expected \`--format\` to be one of ${DIFF_FORMATS.join(', ')}, got ${describe(v)}`);
+  return v as DiffFormat;
+}
+
+/** Help requests: `podwire`, `podwire help [CMD...]`, `podwire --help`, `podwire lab`, `CMD [SUB] --help`. */
+function helpRequest(argv: string[]): Command | undefined {
+  const [cmd, sub] = argv;
+  if (cmd === undefined || cmd === '--help' || cmd === '-h') return { kind: 'help', topic: '' };
+  if (cmd === 'help') {
+    const topic = argv.slice(1).join(' ');
+    if (helpFor(topic) === undefined) throw new UsageError(`no command \`${topic}\` to help with; run \`podwire help\` for the list`);
+    return { kind: 'help', topic };
   }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError(`expected one capture file: \`${usage}\`, got ${positionals.length}`);
-  const extra = (values['vxlan-port'] ?? []).map((v) => parsePort(v, '--vxlan-port'));
-  return { kind: 'decode', file: positionals[0]!, json: values.json ?? false, vxlanPorts: [...new Set([4789, 8472, ...extra])] };
+  if (cmd === 'lab' && (sub === undefined || sub === '--help' || sub === '-h')) return { kind: 'help', topic: 'lab' };
+  if (!wantsHelp(argv)) return undefined;
+  const topic = cmd === 'lab' ? `lab ${sub}` : cmd;
+  return helpFor(topic) === undefined ? undefined : { kind: 'help', topic };
+}
+
+function parseLab(sub: string | undefined, rest: string[]): Command {
+  if (sub === undefined || !LAB_SUBCOMMANDS.includes(sub)) {
+    throw new UsageError(`unknown lab command ${describe(sub ?? '')}; expected ${LAB_SUBCOMMANDS.join(', ')} (see \`podwire lab --help\`)`);
+  }
+  const f = parseFlags(commandSpec(`lab ${sub}`), rest);
+  switch (sub) {
+    case 'up': {
+      const out = f.string('kubeconfig-out');
+      if (out !== undefined && !out.trim()) throw new UsageError('expected `--kubeconfig-out` to be a file path, got `` (empty)');
+      if (f.bool('force') && out === undefined) throw new UsageError('`--force` lets `--kubeconfig-out` replace a file: give `--kubeconfig-out PATH` too');
+      const faults = parseFaults(f.list('fault'));
+      return {
+        kind: 'lab-up', name: parseLabName(f.string('name')), nodes: parseNodes(f.string('nodes'), 3), dataplane: parseDataplane(f.string('dataplane')),
+        uplinks: parseUplinks(f.string('uplinks')), // Without --mtu, the underlay a fault needs (jumbo-blackhole: 9001), else 1500.
+        mtu: f.string('mtu') === undefined ? defaultMTU(faults) : parseMtu(f.string('mtu')), faults, ...(out ? { kubeconfigOut: out } : {}), force: f.bool('force'),
+      };
+    }
+    case 'faults':
+      return { kind: 'lab-faults', json: f.bool('json') };
+    case 'down':
+      if (f.bool('all') && f.string('name') !== undefined) throw new UsageError('give either `--name` or `--all` to `podwire lab down`, not both');
+      return f.bool('all') ? { kind: 'lab-down', all: true } : { kind: 'lab-down', name: parseLabName(f.string('name')), all: false };
+    case 'status':
+      return { kind: 'lab-status', name: parseLabName(f.string('name')), json: f.bool('json') };
+    case 'list':
+      return { kind: 'lab-list', json: f.bool('json') };
+    default:
+      return { kind: 'lab-preflight', install: f.bool('install'), tests: f.bool('tests') };
+  }
 }
 
 export function parseCommand(argv: string[]): Command {
-  const [cmd, sub, ...rest] = argv;
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') return { kind: 'help' };
-  if (cmd === '--version' || cmd === 'version') return { kind: 'version' };
-  if (cmd === 'demo') {
-    const { values } = parse(argv.slice(1), { nodes: { type: 'string' }, dataplane: { type: 'string' }, fault: { type: 'string', multiple: true }, keep: { type: 'boolean' } }, 'podwire demo');
-    return { kind: 'demo', nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane), faults: parseFaults(values.fault as string[] | undefined), keep: values.keep ?? false };
+  const help = helpRequest(argv);
+  if (help) return help;
+  const [cmd, ...rest] = argv;
+  if (cmd === '--version' || cmd === 'version') {
+    if (rest.length) throw new UsageError(`unexpected argument \`${rest[0]}\` for \`podwire --version\``);
+    return { kind: 'version' };
   }
-  if (cmd === 'decode') return parseDecode(argv.slice(1));
-  // `run` validates its own options (src/conformance/options.ts), still before touching the cluster.
-  if (cmd === 'run') return { kind: 'run', argv: argv.slice(1) };
-  if (cmd === 'judge') return { kind: 'judge', argv: argv.slice(1) };
-  if (cmd === 'diff') return { kind: 'diff', argv: argv.slice(1) };
-  if (cmd === 'cleanup') {
-    const { values } = parse(argv.slice(1), { kubeconfig: { type: 'string' }, context: { type: 'string' } }, 'podwire cleanup');
-    return { kind: 'cleanup', ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}), ...(values.context ? { context: values.context } : {}) };
-  }
-  if (cmd === 'lab') {
-    switch (sub) {
-      case 'up': {
-        const { values } = parse(rest, {
-          name: { type: 'string' }, nodes: { type: 'string' }, dataplane: { type: 'string' }, uplinks: { type: 'string' }, mtu: { type: 'string' },
-          fault: { type: 'string', multiple: true }, 'kubeconfig-out': { type: 'string' },
-        }, 'podwire lab up');
-        const out = values['kubeconfig-out'];
-        if (out !== undefined && !out.trim()) throw new UsageError('expected `--kubeconfig-out` to be a file path, got `` (empty)');
-        const faults = parseFaults(values.fault as string[] | undefined);
-        return {
-          kind: 'lab-up', name: parseLabName(values.name), nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane),
-          // Without --mtu, the underlay a fault needs (jumbo-blackhole: 9001), else 1500.
-          uplinks: parseUplinks(values.uplinks), mtu: values.mtu === undefined ? defaultMTU(faults) : parseMtu(values.mtu), faults, ...(out ? { kubeconfigOut: out } : {}),
-        };
+  if (cmd === 'lab') return parseLab(rest[0], rest.slice(1));
+  if (cmd === 'run') return { kind: 'run', opts: parseRunOptions(rest) };
+  const spec = COMMANDS.find((c) => c.path === cmd);
+  if (!spec) throw new UsageError(`unknown command ${describe(cmd!)}; run \`podwire help\``);
+  const f = parseFlags(spec, rest);
+  switch (cmd) {
+    case 'demo':
+      return {
+        kind: 'demo', name: parseLabName(f.string('name'), 'demo'), nodes: parseNodes(f.string('nodes'), 3), dataplane: parseDataplane(f.string('dataplane')),
+        faults: parseFaults(f.list('fault')), keep: f.bool('keep'),
+      };
+    case 'decode': {
+      if (f.positionals.filter((p) => p === '-').length > 1) throw new UsageError('`-` (standard input) can be read once only');
+      const extra = f.list('vxlan-port').map((v) => parsePort(v, '--vxlan-port'));
+      return { kind: 'decode', files: f.positionals, json: f.bool('json'), vxlanPorts: [...new Set([4789, 8472, ...extra])] };
+    }
+    case 'judge': {
+      const [profile, egress, reportDir] = [f.string('profile'), f.string('egress-snat'), f.string('report-dir')];
+      return {
+        kind: 'judge', bundle: f.positionals[0]!,
+        ...(profile !== undefined ? { profile: parseProfile(profile) } : {}),
+        ...(egress !== undefined ? { egressSnat: parseEgressSnat(egress) } : {}),
+        ...(reportDir !== undefined ? { reportDir } : {}),
+      };
+    }
+    case 'diff':
+      return { kind: 'diff', before: f.positionals[0]!, after: f.positionals[1]!, format: parseDiffFormat(f.string('format')) };
+    default: {
+      const [kubeconfig, context] = [f.string('kubeconfig'), f.string('context')];
+      const namespaces = f.list('namespace');
+      for (const ns of namespaces) {
+        if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`expected \`--namespace\` to be a namespace name, got ${describe(ns)}`);
       }
-      case 'faults': {
-        const { values } = parse(rest, { json: { type: 'boolean' } }, 'podwire lab faults');
-        return { kind: 'lab-faults', json: values.json ?? false };
-      }
-      case 'down': {
-        const { values } = parse(rest, { name: { type: 'string' }, all: { type: 'boolean' } }, 'podwire lab down');
-        if (values.all && values.name !== undefined) throw new UsageError('give either `--name` or `--all` to `podwire lab down`, not both');
-        return values.all ? { kind: 'lab-down', all: true } : { kind: 'lab-down', name: parseLabName(values.name), all: false };
-      }
-      case 'status': {
-        const { values } = parse(rest, { name: { type: 'string' }, json: { type: 'boolean' } }, 'podwire lab status');
-        return { kind: 'lab-status', name: parseLabName(values.name), json: values.json ?? false };
-      }
-      case 'preflight': {
-        const { values } = parse(rest, { install: { type: 'boolean' }, tests: { type: 'boolean' } }, 'podwire lab preflight');
-        return { kind: 'lab-preflight', install: values.install ?? false, tests: values.tests ?? false };
-      }
-      default:
-        throw new UsageError(`unknown lab command ${describe(sub ?? '')}; expected up, status, down, faults or preflight`);
+      return { kind: 'cleanup', ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}), namespaces };
     }
   }
-  throw new UsageError(`unknown command ${describe(cmd)}; run \`podwire help\``);
 }

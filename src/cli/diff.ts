@@ -3,13 +3,11 @@
 // the loading and the gate.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { diffExitCode, diffReports, incompatibility } from '../report/diff.js';
-import { DIFF_FORMATS, renderDiff, type DiffFormat } from '../report/diff-render.js';
+import { renderDiff, type DiffFormat } from '../report/diff-render.js';
+import type { Command } from './args.js';
 import { REPORT_API_VERSION, exitCodeOf, type ConformanceReport } from '../report/model.js';
-
-export const DIFF_USAGE = 'podwire diff BEFORE AFTER [--format text|markdown|json]';
 
 /** A report.json, or the run directory holding one. Any problem is a UsageError naming the path (exit 2). */
 export async function loadReport(path: string, role: string): Promise<ConformanceReport> {
@@ -40,12 +38,6 @@ export async function loadReport(path: string, role: string): Promise<Conformanc
   return r as ConformanceReport;
 }
 
-export function parseDiffFormat(v: string | undefined): DiffFormat {
-  if (v === undefined) return 'text';
-  if (!(DIFF_FORMATS as readonly string[]).includes(v)) throw new UsageError(`expected \`--format\` to be one of ${DIFF_FORMATS.join(', ')}, got \`${v}\``);
-  return v as DiffFormat;
-}
-
 /** Compares a baseline with a new report; prints the rendering; returns the gate's exit code. Incompatible reports are a UsageError. */
 export function gate(before: ConformanceReport, after: ConformanceReport, format: DiffFormat, print: (s: string) => void): 0 | 1 {
   const why = incompatibility(before, after);
@@ -67,17 +59,7 @@ export function runExitCode(report: ConformanceReport, baseline: ConformanceRepo
   return gate(baseline, report, 'text', print);
 }
 
-export async function runDiff(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { format: { type: 'string' } } });
-  } catch (err) {
-    const m = /'([^']+)'/.exec((err as Error).message);
-    throw new UsageError(`unknown or incomplete flag \`${m?.[1] ?? '?'}\` for \`${DIFF_USAGE}\``);
-  }
-  const { values, positionals } = parsed;
-  const format = parseDiffFormat(values.format);
-  if (positionals.length !== 2) throw new UsageError(`expected two reports, BEFORE and AFTER: \`${DIFF_USAGE}\`, got ${positionals.length}`);
-  const [before, after] = await Promise.all([loadReport(positionals[0]!, 'BEFORE'), loadReport(positionals[1]!, 'AFTER')]);
-  return gate(before, after, format, (s) => console.log(s));
+export async function runDiff(cmd: Extract<Command, { kind: 'diff' }>): Promise<number> {
+  const [before, after] = await Promise.all([loadReport(cmd.before, 'BEFORE'), loadReport(cmd.after, 'AFTER')]);
+  return gate(before, after, cmd.format, (s) => console.log(s));
 }

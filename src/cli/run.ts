@@ -1,12 +1,11 @@
 // `podwire run`, `podwire judge` and `podwire cleanup`.
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { InfraError, PreconditionError, UsageError } from '../errors.js';
 import { onInterrupt } from './signals.js';
 import type { Command } from './args.js';
-import { parseEgressSnat, parseProfile, parseRunOptions } from '../conformance/options.js';
+import type { RunOptions } from '../conformance/options.js';
 import { RUN_LABEL, apiMessage } from '../conformance/probes.js';
-import { deleteRunNamespace } from '../run/collect.js';
+import { deleteRunNamespace, type CollectHooks } from '../run/collect.js';
 import { judgeDir, runConformance } from '../run/run.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { exitCodeOf } from '../report/model.js';
@@ -14,8 +13,13 @@ import { consoleSummary } from '../report/render.js';
 import { loadReport, runExitCode } from './diff.js';
 import { checkReportDir } from './report-dir.js';
 
-export async function runRun(argv: string[], log: (s: string) => void): Promise<number> {
-  const opts = parseRunOptions(argv);
+/** The command that removes a kept run namespace, with the same cluster flags as the run. */
+export function cleanupHint(opts: Pick<RunOptions, 'kubeconfig' | 'context'>, ns: string): string {
+  const q = (s: string) => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  return ['podwire cleanup', ...(opts.kubeconfig ? [`--kubeconfig ${q(opts.kubeconfig)}`] : []), ...(opts.context ? [`--context ${q(opts.context)}`] : []), `--namespace ${ns}`].join(' ');
+}
+
+export async function runRun(opts: RunOptions, hooks: Omit<CollectHooks, 'onNamespace'>, width: number): Promise<number> {
   await checkReportDir(opts.reportDir);
   // The baseline is read and checked before the cluster is touched: a run that cannot be gated is not worth starting.
   const baseline = opts.baseline !== undefined ? await loadReport(opts.baseline, 'baseline') : undefined;
@@ -26,13 +30,14 @@ export async function runRun(argv: string[], log: (s: string) => void): Promise<
   // An interrupt deletes the run's namespace (and waits for it) before exiting.
   const release = onInterrupt(async () => {
     if (target) {
-      log(`deleting namespace ${target.ns}`);
+      hooks.log(`deleting namespace ${target.ns}`);
       await deleteRunNamespace(target.kube, target.ns, 30_000);
     }
   });
   try {
-    const { report, dir } = await runConformance(opts, { log, onNamespace: (ns, kube) => (target = { ns, kube }) });
-    console.log(consoleSummary(report, { dir, bundle: join(dir, 'bundle') }));
+    const { report, dir } = await runConformance(opts, { ...hooks, onNamespace: (ns, kube) => (target = { ns, kube }) });
+    console.log(consoleSummary(report, { dir, bundle: join(dir, 'bundle') }, { width }));
+    if (opts.keep && target) console.log(`\nkept namespace ${target.ns} with its probes (--keep); remove it with: ${cleanupHint(opts, target.ns)}`);
     return runExitCode(report, baseline, (s) => console.log(s));
   } catch (err) {
     // Anything that stops a run from judging is an infrastructure error (exit 2), not a failed check.
@@ -43,35 +48,30 @@ export async function runRun(argv: string[], log: (s: string) => void): Promise<
   }
 }
 
-export const JUDGE_USAGE = 'podwire judge BUNDLE_DIR [--profile core|extended|strict] [--egress-snat node|off-node|none] [--report-dir DIR]';
-
 /** `podwire judge BUNDLE_DIR`: the report of a run bundle, offline, with the run's exit codes. */
-export async function runJudge(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: { profile: { type: 'string' }, 'egress-snat': { type: 'string' }, 'report-dir': { type: 'string' } } });
-  } catch (err) {
-    const m = /'([^']+)'/.exec((err as Error).message);
-    throw new UsageError(`unknown or incomplete flag \`${m?.[1] ?? '?'}\` for \`${JUDGE_USAGE}\``);
-  }
-  const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UsageError(`expected one bundle directory: \`${JUDGE_USAGE}\`, got ${positionals.length}`);
-  if (values['report-dir'] !== undefined) await checkReportDir(values['report-dir']);
-  const { report, dir } = await judgeDir(positionals[0]!, {
-    ...(values.profile !== undefined ? { profile: parseProfile(values.profile) } : {}),
-    ...(values['egress-snat'] !== undefined ? { egressSnat: parseEgressSnat(values['egress-snat']) } : {}),
-    ...(values['report-dir'] !== undefined ? { reportDir: values['report-dir'] } : {}),
+export async function runJudge(cmd: Extract<Command, { kind: 'judge' }>, width: number): Promise<number> {
+  if (cmd.reportDir !== undefined) await checkReportDir(cmd.reportDir);
+  const { report, dir } = await judgeDir(cmd.bundle, {
+    ...(cmd.profile !== undefined ? { profile: cmd.profile } : {}),
+    ...(cmd.egressSnat !== undefined ? { egressSnat: cmd.egressSnat } : {}),
+    ...(cmd.reportDir !== undefined ? { reportDir: cmd.reportDir } : {}),
   });
-  console.log(consoleSummary(report, { dir, bundle: resolve(positionals[0]!) }));
+  console.log(consoleSummary(report, { dir, bundle: resolve(cmd.bundle) }, { width }));
   return exitCodeOf(report);
 }
 
+/** Deletes run namespaces: the ones named (each must carry the run label), or every one. */
 export async function runCleanup(cmd: Extract<Command, { kind: 'cleanup' }>): Promise<number> {
   const kube = loadKube(cmd);
   const list = await kube.core.listNamespace({ labelSelector: RUN_LABEL }).catch((err: unknown) => {
     throw new InfraError(`cannot list namespaces at ${kube.server}: ${apiMessage(err)}`);
   });
-  const names = list.items.map((n) => n.metadata?.name ?? '').filter(Boolean);
+  const runs = list.items.map((n) => n.metadata?.name ?? '').filter(Boolean);
+  const notRuns = cmd.namespaces.filter((ns) => !runs.includes(ns));
+  if (notRuns.length) {
+    throw new PreconditionError(`namespace \`${notRuns[0]}\` is not a podwire run namespace at ${kube.server} (none with the ${RUN_LABEL} label has that name${runs.length ? `; run namespaces: ${runs.join(', ')}` : ''})`);
+  }
+  const names = cmd.namespaces.length ? cmd.namespaces : runs;
   if (names.length === 0) {
     console.log('nothing to clean up: no namespace carries the podwire.dev/run label');
     return 0;

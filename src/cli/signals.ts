@@ -6,12 +6,20 @@ let interrupted = false;
 /** True once an interrupt started cleaning up: later errors of the abandoned work are noise. */
 export const wasInterrupted = () => interrupted;
 
+let beforeNotice: () => void = () => undefined;
+
+/** Called before the "cleaning up" line, e.g. to finish a progress line it would otherwise be written into. */
+export function setBeforeInterruptNotice(fn: () => void): void {
+  beforeNotice = fn;
+}
+
 export function onInterrupt(cleanup: () => Promise<void>): () => void {
   let running = false;
   const handler = (sig: NodeJS.Signals) => {
     if (running) return;
     running = true;
     interrupted = true;
+    beforeNotice();
     process.stderr.write(`podwire: ${sig}: cleaning up\n`);
     void cleanup()
       .catch((err: unknown) => process.stderr.write(`podwire: cleanup failed: ${(err as Error).message}\n`))

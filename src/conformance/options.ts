@@ -1,10 +1,10 @@
 // `podwire run` options: parsed and validated before anything touches the
 // cluster, with messages that quote the bad value. Pure.
-import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
+import { parseFlags, type CommandSpec } from '../flags.js';
 import { PROFILE_CHOICES, selectChecks, type CheckDef, type ProfileChoice } from './catalogue.js';
 import { EGRESS_SNAT, type EgressSnat, type ExternalTarget } from './observations.js';
-import { DEFAULT_SAMPLE_K } from './flows.js';
+import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K } from './flows.js';
 import { DEFAULT_PROBE_IMAGE } from './probes.js';
 
 export interface RunOptions {
@@ -30,7 +30,29 @@ export interface RunOptions {
   baseline?: string;
 }
 
-export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S] [--baseline REPORT]';
+/** `podwire run`'s flags: the parser and `podwire run --help` both read this table. */
+export const RUN_COMMAND: CommandSpec = {
+  path: 'run',
+  summary: 'Deploys probe pods through the Kubernetes API, sends and captures every flow, judges the network model from the packets and writes the reports.',
+  flags: [
+    { name: 'kubeconfig', value: 'FILE', help: 'kubeconfig to use', default: '$KUBECONFIG, else ~/.kube/config' },
+    { name: 'context', value: 'NAME', help: 'kubeconfig context', default: 'the current context' },
+    { name: 'profile', value: Object.keys(PROFILE_CHOICES).join('|'), help: 'checks that decide the exit code: core (the model), extended (health beyond it), strict (stricter readings many CNIs do not meet on purpose)', default: 'extended' },
+    { name: 'egress-snat', value: EGRESS_SNAT.join('|'), help: 'where the cluster SNATs egress to the internet: on the node, off the node (a NAT gateway), or not at all', default: 'node' },
+    { name: 'probe-image', value: 'IMAGE', help: 'probe image (needs sh, tcpdump, ip, socat, timeout, python3)', default: DEFAULT_PROBE_IMAGE },
+    { name: 'external-target', value: 'IP:PORT', help: 'a TCP server outside the cluster for the egress checks; not a node or pod address', default: 'the cluster\'s podwire.dev/external-target annotation, else none' },
+    { name: 'only', value: 'IDS', help: 'run only these checks (comma-separated ids or id prefixes)' },
+    { name: 'skip', value: 'IDS', help: 'leave these checks out (comma-separated ids or id prefixes)' },
+    { name: 'report-dir', value: 'DIR', help: 'where the run directory is written', default: 'reports' },
+    { name: 'require-all-nodes', help: 'exit 2 when a node cannot host its probes' },
+    { name: 'pairs', value: 'all|sample[:K]', help: `node pairs to test: all, or a sample of K per node (sample alone: K = ${DEFAULT_SAMPLE_K})`, default: `all up to ${ALL_PAIRS_UP_TO} nodes, else sample:${DEFAULT_SAMPLE_K}` },
+    { name: 'seed', value: 'N', help: 'which sample of pairs (recorded in the report)', default: 'random' },
+    { name: 'keep', help: 'keep the run\'s namespace and probes (remove them later with `podwire cleanup`)' },
+    { name: 'timeout', value: 'S', help: 'seconds to wait for probes to be ready, 1-3600', default: '120' },
+    { name: 'baseline', value: 'REPORT', help: 'a report.json or run directory: exit 1 only on what got worse than in it' },
+  ],
+  notes: ['Exit status: 0 no check failed, 1 a check failed (with --baseline: something got worse), 2 bad usage, unmet precondition or infrastructure error.'],
+};
 
 export function parseProfile(v: string | undefined): ProfileChoice {
   if (v === undefined) return 'extended';
@@ -72,25 +94,13 @@ export function parseExternalTarget(v: string): ExternalTarget {
 const ids = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 export function parseRunOptions(argv: string[]): RunOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        kubeconfig: { type: 'string' }, context: { type: 'string' }, 'probe-image': { type: 'string' },
-        'external-target': { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' },
-        'report-dir': { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' },
-        profile: { type: 'string' }, 'egress-snat': { type: 'string' }, 'require-all-nodes': { type: 'boolean' },
-        pairs: { type: 'string' }, seed: { type: 'string' },
-        baseline: { type: 'string' },
-      },
-    }));
-  } catch (err) {
-    const m = /'([^']+)'/.exec((err as Error).message);
-    throw new UsageError(`unknown or incomplete flag \`${m?.[1] ?? '?'}\` for \`${RUN_USAGE}\``);
-  }
+  const f = parseFlags(RUN_COMMAND, argv);
+  const values = {
+    kubeconfig: f.string('kubeconfig'), context: f.string('context'), 'probe-image': f.string('probe-image'), 'external-target': f.string('external-target'),
+    only: f.string('only'), skip: f.string('skip'), 'report-dir': f.string('report-dir'), keep: f.bool('keep'), timeout: f.string('timeout'),
+    profile: f.string('profile'), 'egress-snat': f.string('egress-snat'), 'require-all-nodes': f.bool('require-all-nodes'),
+    pairs: f.string('pairs'), seed: f.string('seed'), baseline: f.string('baseline'),
+  };
   const only = ids(values.only);
   const skip = ids(values.skip);
   const profile = parseProfile(values.profile);
@@ -118,11 +128,11 @@ export function parseRunOptions(argv: string[]): RunOptions {
     checks,
     profile,
     egressSnat,
-    requireAllNodes: values['require-all-nodes'] ?? false,
+    requireAllNodes: values['require-all-nodes'],
     pairs: parsePairs(values.pairs),
     ...(values.seed !== undefined ? { seed: parseSeed(values.seed)! } : {}),
     reportDir: values['report-dir'] ?? 'reports',
-    keep: values.keep ?? false,
+    keep: values.keep,
     timeoutS: Number(timeout),
     ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
   };

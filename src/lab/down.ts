@@ -1,10 +1,11 @@
 // `lab down`: stops the API server (by its recorded PID), kills every process
 // in the lab's netns, deletes the netns and the state directory. Works from
 // whatever is left, also when the server was killed or state is missing.
+import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { labOfNetns, labPlan, STATE_ROOT } from './plan.js';
 import { listNetns } from './sh.js';
-import { readApiEndpoint, readJson, paths } from './state.js';
+import { readApiEndpoint, readJson, paths, type KubeconfigCopy } from './state.js';
 import { destroyLab, pidAlive, waitGone } from './topology.js';
 
 export interface LabDownResult {
@@ -13,6 +14,16 @@ export interface LabDownResult {
   netnsRemoved: string[];
   processesKilled: number;
   serverStopped: boolean;
+  /** The `--kubeconfig-out` copy: removed, or left because it changed since `lab up` wrote it (or is gone). */
+  kubeconfigCopy?: { path: string; fate: CopyFate };
+}
+
+export type CopyFate = 'removed' | 'changed' | 'gone';
+
+/** What becomes of the copy: removed only while it holds exactly what the lab wrote. Pure. */
+export function copyFate(record: KubeconfigCopy, current: string | undefined): CopyFate {
+  if (current === undefined) return 'gone';
+  return createHash('sha256').update(current).digest('hex') === record.sha256 ? 'removed' : 'changed';
 }
 
 /** True when `pid` is this lab's API server (guards against PID reuse). */
@@ -25,7 +36,8 @@ export async function labDown(name: string): Promise<LabDownResult> {
   const { stateDir } = labPlan(name, 1, 'host-gw');
   const p = paths(stateDir);
   const api = await readApiEndpoint(stateDir).catch(() => undefined);
-  const state = await readJson<{ kubeconfigOut?: string; token?: string }>(p.state).catch(() => undefined);
+  const state = await readJson<object>(p.state).catch(() => undefined);
+  const copy = await readJson<KubeconfigCopy>(p.kubeconfigCopy).catch(() => undefined);
   let serverStopped = false;
   if (api?.pid && pidAlive(api.pid) && (await isLabServer(api.pid, stateDir))) {
     process.kill(api.pid, 'SIGTERM');
@@ -37,12 +49,14 @@ export async function labDown(name: string): Promise<LabDownResult> {
   }
   const found = serverStopped || !!state || (await readdir(stateDir).then(() => true, () => false));
   const { netns, killed } = await destroyLab(name, stateDir);
-  // The kubeconfig written for the user goes too, if it is still this lab's.
-  if (state?.kubeconfigOut && state.token) {
-    const text = await readFile(state.kubeconfigOut, 'utf8').catch(() => '');
-    if (text.includes(state.token)) await rm(state.kubeconfigOut, { force: true });
+  // The kubeconfig written for the user goes too, if it still holds exactly what the lab wrote there.
+  let kubeconfigCopy: LabDownResult['kubeconfigCopy'];
+  if (copy?.path && copy.sha256) {
+    const fate = copyFate(copy, await readFile(copy.path, 'utf8').catch(() => undefined));
+    if (fate === 'removed') await rm(copy.path, { force: true });
+    kubeconfigCopy = { path: copy.path, fate };
   }
-  return { name, found: found || netns.length > 0, netnsRemoved: netns, processesKilled: killed.length, serverStopped };
+  return { name, found: found || netns.length > 0, netnsRemoved: netns, processesKilled: killed.length, serverStopped, ...(kubeconfigCopy ? { kubeconfigCopy } : {}) };
 }
 
 /** Names of every lab on this machine: state directories and stray netns alike. */

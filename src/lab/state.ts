@@ -22,8 +22,14 @@ export interface LabState {
   cniBinDir: string;
   token: string;
   createdAt: string;
-  /** Where `lab up --kubeconfig-out` wrote a copy (removed again by `lab down`). */
+  /** Where `lab up --kubeconfig-out` wrote a copy (removed again by `lab down` while unchanged; see KubeconfigCopy). */
   kubeconfigOut?: string;
+}
+
+/** The copy `lab up --kubeconfig-out` wrote, as written: `lab down` removes the file only while its digest matches. */
+export interface KubeconfigCopy {
+  path: string;
+  sha256: string;
 }
 
 /** Written by the API server once it listens. */
@@ -37,6 +43,8 @@ export const paths = (stateDir: string) => ({
   state: join(stateDir, 'state.json'),
   api: join(stateDir, 'api.json'),
   kubeconfig: join(stateDir, 'kubeconfig'),
+  /** KubeconfigCopy: the `--kubeconfig-out` file and its digest. */
+  kubeconfigCopy: join(stateDir, 'kubeconfig-out.json'),
   caCert: join(stateDir, 'pki', 'ca.crt'),
   serverCert: join(stateDir, 'pki', 'server.crt'),
   serverKey: join(stateDir, 'pki', 'server.key'),

@@ -1,7 +1,7 @@
 // `lab up`: topology, PKI, the detached API server, the kubeconfig.
 import { PreconditionError } from '../errors.js';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { labPlan, type Dataplane, type Uplinks } from './plan.js';
 import { defaultMTU, underlayConflict } from './underlay.js';
 import { faultConflict, type FaultName } from './faults.js';
 import { LAB_REQUIREMENTS, preflight } from './preflight.js';
-import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type LabState } from './state.js';
+import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type KubeconfigCopy, type LabState } from './state.js';
 import { buildTopology, labNetns, pidAlive, startInternetListener } from './topology.js';
 import { labDown } from './down.js';
 
@@ -28,7 +28,9 @@ export interface LabUpOptions {
   uplinks?: Uplinks;
   /** The underlay's MTU (default 1500; 9001 with jumbo-blackhole). */
   mtu?: number;
+  /** Also write the kubeconfig here (an absolute path the caller checked); never over an existing file unless `force`. */
   kubeconfigOut?: string;
+  force?: boolean;
   log?: (line: string) => void;
 }
 
@@ -90,12 +92,29 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     mark('apiserver', t2);
     const kubeconfig = await kubeconfigYaml({ name: opts.name, server: api.url, caCertFile: p.caCert, token: state.token });
     await writeFile(p.kubeconfig, kubeconfig, { mode: 0o600 });
-    if (opts.kubeconfigOut) await writeFile(opts.kubeconfigOut, kubeconfig, { mode: 0o600 });
+    if (opts.kubeconfigOut) await writeKubeconfigCopy(p.kubeconfigCopy, opts.kubeconfigOut, kubeconfig, opts.force ?? false);
     mark('total', t0);
     return { state, api, kubeconfig: opts.kubeconfigOut ?? p.kubeconfig, timingsMs };
   } catch (err) {
     await labDown(opts.name).catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * The user's copy of the kubeconfig. Its path and digest are recorded first,
+ * so `lab down` removes it only while it still holds what the lab wrote;
+ * `wx` refuses a file that appeared since the check before the build.
+ */
+async function writeKubeconfigCopy(recordFile: string, path: string, kubeconfig: string, force: boolean): Promise<void> {
+  const record: KubeconfigCopy = { path, sha256: createHash('sha256').update(kubeconfig).digest('hex') };
+  await writeJsonAtomic(recordFile, record);
+  try {
+    await writeFile(path, kubeconfig, { mode: 0o600, flag: force ? 'w' : 'wx' });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new LabError(`\`--kubeconfig-out\` \`${path}\` appeared while the lab was built; podwire does not replace it unless you add \`--force\``);
+    throw new LabError(`cannot write \`--kubeconfig-out\` \`${path}\`: ${code ?? (err as Error).message}`);
   }
 }
 

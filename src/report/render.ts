@@ -7,7 +7,47 @@ const MARK = { passed: 'PASS', failed: 'FAIL', inconclusive: 'INCONCLUSIVE', ski
 
 const counts = (s: Summary) => `${s.passed} passed, ${s.failed} failed, ${s.inconclusive} inconclusive, ${s.skipped} skipped`;
 
-export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundle: string }): string {
+/** Flows listed per check on the console; the rest are counted and left to report.html. */
+export const CONSOLE_FLOWS_PER_CHECK = 5;
+
+export interface ConsoleLayout {
+  /** Lines are wrapped to this many columns (the terminal's, or 100). */
+  width?: number;
+  flowsPerCheck?: number;
+}
+
+/** `text` in lines of at most `width` columns, continuation lines indented by two more than `indent`. */
+function wrapped(text: string, indent: number, width: number): string[] {
+  const room = Math.max(20, width - indent);
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const limit = lines.length ? room - 2 : room;
+    if (line && line.length + 1 + word.length > limit) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(line);
+  return lines.map((l, i) => `${' '.repeat(indent + (i ? 2 : 0))}${l}`);
+}
+
+/** The lines under a check that did not pass: its flows one per line (at most `max`), or its reason. */
+function checkDetail(c: CheckResult, indent: number, width: number, max: number): string[] {
+  const listed = c.flows.filter((f) => f.verdict === c.result && f.kind !== 'api');
+  if (c.result === 'passed' || c.result === 'skipped' || listed.length === 0) return wrapped(c.reason, indent, width);
+  const head = c.result === 'failed' ? `${listed.length} of ${c.flows.length} flow(s) failed:` : `${listed.length} of ${c.flows.length} flow(s) could not be decided:`;
+  const out = wrapped(head, indent, width);
+  for (const f of listed.slice(0, max)) {
+    out.push(...wrapped(`${f.proto === '-' ? '' : `${f.proto.toUpperCase()} `}${f.from} -> ${f.to}: expected ${f.expected}, saw ${f.observed}`, indent, width));
+  }
+  if (listed.length > max) out.push(`${' '.repeat(indent)}… and ${listed.length - max} more (report.html)`);
+  return out;
+}
+
+export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundle: string }, layout: ConsoleLayout = {}): string {
+  const width = layout.width ?? 100;
+  const max = layout.flowsPerCheck ?? CONSOLE_FLOWS_PER_CHECK;
   const cov = r.coverage;
   const lines = [
     `podwire run ${r.runId}: ${cov.covered} of ${cov.nodes} node(s) covered, ${r.counts.flows} flows, ${r.counts.captures} captures, ${r.counts.execs} execs, ${(r.durationMs / 1000).toFixed(1)} s`
@@ -29,8 +69,8 @@ export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundl
   const w = Math.max(...r.checks.map((c) => c.id.length));
   const row = (c: CheckResult) => {
     const out = [`  ${MARK[c.result].padEnd(12)} ${c.id.padEnd(w)}  ${c.title}`];
-    if (c.result !== 'passed') out.push(`${' '.repeat(16 + w)}${c.reason}`);
-    if (c.evidence) out.push(`${' '.repeat(16 + w)}evidence: ${c.evidence}`);
+    if (c.result !== 'passed') out.push(...checkDetail(c, 17 + w, width, max));
+    if (c.evidence) out.push(`${' '.repeat(17 + w)}evidence: ${c.evidence}`);
     return out;
   };
   for (const [profile, s] of Object.entries(r.profiles)) {

@@ -7,7 +7,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { VersionApi, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { PassThrough } from 'node:stream';
-import { InfraError } from '../errors.js';
+import { InfraError, UsageError } from '../errors.js';
+import { externalTargetConflict } from '../conformance/external-target.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { execCounter, execInPod, type OutputListener } from '../kube/exec.js';
@@ -30,8 +31,16 @@ const HOST_MAX_PACKETS = 200_000;
 const PORT_MIN = 20_000;
 const PORT_MAX = 29_000;
 
+/** Progress of one long phase: `update(done)` of the total it was started with, then `end()`. */
+export interface PhaseProgress {
+  update(done: number): void;
+  end(): void;
+}
+
 export interface CollectHooks {
   log: (line: string) => void;
+  /** Starts a long phase (deploy, send, retrieve) of `total` steps; without it, phases are silent. */
+  phase?: (what: string, total: number) => PhaseProgress;
   /** Called once the run's namespace exists, so an interrupt can delete it. */
   onNamespace?: (ns: string, kube: Kube) => void;
 }
@@ -122,6 +131,7 @@ interface Ctx {
   portBase: number;
   opts: RunOptions;
   log: (line: string) => void;
+  phase: (what: string, total: number) => PhaseProgress;
 }
 
 /** Nodes sorted by name, split into candidates and nodes left out on purpose. */
@@ -153,7 +163,8 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
       else throw err;
     })));
   const names = specs.map((s) => s.metadata!.name!).filter((n) => !failed.has(n));
-  const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r, t) => ctx.log(`probes ready ${r}/${t}`), (...a) => watchPods(kube.kc, ...a));
+  const progress = ctx.phase('probes ready', names.length);
+  const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r) => progress.update(r), (...a) => watchPods(kube.kc, ...a)).finally(() => progress.end());
   for (const [name, reason] of wait.failed) {
     const tail = /CrashLoopBackOff|exited/.test(reason) ? await lastLogLines(kube, ns, name) : '';
     failed.set(name, tail ? `${reason}; last log lines: ${tail}` : reason);
@@ -228,15 +239,22 @@ async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles:
   const sendingMs = Math.max(...jobs.map((j) => sendTimeoutMs(j.args)));
   ctx.log(`sending ${flows.length} flows from ${jobs.filter((j) => j.args.flows.length).length} probes`);
   let finished = false;
+  const senders = ctx.phase('senders done', jobs.length);
+  let retrieving: PhaseProgress | undefined;
+  let retrieved = 0;
   const finishAll = () => {
     if (finished) return;
     finished = true;
-    ctx.log('retrieving captures');
+    senders.end();
+    retrieving = ctx.phase('captures retrieved', jobs.length);
     for (const j of jobs) j.stdin.end('finish\n');
   };
   const deadline = setTimeout(finishAll, sendingMs + 10_000);
   let pending = jobs.length;
-  const doneOne = () => (--pending === 0 ? finishAll() : undefined);
+  const doneOne = () => {
+    senders.update(jobs.length - --pending);
+    if (pending === 0) finishAll();
+  };
   try {
     await Promise.all(jobs.map(async (j) => {
       const { command, stdin } = agentExec('send', j.args);
@@ -268,10 +286,12 @@ async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles:
         ctx.log(`sender ${j.probe.name} failed: ${(err as Error).message.split('\n')[0]}`);
         await stopCapture(ctx, j.probe, j.args.capture);
       }
+      retrieving?.update(++retrieved);
     }));
   } finally {
     clearTimeout(deadline);
     finishAll();
+    retrieving?.end();
   }
   return { sent: sent.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))), captures: captures.sort((a, b) => (a.probe < b.probe ? -1 : 1)) };
 }
@@ -292,11 +312,18 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const { candidates, leftOut } = candidateNodes(nodeList.items);
   if (candidates.length === 0) throw new InfraError(`the cluster has no node to probe (${leftOut.map((c) => `${c.node}: ${c.reason}`).join('; ') || 'no nodes'})`);
   const annotated = nodeList.items.map((n) => n.metadata?.annotations?.[EXTERNAL_TARGET_ANNOTATION]).find(Boolean);
+  if (opts.externalTarget) {
+    // Refused before anything is created: a target inside the cluster would fail NM-4.1 on a healthy cluster.
+    const pods = await retrying('listing pods', () => kube.core.listPodForAllNamespaces());
+    const conflict = externalTargetConflict(opts.externalTarget, nodeList.items, pods.items);
+    if (conflict) throw new UsageError(conflict);
+  }
   const external = opts.externalTarget ?? (annotated ? annotatedTarget(annotated) : undefined);
   const kinds = new Set<FlowKind>(opts.checks.flatMap((c) => c.flowKinds));
 
   const runId = newRunId();
-  const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log };
+  const phase = hooks.phase ?? (() => ({ update: () => undefined, end: () => undefined }));
+  const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase };
   log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${external ? `, external target ${external.ip}:${external.port}` : ''}`);
 
   let coverage: NodeCoverage[] = candidates.map((node) => ({ node, covered: true }));

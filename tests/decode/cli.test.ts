@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { CLI, ROOT } from '../helpers/lab.js';
 
-const decode = (args: string[]) => execa(process.execPath, [CLI, 'decode', ...args], { reject: false, cwd: ROOT });
+const decode = (args: string[], input?: Buffer) => execa(process.execPath, [CLI, 'decode', ...args], { reject: false, cwd: ROOT, ...(input ? { input } : {}) });
 
 test('prints one line per packet with layers, addresses, ports, VNI and token', async () => {
   const r = await decode(['fixtures/crafted/vxlan-4789.pcap']);
@@ -36,9 +36,11 @@ test('a damaged file: what decodes is printed, then one error line naming the by
 
 test.each([
   [['nope.pcap'], 2, /capture file `nope\.pcap` does not exist/],
-  [[], 2, /expected one capture file/],
-  [['a', 'b'], 2, /expected one capture file/],
-  [['--bogus', 'x.pcap'], 2, /unknown or incomplete flag `--bogus`/],
+  [[], 2, /expected at least one capture file\(s\) for `podwire decode FILE\.\.\.`, got 0/],
+  [['fixtures/crafted/geneve.pcap', 'nope.pcap'], 2, /capture file `nope\.pcap` does not exist/],
+  [['-', '-'], 2, /`-` \(standard input\) can be read once only/],
+  [['fixtures'], 2, /`fixtures` is not a file/],
+  [['--bogus', 'x.pcap'], 2, /unknown flag `--bogus` for `podwire decode`/],
   [['--vxlan-port', '70000', 'x.pcap'], 2, /`--vxlan-port` to be a port from 1 to 65535, got `70000`/],
   [['fixtures/damaged/bad-magic.pcap'], 1, /not a pcap or pcapng file \(magic 0xdeadbeef\)/],
 ])('podwire decode %j → exit %i, one line', async (args, code, message) => {
@@ -59,4 +61,40 @@ test('--vxlan-port adds a VXLAN port', async () => {
   writeFileSync(file, bytes);
   expect(String((await decode([file])).stdout).split('\n')[0]).not.toContain('VXLAN');
   expect(String((await decode(['--vxlan-port', '9999', file])).stdout).split('\n')[0]).toContain('UDP 51001 > 9999 len 69 / VXLAN vni 42');
+});
+
+test('several files: each one\'s packets under a `==> FILE <==` line, in the order given; a missing one stops before any output', async () => {
+  const files = ['fixtures/crafted/vxlan-4789.pcap', 'fixtures/crafted/geneve.pcap'];
+  const [both, a, b] = await Promise.all([decode(files), decode([files[0]!]), decode([files[1]!])]);
+  expect(both.exitCode).toBe(0);
+  expect(String(both.stdout)).toBe(`==> ${files[0]} <==\n${String(a.stdout)}\n\n==> ${files[1]} <==\n${String(b.stdout)}`);
+  const missing = await decode([...files, 'nope.pcap']);
+  expect(missing.exitCode).toBe(2);
+  expect(String(missing.stdout)).toBe('');
+});
+
+test('several files with --json: each object names its file; a damaged file among them exits 1 after the others decode', async () => {
+  const r = await decode(['--json', 'fixtures/crafted/geneve.pcap', join('fixtures', 'damaged', 'truncated-file.pcap'), 'fixtures/crafted/vxlan-4789.pcap']);
+  expect(r.exitCode).toBe(1);
+  const rows = String(r.stdout).trim().split('\n').map((l) => JSON.parse(l) as { file: string; index: number });
+  expect(rows.map((x) => `${x.file}#${x.index}`)).toEqual([
+    'fixtures/crafted/geneve.pcap#0', 'fixtures/crafted/geneve.pcap#1', 'fixtures/damaged/truncated-file.pcap#0', 'fixtures/damaged/truncated-file.pcap#1',
+    'fixtures/crafted/vxlan-4789.pcap#0', 'fixtures/crafted/vxlan-4789.pcap#1',
+  ]);
+  expect(String(r.stderr).trim().split('\n')).toHaveLength(1);
+  expect(String(r.stderr)).toMatch(/^podwire: fixtures\/damaged\/truncated-file\.pcap: file ends inside record 2/);
+});
+
+test('`-` reads the capture from standard input, alone or among files', async () => {
+  const { readFileSync } = await import('node:fs');
+  const bytes = readFileSync(join(ROOT, 'fixtures/crafted/geneve.pcap'));
+  const [fromFile, fromStdin] = await Promise.all([decode(['fixtures/crafted/geneve.pcap']), decode(['-'], bytes)]);
+  expect(fromStdin.exitCode).toBe(0);
+  expect(String(fromStdin.stdout)).toBe(String(fromFile.stdout));
+  const mixed = await decode(['--json', 'fixtures/crafted/vxlan-4789.pcap', '-'], bytes);
+  expect(mixed.exitCode).toBe(0);
+  expect(String(mixed.stdout).trim().split('\n').map((l) => (JSON.parse(l) as { file: string }).file)).toEqual(['fixtures/crafted/vxlan-4789.pcap', 'fixtures/crafted/vxlan-4789.pcap', '(stdin)', '(stdin)']);
+  const damaged = await decode(['-'], Buffer.from('not a capture at all'));
+  expect(damaged.exitCode).toBe(1);
+  expect(String(damaged.stderr)).toMatch(/^podwire: \(stdin\): not a pcap or pcapng file/);
 });

@@ -1,33 +1,55 @@
 // Acceptance 6: bad input gets a one-line error and exit 2 with nothing
 // created; the API answers bad requests with Status bodies and never crashes.
 import { execa } from 'execa';
-import { readdirSync, existsSync, readFileSync } from 'node:fs';
+import { readdirSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { expect, test } from 'vitest';
 import { apiRequest, type LabApiTarget } from '../../src/lab/lab-api.js';
 import { pidAlive } from '../../src/lab/topology.js';
-import { CLI, cli, describeLab, useLab } from '../helpers/lab.js';
+import { CLI, cli, describeLab, labName, useLab } from '../helpers/lab.js';
 
-const netnsList = async () => String((await execa('ip', ['netns', 'list'])).stdout);
-const stateDirs = () => (existsSync('/run/podwire') ? readdirSync('/run/podwire').sort() : []);
+// Lab names go through labName(): PODWIRE_TEST_LAB_TAG renames them, so two checkouts can run this file at once.
+const BAD = labName('tbad');
+const NOROOT = labName('tnoroot');
+const KC = labName('tkcout');
+const tmp = mkdtempSync(join(tmpdir(), 'podwire-bad-'));
+writeFileSync(join(tmp, 'existing.kubeconfig'), 'mine\n');
+
+/**
+ * Labs this file could create by mistake: with PODWIRE_TEST_LAB_TAG set, other checkouts run labs at the same
+ * time, so only names of this tag (and the default name `podwire`) are compared; without it, every lab.
+ */
+const TAG = process.env.PODWIRE_TEST_LAB_TAG;
+const ours = (lab: string) => !TAG || lab.startsWith(TAG) || lab === 'podwire';
+const netnsList = async () => String((await execa('ip', ['netns', 'list'])).stdout).split('\n').map((l) => l.split(' ')[0]!).filter((n) => ours(n.split('-')[1] ?? '')).sort();
+const stateDirs = () => (existsSync('/run/podwire') ? readdirSync('/run/podwire').filter(ours).sort() : []);
 
 describeLab('bad input', () => {
   test.each([
-    [['lab', 'up', '--name', 'tbad', '--bogus'], /unknown flag `--bogus`/],
-    [['lab', 'up', '--name', 'tbad', '--nodes', '0'], /`--nodes`.*got `0`/],
-    [['lab', 'up', '--name', 'tbad', '--nodes', '65'], /`--nodes`.*got `65`/],
-    [['lab', 'up', '--name', 'tbad', '--nodes', 'abc'], /`--nodes`.*got `abc`/],
-    [['lab', 'up', '--name', 'tbad', '--dataplane', 'foo'], /`--dataplane`.*host-gw, vxlan.*got `foo`/],
+    [['lab', 'up', '--name', BAD, '--bogus'], /unknown flag `--bogus`/],
+    [['lab', 'up', '--name', BAD, '--nodes', '0'], /`--nodes`.*got `0`/],
+    [['lab', 'up', '--name', BAD, '--nodes', '65'], /`--nodes`.*got `65`/],
+    [['lab', 'up', '--name', BAD, '--nodes', 'abc'], /`--nodes`.*got `abc`/],
+    [['lab', 'up', '--name', BAD, '--dataplane', 'foo'], /`--dataplane`.*host-gw, vxlan.*got `foo`/],
     [['lab', 'up', '--name', 'Bad-Name'], /`--name`.*got `Bad-Name`/],
     [['lab', 'sideways'], /unknown lab command `sideways`/],
-    [['lab', 'up', '--name', 'tbad', '--fault', 'nope'], /unknown fault `nope` \(string\); known: masquerade-all, .*podwire lab faults/],
-    [['lab', 'up', '--name', 'tbad', '--fault', 'mtu-blackhole'], /fault `mtu-blackhole` applies to the vxlan, flannel dataplanes only, not host-gw/],
-    [['lab', 'up', '--name', 'tbad', '--nodes', '1', '--fault', 'missing-route'], /faults need at least 2 nodes/],
-    [['lab', 'up', '--name', 'tbad', '--uplinks', 'bgp'], /`--uplinks` to be one of single, ecmp, policy, got `bgp`/],
-    [['lab', 'up', '--name', 'tbad', '--mtu', '9217'], /`--mtu` to be an integer from 1280 to 9216, got `9217`/],
-    [['lab', 'up', '--name', 'tbad', '--fault', 'jumbo-blackhole', '--mtu', '1500'], /fault `jumbo-blackhole` needs a jumbo underlay .*got `--mtu 1500`/],
-    [['lab', 'up', '--name', 'tbad', '--nodes', '1', '--uplinks', 'policy'], /`--uplinks policy` gives node-2 a second uplink: it needs at least 2 nodes, got --nodes 1/],
-    [['lab', 'up', '--name', 'tbad', '--dataplane', 'vxlan', '--fault', 'mtu-blackhole', '--mtu', '9000'], /fault `mtu-blackhole` .* cannot be combined with `--mtu 9000`/],
+    [['lab', 'up', '--name', BAD, '--fault', 'nope'], /unknown fault `nope`; known: masquerade-all, .*podwire lab faults/],
+    [['lab', 'up', '--name', BAD, '--nodes', '2', '--nodes', '3'], /flag `--nodes` of `podwire lab up` takes one value, got 2: `2`, `3`/],
+    [['lab', 'up', '--name', BAD, '--kubeconfig-out', tmp], /`--kubeconfig-out` to be a file podwire can write, got `.*` \(it is a directory\)/],
+    [['lab', 'up', '--name', BAD, '--kubeconfig-out', '/etc/passwd/kc'], /got `\/etc\/passwd\/kc` \(`\/etc\/passwd` is not a directory\)/],
+    [['lab', 'up', '--name', BAD, '--kubeconfig-out', '/proc/kc'], /got `\/proc\/kc` \(under \/proc, a kernel file system\)/],
+    [['lab', 'up', '--name', BAD, '--kubeconfig-out', join(tmp, 'no', 'kc')], /directory `.*\/no` does not exist/],
+    [['lab', 'up', '--name', BAD, '--kubeconfig-out', join(tmp, 'existing.kubeconfig')], /`--kubeconfig-out` `.*existing\.kubeconfig` exists; podwire does not replace it unless you add `--force`/],
+    [['lab', 'up', '--name', BAD, '--force'], /`--force` lets `--kubeconfig-out` replace a file/],
+    [['lab', 'up', '--name', BAD, '--fault', 'mtu-blackhole'], /fault `mtu-blackhole` applies to the vxlan, flannel dataplanes only, not host-gw/],
+    [['lab', 'up', '--name', BAD, '--nodes', '1', '--fault', 'missing-route'], /faults need at least 2 nodes/],
+    [['lab', 'up', '--name', BAD, '--uplinks', 'bgp'], /`--uplinks` to be one of single, ecmp, policy, got `bgp`/],
+    [['lab', 'up', '--name', BAD, '--mtu', '9217'], /`--mtu` to be an integer from 1280 to 9216, got `9217`/],
+    [['lab', 'up', '--name', BAD, '--fault', 'jumbo-blackhole', '--mtu', '1500'], /fault `jumbo-blackhole` needs a jumbo underlay .*got `--mtu 1500`/],
+    [['lab', 'up', '--name', BAD, '--nodes', '1', '--uplinks', 'policy'], /`--uplinks policy` gives node-2 a second uplink: it needs at least 2 nodes, got --nodes 1/],
+    [['lab', 'up', '--name', BAD, '--dataplane', 'vxlan', '--fault', 'mtu-blackhole', '--mtu', '9000'], /fault `mtu-blackhole` .* cannot be combined with `--mtu 9000`/],
     [['frobnicate'], /unknown command `frobnicate`/],
   ])('podwire %j → one line naming the value, exit 2, nothing created', async (args, message) => {
     const netnsBefore = await netnsList();
@@ -38,18 +60,52 @@ describeLab('bad input', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^podwire: /);
     expect(lines[0]).toMatch(message);
-    expect(await netnsList()).toBe(netnsBefore);
+    expect(await netnsList()).toEqual(netnsBefore);
     expect(stateDirs()).toEqual(dirsBefore);
+    expect(readFileSync(join(tmp, 'existing.kubeconfig'), 'utf8')).toBe('mine\n');
   });
 
   test('not root → a clear error, exit 2, nothing created', async () => {
     const netnsBefore = await netnsList();
-    const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'lab', 'up', '--name', 'tnoroot'], { reject: false });
+    const nobody = (args: string[]) => execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], { reject: false });
+    const r = await nobody(['lab', 'up', '--name', NOROOT]);
     expect(r.exitCode).toBe(2);
     expect(String(r.stderr).trim()).toMatch(/^podwire: podwire lab up needs root/);
     expect(String(r.stderr).trim().split('\n')).toHaveLength(1);
-    expect(await netnsList()).toBe(netnsBefore);
-    expect(existsSync('/run/podwire/tnoroot')).toBe(false);
+    expect(await netnsList()).toEqual(netnsBefore);
+    expect(existsSync(`/run/podwire/${NOROOT}`)).toBe(false);
+    // Reading commands too: one line saying so, not a raw EACCES.
+    for (const args of [['lab', 'list'], ['lab', 'status', '--name', NOROOT]]) {
+      const x = await nobody(args);
+      expect(x.exitCode).toBe(2);
+      expect(String(x.stderr).trim()).toBe(`podwire: podwire ${args.slice(0, 2).join(' ')} needs root (network namespaces, CNI, iptables); run it with sudo`);
+    }
+  });
+
+  test('--kubeconfig-out: lab down removes the copy the lab wrote, leaves one that changed and says so; --force replaces a file', async () => {
+    const out = join(tmp, 'lab.kubeconfig');
+    try {
+      await cli(['lab', 'up', '--name', KC, '--nodes', '1', '--kubeconfig-out', out]);
+      const written = readFileSync(out, 'utf8');
+      expect(written).toContain('kind: Config');
+      // A second lab may not take the file over without --force.
+      const again = await cli(['lab', 'up', '--name', BAD, '--nodes', '1', '--kubeconfig-out', out], { reject: false });
+      expect(again.exitCode).toBe(2);
+      expect(existsSync(`/run/podwire/${BAD}`)).toBe(false);
+      const down = await cli(['lab', 'down', '--name', KC]);
+      expect(String(down.stdout)).toContain(`removed ${out} (the --kubeconfig-out copy)`);
+      expect(existsSync(out)).toBe(false);
+
+      writeFileSync(out, 'an older file of mine\n');
+      await cli(['lab', 'up', '--name', KC, '--nodes', '1', '--kubeconfig-out', out, '--force']);
+      expect(readFileSync(out, 'utf8')).toContain('kind: Config');
+      writeFileSync(out, readFileSync(out, 'utf8') + '# edited by hand\n');
+      const kept = await cli(['lab', 'down', '--name', KC]);
+      expect(String(kept.stdout)).toContain(`left ${out} in place: it changed since lab up wrote it`);
+      expect(readFileSync(out, 'utf8')).toMatch(/# edited by hand\n$/);
+    } finally {
+      await cli(['lab', 'down', '--name', KC], { reject: false });
+    }
   });
 
   describe_api();
@@ -71,14 +127,30 @@ function describe_api() {
     expect(r.json).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code, reason });
   };
 
-  test('a name already in use → a clear error, exit 2, the running lab untouched', async () => {
+  test('a name already in use → a clear error, exit 2, the running lab untouched (lab up and demo alike)', async () => {
     const before = await lab().status();
-    const r = await cli(['lab', 'up', '--name', 'tbadapi'], { reject: false });
-    expect(r.exitCode).toBe(2);
-    expect(String(r.stderr).trim()).toMatch(/^podwire: a lab named `tbadapi` already exists/);
-    const after = await lab().status();
-    expect(after.api).toEqual(before.api);
-    expect(after.api.healthy).toBe(true);
+    for (const args of [['lab', 'up', '--name', lab().name], ['demo', '--name', lab().name]]) {
+      const r = await cli(args, { reject: false });
+      expect(r.exitCode).toBe(2);
+      expect(String(r.stderr).trim()).toMatch(new RegExp(`^podwire: a lab named \`${lab().name}\` already exists`));
+      expect(String(r.stderr).trim().split('\n')).toHaveLength(1);
+      const after = await lab().status();
+      expect(after.api).toEqual(before.api);
+      expect(after.api.healthy).toBe(true);
+      expect(after.nodes).toEqual(before.nodes);
+    }
+  });
+
+  test('lab list shows the lab: name, nodes, dataplane, faults, API URL, age', async () => {
+    const st = await lab().status();
+    const json = JSON.parse(String((await cli(['lab', 'list', '--json'])).stdout)) as { name: string; nodes: number; dataplane: string; faults: string[]; api: { url: string; running: boolean }; ageSeconds: number }[];
+    const mine = json.find((l) => l.name === lab().name)!;
+    expect(mine).toMatchObject({ nodes: 2, dataplane: 'host-gw', faults: [], api: { url: st.api.url, running: true } });
+    expect(mine.ageSeconds).toBeGreaterThanOrEqual(0);
+    expect(mine.ageSeconds).toBeLessThan(3600);
+    const text = String((await cli(['lab', 'list'])).stdout).split('\n');
+    expect(text[0]).toMatch(/^NAME +NODES +DATAPLANE +FAULTS +API +AGE$/);
+    expect(text.find((l) => l.startsWith(`${lab().name} `))).toMatch(new RegExp(`^${lab().name} +2 +host-gw +- +${st.api.url!.replace(/\./g, '\\.')} +\\d+ (s|min)$`));
   });
 
   test('missing or wrong token → 401 Status', async () => {

@@ -81,7 +81,7 @@ describeLab('podwire run against broken and limited labs', () => {
   test('a node that masquerades pod traffic fails NM-1.2 for exactly the flows it NATs, with expected and seen sources and both pcaps', async () => {
     // By hand, as an admin's mistake would: inside node-2's netns only.
     const rule = ['-t', 'nat', '-I', 'POSTROUTING', '-s', '10.244.0.0/16', '-d', '10.244.0.0/16', '-j', 'MASQUERADE'];
-    await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule]);
+    await execa('ip', ['netns', 'exec', `pw-${lab().name}-node-2`, 'iptables', ...rule]);
     try {
       const r = await podwireRun(lab(), ['--only', 'NM-1.2']);
       expect(r.exitCode).toBe(1);
@@ -106,8 +106,16 @@ describeLab('podwire run against broken and limited labs', () => {
       expect(files).toEqual(expect.arrayContaining(['pw-pod-node-1-a.pcap', 'pw-pod-node-2-a.pcap']));
       expect(readFileSync(join(evidence, 'pw-pod-node-2-a.txt'), 'utf8')).toMatch(/IP 172\.18\.0\.1[13] > 10\.244\.2\.\d+|IP 10\.244\.2\.1 > 10\.244\.2\.\d+/);
       expect(String(r.stdout)).toContain('FAIL');
+      // On the console: one line per failed flow (at most 5), then how many more the HTML report has.
+      const out = String(r.stdout).split('\n');
+      const at = out.findIndex((l) => /^  FAIL +NM-1\.2 /.test(l));
+      const block = out.slice(at + 1, out.findIndex((l, i) => i > at && (l === '' || /^  \S/.test(l))));
+      expect(block[0]!.trim()).toBe(`${failed.length} of ${check.flows.length} flow(s) failed:`);
+      expect(block.filter((l) => /^ +(TCP|UDP) pw-/.test(l))).toHaveLength(Math.min(5, failed.length));
+      if (failed.length > 5) expect(block.map((l) => l.trim())).toContain(`… and ${failed.length - 5} more (report.html)`);
+      for (const l of block) expect(l.length, l).toBeLessThanOrEqual(100);
     } finally {
-      await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
+      await execa('ip', ['netns', 'exec', `pw-${lab().name}-node-2`, 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
     }
   });
 
@@ -119,14 +127,14 @@ describeLab('podwire run against broken and limited labs', () => {
     expect(same.exitCode, String(same.stdout)).toBe(0);
     expect(String(same.stdout)).toMatch(/0 regressed/);
     const rule = ['-t', 'nat', '-I', 'POSTROUTING', '-s', '10.244.0.0/16', '-d', '10.244.0.0/16', '-j', 'MASQUERADE'];
-    await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule]);
+    await execa('ip', ['netns', 'exec', `pw-${lab().name}-node-2`, 'iptables', ...rule]);
     try {
       const worse = await podwireRun(lab(), ['--only', 'NM-1', '--baseline', baseline]);
       expect(worse.exitCode).toBe(1);
       expect(String(worse.stdout)).toMatch(/NM-1\.2/);
       expect(String(worse.stdout)).toMatch(/[1-9]\d* regressed/);
     } finally {
-      await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
+      await execa('ip', ['netns', 'exec', `pw-${lab().name}-node-2`, 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
     }
   });
 
@@ -139,6 +147,25 @@ describeLab('podwire run against broken and limited labs', () => {
     for (const [id, c] of byId) if (id !== 'NM-4.1') expect(c.result, `${id}: ${c.reason}`).toBe('passed');
     const cases = await junitCases(join(r.runDir!, 'junit.xml'));
     expect(cases.find((c) => c.name.startsWith('NM-4.1'))!.skipped).toBe(true);
+    // stderr is not a terminal here: each long phase is one line, with its count and elapsed time.
+    const err = String(r.stderr).split('\n');
+    expect(err.filter((l) => /^podwire: probes ready \d+\/\d+ \(\d+\.\d s\)$/.test(l))).toEqual([expect.stringMatching(/ready 9\/9 /)]);
+    expect(err.filter((l) => /^podwire: senders done \d+\/\d+ \(\d+\.\d s\)$/.test(l))).toEqual([expect.stringMatching(/done 9\/9 /)]);
+    expect(err.filter((l) => /^podwire: captures retrieved \d+\/\d+ \(\d+\.\d s\)$/.test(l))).toEqual([expect.stringMatching(/retrieved 9\/9 /)]);
+    expect(String(r.stderr)).not.toContain('\r');
+  });
+
+  test.each([
+    ['a node\'s address', '172.18.0.12:80', /^podwire: `--external-target 172\.18\.0\.12:80` is node node-2's InternalIP address: egress checks need a server outside the cluster$/],
+    ['an address in a node\'s pod range', '10.244.3.200:443', /^podwire: `--external-target 10\.244\.3\.200:443` is inside node node-3's pod range 10\.244\.3\.0\/24: /],
+  ])('--external-target on %s: refused with the reason, exit 2, before any probe', async (_what, target, message) => {
+    const r = await podwireRun(lab(), ['--external-target', target]);
+    expect(r.exitCode).toBe(2);
+    const lines = String(r.stderr).trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    expect(r.runDir).toBeUndefined();
+    expect(await leftovers(lab())).toEqual([]);
   });
 
   test('SIGINT in the middle of a run deletes its namespace and probes before exiting, leaving no process and no capture file', async () => {
@@ -183,6 +210,30 @@ describeLab('podwire run against broken and limited labs', () => {
     expect(String(c.stdout)).toMatch(/deleted 1 namespace/);
     expect(await leftovers(lab())).toEqual([]);
   });
+
+  test('run --keep prints the namespace it kept and the command that removes it; that command removes only it', async () => {
+    const [a, b] = [await podwireRun(lab(), ['--only', 'NM-1.1', '--keep']), await podwireRun(lab(), ['--only', 'NM-1.1', '--keep'])];
+    try {
+      const ns = `podwire-${a.report!.runId}`;
+      const hint = new RegExp(`^kept namespace ${ns} with its probes \\(--keep\\); remove it with: (podwire cleanup --kubeconfig \\S+ --namespace ${ns})$`, 'm');
+      const m = hint.exec(String(a.stdout));
+      expect(m, String(a.stdout)).not.toBeNull();
+      const argv = m![1]!.split(' ').slice(1);
+      expect(argv).toEqual(['cleanup', '--kubeconfig', lab().kubeconfig, '--namespace', ns]);
+      const c = await cli(argv);
+      expect(String(c.stdout)).toBe(`deleted 1 namespace(s) of earlier runs: ${ns}`);
+      const left = await leftovers(lab());
+      expect(left.some((x) => x.includes(ns))).toBe(false);
+      expect(left).toContain(`ns/podwire-${b.report!.runId}`);
+      // A namespace that is not a run's is refused, one line, exit 2.
+      const bad = await cli(['cleanup', '--kubeconfig', lab().kubeconfig, '--namespace', 'default'], { reject: false });
+      expect(bad.exitCode).toBe(2);
+      expect(String(bad.stderr).trim()).toMatch(/^podwire: namespace `default` is not a podwire run namespace at https:\/\/127\.0\.0\.1:\d+ /);
+    } finally {
+      await cli(['cleanup', '--kubeconfig', lab().kubeconfig], { reject: false });
+    }
+    expect(await leftovers(lab())).toEqual([]);
+  });
 });
 
 describe('podwire run names what is wrong with the credentials', () => {
@@ -219,7 +270,7 @@ describe('podwire run refuses bad input before touching a cluster', () => {
     [['--kubeconfig', unreachable, '--timeout', '0'], /`--timeout`/],
     [['--kubeconfig', unreachable, '--profile', 'loose'], /expected `--profile` to be one of core, extended, strict, got `loose`/],
     [['--kubeconfig', unreachable, '--egress-snat', 'maybe'], /expected `--egress-snat` to be one of node, off-node, none, got `maybe`/],
-    [['--frobnicate'], /unknown or incomplete flag `--frobnicate`/],
+    [['--frobnicate'], /unknown flag `--frobnicate` for `podwire run` \(valid: --kubeconfig, .*; see `podwire run --help`\)/],
   ])('podwire run %j → one line, exit 2, within 15 s', async (args, message) => {
     const t0 = Date.now();
     const r = await execa(process.execPath, [CLI, 'run', ...args, '--report-dir', join(dir, 'reports')], { reject: false, timeout: 20_000 });
@@ -229,5 +280,25 @@ describe('podwire run refuses bad input before touching a cluster', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
     expect(existsSync(join(dir, 'reports'))).toBe(false);
+  });
+});
+
+describeLab('podwire demo', () => {
+  test('demo --name: a lab of that name, a full run on it, the summary, and the lab removed afterwards', async () => {
+    const name = labName('tdemo');
+    const cwd = mkdtempSync(join(reportsRoot, 'demo-'));
+    await cli(['lab', 'down', '--name', name], { reject: false });
+    try {
+      const r = await execa(process.execPath, [CLI, 'demo', '--name', name, '--nodes', '2'], { reject: false, cwd, timeout: 300_000 });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      expect(String(r.stdout)).toMatch(/^podwire run \w+: 2 of 2 node\(s\) covered/m);
+      expect(String(r.stdout)).toMatch(/^\d+ passed, 0 failed/m);
+      expect(String(r.stderr)).toMatch(new RegExp(`^podwire: lab ${name} up in .*: 2 nodes, host-gw`, 'm'));
+      expect(String(r.stderr)).toMatch(new RegExp(`^podwire: lab ${name} removed$`, 'm'));
+      expect(readdirSync(join(cwd, 'reports'))).toHaveLength(1);
+      expect(existsSync(`/run/podwire/${name}`)).toBe(false);
+    } finally {
+      await cli(['lab', 'down', '--name', name], { reject: false });
+    }
   });
 });

@@ -801,7 +801,7 @@ describe('selection and options', () => {
     [['--probe-image', 'bad image'], /`--probe-image`/],
     [['--profile', 'paranoid'], 'expected `--profile` to be one of core, extended, strict, got `paranoid`'],
     [['--egress-snat', 'gateway'], 'expected `--egress-snat` to be one of node, off-node, none, got `gateway`'],
-    [['--frob'], /unknown or incomplete flag `--frob`/],
+    [['--frob'], /unknown flag `--frob` for `podwire run`/],
   ])('%j is refused', (argv, message) => {
     expect(() => parseRunOptions(argv)).toThrow(UsageError);
     expect(() => parseRunOptions(argv)).toThrow(message);

@@ -63,7 +63,7 @@ test.each([
   ['different profiles', () => [dirs['clean-core']!, dirs.fault!], /^podwire: the reports were judged under different profiles \(BEFORE `core`, AFTER `strict`\)/],
   ['one report', () => [dirs.clean!], /^podwire: expected two reports, BEFORE and AFTER/],
   ['a bad format', () => [dirs.clean!, dirs.fault!, '--format', 'html'], /^podwire: expected `--format` to be one of text, markdown, json, got `html`/],
-  ['an unknown flag', () => [dirs.clean!, dirs.fault!, '--colour'], /^podwire: unknown or incomplete flag `--colour`/],
+  ['an unknown flag', () => [dirs.clean!, dirs.fault!, '--colour'], /^podwire: unknown flag `--colour` for `podwire diff` \(valid: --format; see `podwire diff --help`\)$/],
 ])('bad input (%s): exit 2 and one line', async (_what, args, message) => {
   const r = await diff(args());
   expect(r.exitCode).toBe(2);

@@ -57,7 +57,7 @@ test.each([
   [[bundle('clean-hostgw'), '--profile', 'loose'], /expected `--profile` to be one of core, extended, strict, got `loose`/],
   [[bundle('clean-hostgw'), '--egress-snat', 'maybe'], /expected `--egress-snat` to be one of node, off-node, none, got `maybe`/],
   [[], /expected one bundle directory/],
-  [[bundle('clean-hostgw'), '--frobnicate'], /unknown or incomplete flag `--frobnicate`/],
+  [[bundle('clean-hostgw'), '--frobnicate'], /unknown flag `--frobnicate` for `podwire judge`/],
 ])('podwire judge %j → one line, exit 2, nothing written', async (args, message) => {
   const r = await judge(args);
   expect(r.exitCode).toBe(2);

@@ -6,6 +6,9 @@ import { FAULTS } from '../../src/lab/faults.js';
 import { faultMatrixMarkdown, withFaultMatrix } from '../../scripts/fault-matrix.js';
 import { expectedOn } from '../../src/lab/profiles.js';
 import { ROOT } from '../helpers/lab.js';
+import { CLI_BEGIN, CLI_END, withCliReference } from '../../scripts/cli-reference.js';
+import { COMMANDS } from '../../src/cli/commands.js';
+import { synopsis } from '../../src/flags.js';
 
 test('README.md carries the fault matrix generated from src/lab/faults.ts', () => {
   const readme = readFileSync(`${ROOT}README.md`, 'utf8');
@@ -23,4 +26,20 @@ test('the matrix has a row per fault and profile outcome, and marks exactly the 
     }
   }
   expect(() => withFaultMatrix('no markers')).toThrow(/markers/);
+});
+
+test('README.md carries the command reference generated from the flag tables (src/cli/commands.ts)', () => {
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+  expect(withCliReference(readme), 'README.md is stale: run `npm run docs`').toBe(readme);
+  const ref = readme.slice(readme.indexOf(CLI_BEGIN), readme.indexOf(CLI_END));
+  for (const c of COMMANDS) {
+    for (const f of c.flags) expect(ref, `${c.path} --${f.name}`).toContain(`--${f.name}`);
+  }
+  expect(() => withCliReference('no markers')).toThrow(/markers/);
+});
+
+test('the usage blocks of README.md (outside the reference) show each command as its flag table does', () => {
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+  const prose = readme.slice(0, readme.indexOf(CLI_BEGIN)) + readme.slice(readme.indexOf(CLI_END));
+  for (const c of COMMANDS) expect(prose, `podwire ${c.path}`).toContain(synopsis(c, 100));
 });

@@ -1,0 +1,88 @@
+// `podwire lab ...`: the lab commands' output and their checks before work.
+import { PreconditionError } from '../errors.js';
+import { onInterrupt } from './signals.js';
+import { checkOutputFile } from './output-file.js';
+import type { Command } from './args.js';
+
+type Cmd<K extends Command['kind']> = Extract<Command, { kind: K }>;
+
+export function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new PreconditionError(`${what} needs root (network namespaces, CNI, iptables); run it with sudo`);
+}
+
+export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => void): Promise<number> {
+  requireRoot('podwire lab up');
+  const kubeconfigOut = cmd.kubeconfigOut !== undefined ? await checkOutputFile(cmd.kubeconfigOut, '--kubeconfig-out', cmd.force) : undefined;
+  const { labUp } = await import('../lab/up.js');
+  const { labDown } = await import('../lab/down.js');
+  const t0 = performance.now();
+  const up = labUp({
+    name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu,
+    ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), log: progress,
+  });
+  // An interrupt lets the build finish its current step, then removes everything.
+  const release = onInterrupt(async () => {
+    await up.catch(() => undefined);
+    await labDown(cmd.name);
+  });
+  const r = await up;
+  release();
+  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`kubeconfig: ${r.kubeconfig}`);
+  console.log(`try: kubectl --kubeconfig ${r.kubeconfig} get nodes -o wide`);
+  return 0;
+}
+
+export async function labDownCommand(cmd: Cmd<'lab-down'>): Promise<number> {
+  requireRoot('podwire lab down');
+  const { allLabs, labDown } = await import('../lab/down.js');
+  const names = cmd.all ? await allLabs() : [cmd.name!];
+  for (const name of names) {
+    const r = await labDown(name);
+    if (!r.found && !cmd.all) {
+      console.log(`no lab named ${name}: nothing to remove`);
+      continue;
+    }
+    console.log(`lab ${name} removed: ${r.netnsRemoved.length} netns, ${r.processesKilled} process(es) killed${r.serverStopped ? ', API server stopped' : ''}`);
+    const c = r.kubeconfigCopy;
+    if (c?.fate === 'removed') console.log(`removed ${c.path} (the --kubeconfig-out copy)`);
+    if (c?.fate === 'changed') console.log(`left ${c.path} in place: it changed since lab up wrote it`);
+  }
+  if (cmd.all && names.length === 0) console.log('no labs found');
+  return 0;
+}
+
+export async function labStatusCommand(cmd: Cmd<'lab-status'>): Promise<number> {
+  requireRoot('podwire lab status');
+  const { formatStatus, labStatus } = await import('../lab/status.js');
+  const s = await labStatus(cmd.name);
+  console.log(cmd.json ? JSON.stringify(s, null, 2) : formatStatus(s));
+  return s.api.healthy ? 0 : 1;
+}
+
+export async function labListCommand(cmd: Cmd<'lab-list'>): Promise<number> {
+  requireRoot('podwire lab list');
+  const { formatLabList, labList } = await import('../lab/list.js');
+  const labs = await labList();
+  const now = Date.now();
+  console.log(cmd.json
+    ? JSON.stringify(labs.map((l) => ({ ...l, ageSeconds: l.createdAt ? Math.max(0, Math.round((now - Date.parse(l.createdAt)) / 1000)) : null })), null, 2)
+    : formatLabList(labs, now));
+  return 0;
+}
+
+export async function labFaultsCommand(cmd: Cmd<'lab-faults'>): Promise<number> {
+  const { FAULTS, faultsText } = await import('../lab/faults.js');
+  console.log(cmd.json
+    ? JSON.stringify(FAULTS.map(({ name, summary, models, dataplanes, caughtBy, undecided }) => ({ name, summary, models, dataplanes, caughtBy, undecided })), null, 2)
+    : faultsText());
+  return 0;
+}
+
+export async function labPreflightCommand(cmd: Cmd<'lab-preflight'>, progress: (s: string) => void): Promise<number> {
+  const { LAB_REQUIREMENTS, TEST_REQUIREMENTS, preflight } = await import('../lab/preflight.js');
+  const reqs = cmd.tests ? [...LAB_REQUIREMENTS, ...TEST_REQUIREMENTS] : LAB_REQUIREMENTS;
+  const installed = await preflight(reqs, { install: cmd.install, log: progress });
+  console.log(installed.length ? `installed: ${installed.join(' ')}` : 'all lab requirements are present');
+  return 0;
+}
