@@ -11,7 +11,7 @@ export { UsageError };
 export type Command =
   | { kind: 'help'; topic?: string }
   | { kind: 'version' }
-  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; cniConfig?: string; cniBinDir?: string }
   | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
@@ -100,7 +100,7 @@ export const HELP = `podwire — packet-level conformance suite for the Kubernet
 
 Usage:
   podwire lab up [--name NAME] [--nodes N] [--dataplane ${DATAPLANES.join('|')}] [--uplinks single|ecmp|policy] [--mtu N]
-                 [--fault NAME]... [--kubeconfig-out PATH]
+                 [--fault NAME]... [--kubeconfig-out PATH] [--cni-config FILE [--cni-bin-dir DIR]]
   podwire lab faults [--json]
   podwire lab status [--name NAME] [--json]
   podwire lab down [--name NAME | --all]
@@ -163,14 +163,20 @@ export function parseCommand(argv: string[]): Command {
       case 'up': {
         const { values } = parse(rest, {
           name: { type: 'string' }, nodes: { type: 'string' }, dataplane: { type: 'string' }, uplinks: { type: 'string' }, mtu: { type: 'string' },
-          fault: { type: 'string', multiple: true }, 'kubeconfig-out': { type: 'string' },
+          fault: { type: 'string', multiple: true }, 'kubeconfig-out': { type: 'string' }, 'cni-config': { type: 'string' }, 'cni-bin-dir': { type: 'string' },
         }, 'podwire lab up');
         const out = values['kubeconfig-out'];
         if (out !== undefined && !out.trim()) throw new UsageError('expected `--kubeconfig-out` to be a file path, got `` (empty)');
+        const cniConfig = values['cni-config'];
+        const cniBinDir = values['cni-bin-dir'];
+        if (cniConfig !== undefined && !cniConfig.trim()) throw new UsageError('expected `--cni-config` to be a conflist file, got `` (empty)');
+        if (cniBinDir !== undefined && !cniBinDir.trim()) throw new UsageError('expected `--cni-bin-dir` to be a directory, got `` (empty)');
+        if (cniBinDir !== undefined && cniConfig === undefined) throw new UsageError('`--cni-bin-dir` goes with `--cni-config` (the profiles\' own configs use /usr/lib/cni)');
         const faults = parseFaults(values.fault as string[] | undefined);
         return {
           kind: 'lab-up', name: parseLabName(values.name), nodes: parseNodes(values.nodes, 3), dataplane: parseDataplane(values.dataplane),
           uplinks: parseUplinks(values.uplinks), mtu: parseMtu(values.mtu), faults, ...(out ? { kubeconfigOut: out } : {}),
+          ...(cniConfig ? { cniConfig } : {}), ...(cniBinDir ? { cniBinDir } : {}),
         };
       }
       case 'faults': {

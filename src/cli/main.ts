@@ -27,7 +27,10 @@ async function execute(cmd: Command): Promise<number> {
       const { labUp } = await import('../lab/up.js');
       const { labDown } = await import('../lab/down.js');
       const t0 = performance.now();
-      const up = labUp({ name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu, kubeconfigOut: cmd.kubeconfigOut, log: progress });
+      const up = labUp({
+        name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu, kubeconfigOut: cmd.kubeconfigOut,
+        cniConfig: cmd.cniConfig, cniBinDir: cmd.cniBinDir, log: progress,
+      });
       // An interrupt lets the build finish its current step, then removes everything.
       const release = onInterrupt(async () => {
         await up.catch(() => undefined);
@@ -35,7 +38,8 @@ async function execute(cmd: Command): Promise<number> {
       });
       const r = await up;
       release();
-      console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+      const cni = r.state.cniConfig ? `, CNI config ${r.state.cniConfig.source}` : '';
+      console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       console.log(`kubeconfig: ${r.kubeconfig}`);
       console.log(`try: kubectl --kubeconfig ${r.kubeconfig} get nodes -o wide`);
       return 0;

@@ -8,6 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { cniAdd, cniDel, podNetConf, type CniCall } from './cni.js';
+import type { CniConfList } from './cni-config.js';
+import { podRouteLines } from './pod-routes.js';
 import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js';
 import { vpcHostLines, vpcPodLines } from './vpc.js';
 import { flannelDelegateConf, parseSubnetEnv } from './flannel.js';
@@ -39,8 +41,12 @@ export class LabRuntime {
     this.p = paths(lab.stateDir);
   }
 
-  /** The pods' network config: flannel's is derived from the node's subnet file at every call, as the meta-plugin does. */
+  /**
+   * The pods' network config: flannel's is derived from the node's subnet file at every call, as the meta-plugin does;
+   * `--cni-config`'s is the node's rendered conflist, read at every call as runtimes read /etc/cni/net.d.
+   */
   private netConf(node: NodePlan): CniCall['conf'] {
+    if (this.lab.cniConfig) return JSON.parse(readFileSync(this.p.cniConf(node.name), 'utf8')) as CniConfList;
     const ipamDir = this.p.ipam(node.name);
     if (this.lab.dataplane === 'flannel') {
       const file = this.p.subnetEnv(node.name);
@@ -57,6 +63,7 @@ export class LabRuntime {
       podNetnsPath: `/var/run/netns/${sb.netns}`,
       ifName: 'eth0',
       conf: this.netConf(sb.node),
+      resultCacheDir: this.p.cniResults,
       // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
       args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
     };
@@ -74,14 +81,12 @@ export class LabRuntime {
     try {
       await ipBatch(netns, ['link set lo up']);
       const { ip } = await cniAdd(this.cniCall({ id, netns, node }, podRef));
-      // calico and vpc: host-local only gave the address; the veth is wired as their plugins do (calico.ts, vpc.ts).
-      if (this.lab.dataplane === 'calico' || this.lab.dataplane === 'vpc') {
-        await this.wireRouted(node, id, netns, ip).catch(async (err: unknown) => {
-          await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
-          throw err;
-        });
-      }
+      await this.afterAdd(node, id, netns, ip).catch(async (err: unknown) => {
+        await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
+        throw err;
+      });
       const holder = await startHolder(netns, podHostname(podRef.name)).catch(async (err: unknown) => {
+        if (this.lab.cniConfig) await this.routePod(node, ip, 'del').catch(() => undefined);
         await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
         throw err;
       });
@@ -90,6 +95,19 @@ export class LabRuntime {
       await run('ip', ['netns', 'del', netns]).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * calico and vpc: host-local only gave the address; the veth is wired as their plugins do (calico.ts, vpc.ts).
+   * `--cni-config`: an address outside the node's podCIDR is routed as a /32 on the other nodes (pod-routes.ts).
+   */
+  private async afterAdd(node: NodePlan, id: string, netns: string, ip: string): Promise<void> {
+    if (this.lab.dataplane === 'calico' || this.lab.dataplane === 'vpc') await this.wireRouted(node, id, netns, ip);
+    if (this.lab.cniConfig) await this.routePod(node, ip, 'replace');
+  }
+
+  private async routePod(node: NodePlan, ip: string, op: 'replace' | 'del'): Promise<void> {
+    await Promise.all(podRouteLines(this.lab, node, ip, op).map((t) => ipBatch(t.netns, t.lines)));
   }
 
   private async wireRouted(node: NodePlan, id: string, netns: string, ip: string): Promise<void> {
@@ -109,6 +127,7 @@ export class LabRuntime {
     await stopHolder(sb.holder);
     if (sb.hostNetwork) return;
     await killNetnsProcesses([sb.netns]);
+    if (this.lab.cniConfig) await this.routePod(sb.node, sb.ip, 'del').catch(() => undefined);
     await cniDel(this.cniCall(sb, podRef)).catch(() => undefined);
     await run('ip', ['netns', 'del', sb.netns]).catch(() => undefined);
   }
