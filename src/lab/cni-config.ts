@@ -70,7 +70,7 @@ export function parseConflist(text: string, source: string): CniConfList {
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw bad(`not JSON (${(err as Error).message.split('\n')[0]})`);
+    throw bad(`not JSON (${jsonError((err as Error).message, text)})`);
   }
   if (!isObject(doc)) throw bad('not a CNI conflist: expected a JSON object with cniVersion, name and plugins');
   if (doc.plugins === undefined && typeof doc.type === 'string') {
@@ -99,6 +99,15 @@ export function parseConflist(text: string, source: string): CniConfList {
     throw bad(`unknown placeholder \`{{${unknown.name}}}\` at ${unknown.at}; known: ${PLACEHOLDERS.map((p) => `{{${p}}}`).join(', ')}`);
   }
   return doc as CniConfList;
+}
+
+/** JSON.parse's complaint on one line, its position as line and column (it may quote the text, newlines and all). */
+function jsonError(message: string, text: string): string {
+  const pos = /at position (\d+)/.exec(message);
+  const oneLine = message.replace(/\s+/g, ' ').replace(/ in JSON at position \d+.*$/, '').slice(0, 120);
+  if (!pos) return oneLine;
+  const before = text.slice(0, Number(pos[1]));
+  return `${oneLine} at line ${before.split('\n').length}, column ${Number(pos[1]) - before.lastIndexOf('\n')}`;
 }
 
 /** Every `{{…}}` in the document with its JSON path; `key` when it is in an object key, where none is substituted. */

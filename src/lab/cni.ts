@@ -229,6 +229,8 @@ async function delChain(call: CniCall, list: CniConfList): Promise<void> {
 export async function cniAdd(call: CniCall): Promise<{ ip: string; result: CniResult }> {
   const result = isList(call.conf) ? await addChain(call, call.conf) : parseResult(await invoke(call, 'ADD', call.conf), call, call.conf.type);
   const addr = result.ips?.find((i) => i.address.includes('.'))?.address;
+  // A chain that ran to the end holds resources (an address, a veth): undo it before failing.
+  if (!addr && isList(call.conf)) await delChain(call, call.conf).catch(() => undefined);
   if (!addr) throw new Error(`CNI ADD for ${call.containerId} returned no IPv4 address: ${JSON.stringify(result)}`);
   return { ip: addr.split('/')[0]!, result };
 }

@@ -155,3 +155,8 @@ describe('pods outside their node\'s podCIDR are routed as /32 on the other node
     expect(podRouteLines(faulty, faulty.nodes[0]!, '10.250.1.5', 'replace').map((t) => t.netns)).toEqual([n2.netns, n3.netns]);
   });
 });
+
+test('a JSON error is one line and says where', () => {
+  expect(() => parseConflist('{\n  "cniVersion": "1.0.0"\n  "name": "n"\n}', 'f')).toThrow(/^--cni-config `f`: not JSON \([^\n]* at line 3, column 3\)$/);
+  expect(() => parseConflist('nope\n', 'f')).toThrow(/^--cni-config `f`: not JSON \([^\n]*\)$/);
+});
