@@ -2,12 +2,14 @@
 // what is wrong), placeholder substitution, the IPAM ranges the lab reads,
 // the chained request configs (CNI spec 1.0 §4), and the per-pod /32 routes
 // for addresses outside the node podCIDRs.
-import { readFileSync } from 'node:fs';
-import { describe, expect, test } from 'vitest';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { cniConfigConflict, inCidr4, ipamRanges, parseConflist, pluginBinaries, renderConflist, type NodeValues } from '../../src/lab/cni-config.js';
 import { chainedConf } from '../../src/lab/cni.js';
-import { extraPodRanges, renderForNodes } from '../../src/lab/cni-config-file.js';
+import { extraPodRanges, loadCniConfig, renderForNodes } from '../../src/lab/cni-config-file.js';
 import { podRouteLines } from '../../src/lab/pod-routes.js';
 import { labPlan } from '../../src/lab/plan.js';
 import { nodeNatRules } from '../../src/lab/topology.js';
@@ -159,4 +161,40 @@ describe('pods outside their node\'s podCIDR are routed as /32 on the other node
 test('a JSON error is one line and says where', () => {
   expect(() => parseConflist('{\n  "cniVersion": "1.0.0"\n  "name": "n"\n}', 'f')).toThrow(/^--cni-config `f`: not JSON \([^\n]* at line 3, column 3\)$/);
   expect(() => parseConflist('nope\n', 'f')).toThrow(/^--cni-config `f`: not JSON \([^\n]*\)$/);
+});
+
+describe('loading --cni-config', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'podwire-cni-load-'));
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  for (const p of ['bridge', 'host-local']) writeFileSync(join(bin, p), '#!/bin/sh\n', { mode: 0o755 });
+  writeFileSync(join(bin, 'portmap'), 'not executable', { mode: 0o644 });
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('records the absolute source, network name and chain', async () => {
+    const f = file('ok.conflist', conf([{ type: 'bridge', ipam: { type: 'host-local' } }]));
+    expect((await loadCniConfig(f, bin)).info).toEqual({ source: f, name: 'net', plugins: ['bridge'] });
+  });
+
+  test.each([
+    ['a missing file', () => join(dir, 'nope.conflist'), bin, (f: string) => `--cni-config \`${f}\`: no such file`],
+    ['a directory', () => dir, bin, (f: string) => `--cni-config \`${f}\`: a directory, not a conflist file`],
+    ['a plugin not in the bin dir', () => file('vendor.conflist', conf([{ type: 'vendor' }])), bin,
+      (f: string) => `--cni-config \`${f}\`: plugin \`vendor\` is not in the CNI bin dir ${bin} (no executable ${bin}/vendor; see --cni-bin-dir)`],
+    ['an IPAM plugin not in the bin dir', () => file('ipam.conflist', conf([{ type: 'bridge', ipam: { type: 'whereabouts' } }])), bin,
+      (f: string) => `--cni-config \`${f}\`: plugin \`whereabouts\` is not in the CNI bin dir`],
+    ['a plugin file that is not executable', () => file('pm.conflist', conf([{ type: 'bridge' }, { type: 'portmap' }])), bin,
+      (f: string) => `plugin \`portmap\` is not in the CNI bin dir ${bin} (no executable ${bin}/portmap`],
+    ['a missing bin dir', () => file('ok2.conflist', conf([{ type: 'bridge' }])), join(dir, 'nobin'), () => `--cni-bin-dir \`${join(dir, 'nobin')}\`: no such directory`],
+  ])('refuses %s in one line', async (_what, path, binDir, message) => {
+    const f = path();
+    const err = await loadCniConfig(f, binDir).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toContain(message(f));
+    expect((err as Error).message).not.toContain('\n');
+  });
 });
