@@ -170,7 +170,7 @@ export function parseCommand(argv: string[]): Command {
         const cniConfig = values['cni-config'];
         const cniBinDir = values['cni-bin-dir'];
         if (cniConfig !== undefined && !cniConfig.trim()) throw new UsageError('expected `--cni-config` to be a conflist file, got `` (empty)');
-        if (cniBinDir !== undefined && !cniBinDir.trim()) throw new UsageError('expected `--cni-bin-dir` to be a directory, got `` (empty)');
+        if (cniBinDir !== undefined && !cniBinDir.trim()) throw new UsageError('expected `--cni-bin-dir` to be a directory (or several, colon-separated), got `` (empty)');
         if (cniBinDir !== undefined && cniConfig === undefined) throw new UsageError('`--cni-bin-dir` goes with `--cni-config` (the profiles\' own configs use /usr/lib/cni)');
         const faults = parseFaults(values.fault as string[] | undefined);
         return {

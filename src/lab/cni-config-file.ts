@@ -24,18 +24,25 @@ function readError(err: unknown): string {
   return `cannot read it (${code ?? (err as Error).message})`;
 }
 
-/** Reads, parses and checks the conflist, and that every plugin (IPAM included) is an executable in `binDir`. */
+/**
+ * Reads, parses and checks the conflist, and that every plugin (IPAM
+ * included) is an executable in `binDir`: one directory, or several
+ * separated by colons as in CNI_PATH (the first that has a plugin wins).
+ */
 export async function loadCniConfig(file: string, binDir: string): Promise<LoadedCniConfig> {
   const source = resolve(file);
   const text = await readFile(source, 'utf8').catch((err: unknown) => {
     throw new UsageError(`--cni-config \`${file}\`: ${readError(err)}`);
   });
   const list = parseConflist(text, file);
-  const dir = await stat(binDir).catch(() => undefined);
-  if (!dir?.isDirectory()) throw new UsageError(`--cni-bin-dir \`${binDir}\`: no such directory`);
+  const dirs = binDirs(binDir);
+  for (const d of dirs) {
+    if (!(await stat(d).catch(() => undefined))?.isDirectory()) throw new UsageError(`--cni-bin-dir \`${binDir}\`: no such directory${dirs.length > 1 ? ` ${d}` : ''}`);
+  }
   for (const type of pluginBinaries(list)) {
-    const ok = await access(join(binDir, type), constants.X_OK).then(() => true, () => false);
-    if (!ok) throw new UsageError(`--cni-config \`${file}\`: plugin \`${type}\` is not in the CNI bin dir ${binDir} (no executable ${join(binDir, type)}; see --cni-bin-dir)`);
+    if (!(await findPlugin(binDir, type))) {
+      throw new UsageError(`--cni-config \`${file}\`: plugin \`${type}\` is not in the CNI bin dir ${binDir} (no executable ${dirs.map((d) => join(d, type)).join(' or ')}; see --cni-bin-dir)`);
+    }
   }
   return { info: { source, name: list.name, plugins: list.plugins.map((p) => p.type) }, list };
 }
@@ -45,6 +52,18 @@ export function renderForNodes(plan: LabPlan, list: CniConfList): Map<string, Cn
   const mtu = podMTU(plan.dataplane, plan.mtu, plan.faults) ?? plan.mtu;
   const ipam = paths(plan.stateDir).ipam;
   return new Map(plan.nodes.map((n) => [n.name, renderConflist(list, { podCIDR: n.podCIDR, nodeName: n.name, nodeIndex: n.index, mtu, ipamDir: ipam(n.name) })]));
+}
+
+/** The directories of a CNI_PATH-style list. */
+export const binDirs = (binDir: string) => binDir.split(':').filter(Boolean);
+
+/** The plugin's executable: the first directory of the list that has it, as runtimes search CNI_PATH. */
+export async function findPlugin(binDir: string, type: string): Promise<string | undefined> {
+  for (const d of binDirs(binDir)) {
+    const file = join(d, type);
+    if (await access(file, constants.X_OK).then(() => true, () => false)) return file;
+  }
+  return undefined;
 }
 
 const overlaps = (a: string, b: string) => inCidr4(a.split('/')[0]!, b) || inCidr4(b.split('/')[0]!, a);

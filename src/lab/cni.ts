@@ -8,6 +8,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './sh.js';
 import type { CniConfList } from './cni-config.js';
+import { findPlugin } from './cni-config-file.js';
 import { UNDERLAY_MTU, type Dataplane, type NodePlan } from './plan.js';
 import { podMTU } from './underlay.js';
 import type { FaultName } from './faults.js';
@@ -163,7 +164,8 @@ function pluginError(out: string): string {
 }
 
 async function invoke(call: CniCall, command: 'ADD' | 'DEL', conf: { type: string }): Promise<string> {
-  const plugin = `${call.binDir}/${conf.type}`;
+  // binDir may list several directories (CNI_PATH); the lab's own is one.
+  const plugin = (call.binDir.includes(':') ? await findPlugin(call.binDir, conf.type) : undefined) ?? `${call.binDir}/${conf.type}`;
   try {
     return await run('env', ['-i', ...Object.entries(cniEnv(call, command)).map(([k, v]) => `${k}=${v}`), plugin], {
       netns: call.nodeNetns,

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { cniConfigConflict, inCidr4, ipamRanges, parseConflist, pluginBinaries, renderConflist, type NodeValues } from '../../src/lab/cni-config.js';
 import { chainedConf } from '../../src/lab/cni.js';
-import { extraPodRanges, loadCniConfig, renderForNodes } from '../../src/lab/cni-config-file.js';
+import { extraPodRanges, findPlugin, loadCniConfig, renderForNodes } from '../../src/lab/cni-config-file.js';
 import { podRouteLines } from '../../src/lab/pod-routes.js';
 import { labPlan } from '../../src/lab/plan.js';
 import { nodeNatRules } from '../../src/lab/topology.js';
@@ -178,6 +178,19 @@ describe('loading --cni-config', () => {
   test('records the absolute source, network name and chain', async () => {
     const f = file('ok.conflist', conf([{ type: 'bridge', ipam: { type: 'host-local' } }]));
     expect((await loadCniConfig(f, bin)).info).toEqual({ source: f, name: 'net', plugins: ['bridge'] });
+  });
+
+  test('several bin dirs, colon-separated as CNI_PATH: each plugin is found in the first that has it', async () => {
+    const vendor = join(dir, 'vendor-bin');
+    mkdirSync(vendor);
+    writeFileSync(join(vendor, 'vendor'), '#!/bin/sh\n', { mode: 0o755 });
+    writeFileSync(join(vendor, 'bridge'), '#!/bin/sh\n', { mode: 0o755 });
+    const f = file('two.conflist', conf([{ type: 'vendor', ipam: { type: 'host-local' } }]));
+    expect((await loadCniConfig(f, `${vendor}:${bin}`)).info.plugins).toEqual(['vendor']);
+    expect(await findPlugin(`${vendor}:${bin}`, 'bridge')).toBe(join(vendor, 'bridge'));
+    expect(await findPlugin(`${vendor}:${bin}`, 'host-local')).toBe(join(bin, 'host-local'));
+    expect(await findPlugin(`${vendor}:${bin}`, 'portmap')).toBeUndefined();
+    await expect(loadCniConfig(f, `${vendor}:${join(dir, 'nobin')}`)).rejects.toThrow(`--cni-bin-dir \`${vendor}:${join(dir, 'nobin')}\`: no such directory ${join(dir, 'nobin')}`);
   });
 
   test.each([
