@@ -4,7 +4,7 @@
 // or come from a pool of its own (routed per pod, /32). The examples shipped
 // in examples/cni/ are the ones README cites.
 import { execa } from 'execa';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
@@ -113,6 +113,26 @@ describeLab('--cni-config: ptp over a pool of its own, not the node podCIDRs (vx
 
   test('podwire run --profile core passes', async () => {
     await passesCore(lab());
+  });
+});
+
+describeLab('--cni-config: a vendor\'s plugin in its own bin dir, ahead of /usr/lib/cni', () => {
+  // The "vendor" plugin is Debian's ptp under another name, in a directory of its own; host-local still comes from /usr/lib/cni.
+  const vendorBin = mkdtempSync(join(tmpdir(), 'podwire-vendor-bin-'));
+  copyFileSync('/usr/lib/cni/ptp', join(vendorBin, 'acme-cni'));
+  const conflist = join(vendorBin, 'acme.conflist');
+  writeFileSync(conflist, readFileSync(OWN_POOL, 'utf8').replace('"type": "ptp"', '"type": "acme-cni"'));
+  afterAll(() => rmSync(vendorBin, { recursive: true, force: true }));
+  const lab = useLab('tcnivendor', ['--nodes', '2', '--cni-config', conflist, '--cni-bin-dir', `${vendorBin}:/usr/lib/cni`]);
+
+  test('its pods are wired by it and reach pods on the other node', async () => {
+    expect((await lab().status()).cniConfig).toEqual({ source: conflist, name: 'ptp-own-pool', plugins: ['acme-cni', 'portmap'], binDir: `${vendorBin}:/usr/lib/cni` });
+    const a = await createRunningPod(lab().kube, podSpec('a', 'node-1', ['sleep', '3600']));
+    const b = await createRunningPod(lab().kube, podSpec('b', 'node-2', ['socat', 'TCP-LISTEN:8080,fork,reuseaddr', 'SYSTEM:echo from-b']));
+    expect(a.status!.podIP).toMatch(/^10\.250\.1\./);
+    expect(b.status!.podIP).toMatch(/^10\.250\.2\./);
+    const reply = await sh(lab().kube, 'a', `for i in 1 2 3 4 5; do socat -T2 - TCP:${b.status!.podIP}:8080 </dev/null && break; sleep 0.2; done`);
+    expect(String(reply.stdout).trim()).toBe('from-b');
   });
 });
 
