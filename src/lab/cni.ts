@@ -138,6 +138,27 @@ export interface CniCall {
   args?: Record<string, string>;
   /** Where a conflist's final ADD result is kept for its DEL (as libcni keeps /var/lib/cni/results). */
   resultCacheDir?: string;
+  /** Capability arguments: what a plugin that declares the capability gets as `runtimeConfig` (CNI conventions). */
+  capabilityArgs?: CapabilityArgs;
+}
+
+/** The `portMappings` capability's entries, as CRI runtimes fill them from the pod's hostPorts. */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+  hostIP?: string;
+}
+
+export interface CapabilityArgs {
+  portMappings?: PortMapping[];
+}
+
+/** A pod's containers' hostPorts as portMappings (protocol in lower case, TCP by default, as containerd passes them). */
+export function podPortMappings(containers: readonly { ports?: { containerPort: number; hostPort?: number; protocol?: string; hostIP?: string }[] }[]): PortMapping[] {
+  return containers.flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort).map((p) => ({
+    hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase(), ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+  })));
 }
 
 function cniEnv(call: CniCall, command: 'ADD' | 'DEL' | 'CHECK'): Record<string, string> {
@@ -183,12 +204,19 @@ const isList = (conf: CniCall['conf']): conf is CniConfList => 'plugins' in conf
 
 /**
  * A conflist plugin's request config (CNI spec 1.0 §4): the plugin object
- * with the list's cniVersion and name, and the previous result (ADD: the
- * previous plugin's; DEL: the final ADD result) as prevResult.
+ * with the list's cniVersion and name, the previous result (ADD: the
+ * previous plugin's; DEL: the final ADD result) as prevResult, and as
+ * runtimeConfig the capability arguments it declares in `capabilities`.
  */
-export function chainedConf(list: CniConfList, index: number, prevResult: unknown): Record<string, unknown> & { type: string } {
+export function chainedConf(list: CniConfList, index: number, prevResult: unknown, capabilityArgs: CapabilityArgs = {}): Record<string, unknown> & { type: string } {
   const p = list.plugins[index]!;
-  return { ...p, cniVersion: list.cniVersion, name: list.name, ...(prevResult === undefined ? {} : { prevResult }) };
+  const declared = typeof p.capabilities === 'object' && p.capabilities !== null ? (p.capabilities as Record<string, unknown>) : {};
+  const runtimeConfig = Object.fromEntries(Object.entries(capabilityArgs).filter(([k, v]) => declared[k] === true && (!Array.isArray(v) || v.length > 0)));
+  return {
+    ...p, cniVersion: list.cniVersion, name: list.name,
+    ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
+    ...(prevResult === undefined ? {} : { prevResult }),
+  };
 }
 
 const cacheFile = (call: CniCall, list: CniConfList) => join(call.resultCacheDir!, `${list.name}-${call.containerId}-${call.ifName}.json`);
@@ -205,11 +233,11 @@ function parseResult(out: string, call: CniCall, type: string): CniResult {
 async function addChain(call: CniCall, list: CniConfList): Promise<CniResult> {
   let prev: CniResult | undefined;
   for (let i = 0; i < list.plugins.length; i++) {
-    const conf = chainedConf(list, i, prev);
+    const conf = chainedConf(list, i, prev, call.capabilityArgs);
     try {
       prev = parseResult(await invoke(call, 'ADD', conf), call, conf.type);
     } catch (err) {
-      for (let j = i - 1; j >= 0; j--) await invoke(call, 'DEL', chainedConf(list, j, prev)).catch(() => undefined);
+      for (let j = i - 1; j >= 0; j--) await invoke(call, 'DEL', chainedConf(list, j, prev, call.capabilityArgs)).catch(() => undefined);
       throw err;
     }
   }
@@ -224,7 +252,7 @@ async function addChain(call: CniCall, list: CniConfList): Promise<CniResult> {
 async function delChain(call: CniCall, list: CniConfList): Promise<void> {
   const file = call.resultCacheDir ? cacheFile(call, list) : undefined;
   const cached = file ? await readFile(file, 'utf8').then((t) => JSON.parse(t) as CniResult, () => undefined) : undefined;
-  for (let i = list.plugins.length - 1; i >= 0; i--) await invoke(call, 'DEL', chainedConf(list, i, cached));
+  for (let i = list.plugins.length - 1; i >= 0; i--) await invoke(call, 'DEL', chainedConf(list, i, cached, call.capabilityArgs));
   if (file) await rm(file, { force: true });
 }
 

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
-import { cniAdd, cniDel, podNetConf, type CniCall } from './cni.js';
+import { cniAdd, cniDel, podNetConf, type CniCall, type PortMapping } from './cni.js';
 import type { CniConfList } from './cni-config.js';
 import { podRouteLines } from './pod-routes.js';
 import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js';
@@ -26,6 +26,13 @@ export interface Sandbox {
   hostNetwork: boolean;
   node: NodePlan;
   holder: Holder;
+}
+
+/** The pod a sandbox is for; portMappings: its hostPorts, for a `--cni-config` plugin with the portMappings capability. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  portMappings?: PortMapping[];
 }
 
 export interface ProcessSpec {
@@ -55,7 +62,7 @@ export class LabRuntime {
     return podNetConf(node, this.lab.dataplane, ipamDir, this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU);
   }
 
-  private cniCall(sb: { id: string; netns: string; node: NodePlan }, podRef: { namespace: string; name: string }): CniCall {
+  private cniCall(sb: { id: string; netns: string; node: NodePlan }, podRef: PodRef): CniCall {
     return {
       binDir: this.lab.cniBinDir,
       nodeNetns: sb.node.netns,
@@ -64,12 +71,13 @@ export class LabRuntime {
       ifName: 'eth0',
       conf: this.netConf(sb.node),
       resultCacheDir: this.p.cniResults,
+      ...(podRef.portMappings?.length ? { capabilityArgs: { portMappings: podRef.portMappings } } : {}),
       // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
       args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
     };
   }
 
-  async createSandbox(node: NodePlan, hostNetwork: boolean, podRef: { namespace: string; name: string }): Promise<Sandbox> {
+  async createSandbox(node: NodePlan, hostNetwork: boolean, podRef: PodRef): Promise<Sandbox> {
     const id = randomBytes(5).toString('hex');
     if (hostNetwork) {
       // A hostNetwork pod shares the node's network (and, as on a real node, its hostname) but has its own PID and mounts.
@@ -123,7 +131,7 @@ export class LabRuntime {
   }
 
   /** Kills what runs in the sandbox, releases its address (CNI DEL) and removes its netns. */
-  async destroySandbox(sb: Sandbox, podRef: { namespace: string; name: string }): Promise<void> {
+  async destroySandbox(sb: Sandbox, podRef: PodRef): Promise<void> {
     await stopHolder(sb.holder);
     if (sb.hostNetwork) return;
     await killNetnsProcesses([sb.netns]);

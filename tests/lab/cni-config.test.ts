@@ -73,6 +73,17 @@ describeLab('--cni-config: bridge chained with portmap, tuning and bandwidth (ho
     expect(readdirSync(`/run/podwire/${lab().name}/ipam/node-2/bridge-chain`).sort()).toEqual(['last_reserved_ip.0', 'lock']);
   });
 
+  test('a hostPort reaches the pod through portmap (the portMappings capability), and is gone after DEL', async () => {
+    await createRunningPod(lab().kube, podSpec('hp', 'node-2', [], {
+      containers: [{ name: 'main', image: 'podwire/probe', command: ['socat', 'TCP-LISTEN:8080,fork,reuseaddr', 'SYSTEM:echo from-hostport'], ports: [{ containerPort: 8080, hostPort: 30080 }] }],
+    }));
+    expect(await inNode(lab(), 2, ['iptables', '-t', 'nat', '-S'])).toMatch(/--dport 30080 .*-j DNAT --to-destination 10\.244\.2\.\d+:8080/);
+    const reply = await inNode(lab(), 1, ['sh', '-c', 'for i in 1 2 3 4 5; do socat -T2 - TCP:172.18.0.12:30080 </dev/null && break; sleep 0.2; done']);
+    expect(reply.trim()).toBe('from-hostport');
+    await deletePod(lab(), 'hp');
+    expect(await inNode(lab(), 2, ['iptables', '-t', 'nat', '-S'])).not.toContain('30080');
+  });
+
   test('podwire run --profile core passes', async () => {
     await passesCore(lab());
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { cniConfigConflict, inCidr4, ipamRanges, parseConflist, pluginBinaries, renderConflist, type NodeValues } from '../../src/lab/cni-config.js';
-import { chainedConf } from '../../src/lab/cni.js';
+import { chainedConf, podPortMappings } from '../../src/lab/cni.js';
 import { extraPodRanges, findPlugin, loadCniConfig, renderForNodes } from '../../src/lab/cni-config-file.js';
 import { podRouteLines } from '../../src/lab/pod-routes.js';
 import { labPlan } from '../../src/lab/plan.js';
@@ -130,6 +130,23 @@ describe('a conflist runs as a chain (CNI spec 1.0 §4)', () => {
     expect(chainedConf(list, 0, undefined)).toEqual({ type: 'bridge', cniVersion: '1.0.0', name: 'net' });
     const prev = { cniVersion: '1.0.0', ips: [{ address: '10.244.1.2/24' }] };
     expect(chainedConf(list, 1, prev)).toEqual({ type: 'portmap', capabilities: { portMappings: true }, cniVersion: '1.0.0', name: 'net', prevResult: prev });
+  });
+
+  test('a plugin that declares a capability gets its arguments as runtimeConfig; others, or none to give, get none', () => {
+    const portMappings = [{ hostPort: 30080, containerPort: 8080, protocol: 'tcp' }];
+    expect(chainedConf(list, 1, undefined, { portMappings })).toEqual({ type: 'portmap', capabilities: { portMappings: true }, cniVersion: '1.0.0', name: 'net', runtimeConfig: { portMappings } });
+    expect(chainedConf(list, 0, undefined, { portMappings })).not.toHaveProperty('runtimeConfig');
+    expect(chainedConf(list, 1, undefined, { portMappings: [] })).not.toHaveProperty('runtimeConfig');
+    const off = parseConflist(conf([{ type: 'portmap', capabilities: { portMappings: false } }]), 'x');
+    expect(chainedConf(off, 0, undefined, { portMappings })).not.toHaveProperty('runtimeConfig');
+  });
+
+  test('hostPorts become portMappings, protocol in lower case, TCP by default', () => {
+    expect(podPortMappings([
+      { ports: [{ containerPort: 8080, hostPort: 30080 }, { containerPort: 9090 }] },
+      {},
+      { ports: [{ containerPort: 53, hostPort: 5353, protocol: 'UDP', hostIP: '172.18.0.12' }] },
+    ])).toEqual([{ hostPort: 30080, containerPort: 8080, protocol: 'tcp' }, { hostPort: 5353, containerPort: 53, protocol: 'udp', hostIP: '172.18.0.12' }]);
   });
 });
 
