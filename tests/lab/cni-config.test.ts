@@ -4,10 +4,10 @@
 // or come from a pool of its own (routed per pod, /32). The examples shipped
 // in examples/cni/ are the ones README cites.
 import { execa } from 'execa';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ROOT, cli, createRunningPod, describeLab, labName, podSpec, sh, useLab, type TestLab } from '../helpers/lab.js';
 import { leftovers, podwireRun } from '../helpers/run.js';
 
@@ -129,10 +129,14 @@ describeLab('--cni-config: ptp over a pool of its own, not the node podCIDRs (vx
 
 describeLab('--cni-config: a vendor\'s plugin in its own bin dir, ahead of /usr/lib/cni', () => {
   // The "vendor" plugin is Debian's ptp under another name, in a directory of its own; host-local still comes from /usr/lib/cni.
-  const vendorBin = mkdtempSync(join(tmpdir(), 'podwire-vendor-bin-'));
-  copyFileSync('/usr/lib/cni/ptp', join(vendorBin, 'acme-cni'));
+  // Made before the lab starts (hooks run in order) and only when this block runs, so a filtered run leaves nothing behind.
+  const vendorBin = join(tmpdir(), `podwire-vendor-bin-${process.pid}`);
   const conflist = join(vendorBin, 'acme.conflist');
-  writeFileSync(conflist, readFileSync(OWN_POOL, 'utf8').replace('"type": "ptp"', '"type": "acme-cni"'));
+  beforeAll(() => {
+    mkdirSync(vendorBin, { recursive: true });
+    copyFileSync('/usr/lib/cni/ptp', join(vendorBin, 'acme-cni'));
+    writeFileSync(conflist, readFileSync(OWN_POOL, 'utf8').replace('"type": "ptp"', '"type": "acme-cni"'));
+  });
   afterAll(() => rmSync(vendorBin, { recursive: true, force: true }));
   const lab = useLab('tcnivendor', ['--nodes', '2', '--cni-config', conflist, '--cni-bin-dir', `${vendorBin}:/usr/lib/cni`]);
 
