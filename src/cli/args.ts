@@ -18,7 +18,7 @@ export type Command =
   /** topic: '' for the command list, else a command path (`run`, `lab`, `lab up`). */
   | { kind: 'help'; topic: string }
   | { kind: 'version' }
-  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean; cniConfig?: string; cniBinDir?: string }
   | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
@@ -125,8 +125,14 @@ function parseLab(sub: string | undefined, rest: string[]): Command {
       const out = f.string('kubeconfig-out');
       if (out !== undefined && !out.trim()) throw new UsageError('expected `--kubeconfig-out` to be a file path, got `` (empty)');
       if (f.bool('force') && out === undefined) throw new UsageError('`--force` lets `--kubeconfig-out` replace a file: give `--kubeconfig-out PATH` too');
+      const cniConfig = f.string('cni-config');
+      const cniBinDir = f.string('cni-bin-dir');
+      if (cniConfig !== undefined && !cniConfig.trim()) throw new UsageError('expected `--cni-config` to be a conflist file, got `` (empty)');
+      if (cniBinDir !== undefined && !cniBinDir.trim()) throw new UsageError('expected `--cni-bin-dir` to be a directory (or several, colon-separated), got `` (empty)');
+      if (cniBinDir !== undefined && cniConfig === undefined) throw new UsageError('`--cni-bin-dir` goes with `--cni-config` (the profiles\' own configs use /usr/lib/cni)');
       const faults = parseFaults(f.list('fault'));
       return {
+        ...(cniConfig ? { cniConfig } : {}), ...(cniBinDir ? { cniBinDir } : {}),
         kind: 'lab-up', name: parseLabName(f.string('name')), nodes: parseNodes(f.string('nodes'), 3), dataplane: parseDataplane(f.string('dataplane')),
         uplinks: parseUplinks(f.string('uplinks')), // Without --mtu, the underlay a fault needs (jumbo-blackhole: 9001), else 1500.
         mtu: f.string('mtu') === undefined ? defaultMTU(faults) : parseMtu(f.string('mtu')), faults, ...(out ? { kubeconfigOut: out } : {}), force: f.bool('force'),

@@ -60,6 +60,8 @@ export const COMMANDS: CommandSpec[] = [
       faultFlag,
       { name: 'kubeconfig-out', value: 'PATH', help: 'also write the kubeconfig here (a new file; `lab down` removes it while unchanged)', default: '/run/podwire/NAME/kubeconfig only' },
       { name: 'force', help: 'let --kubeconfig-out replace an existing file' },
+      { name: 'cni-config', value: 'FILE', help: 'your own CNI conflist for every node\'s pods (host-gw, vxlan; placeholders {{podCIDR}}, {{nodeName}}, {{nodeIndex}}, {{mtu}}, {{ipamDir}})', default: 'the dataplane\'s own config' },
+      { name: 'cni-bin-dir', value: 'DIR', help: 'where the conflist\'s plugins are (colon-separated list, as CNI_PATH)', default: '/usr/lib/cni' },
     ],
     notes: [LAB_ROOT],
   },

@@ -18,7 +18,7 @@ export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => 
   const t0 = performance.now();
   const up = labUp({
     name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu,
-    ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), log: progress,
+    ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), cniConfig: cmd.cniConfig, cniBinDir: cmd.cniBinDir, log: progress,
   });
   // An interrupt lets the build finish its current step, then removes everything.
   const release = onInterrupt(async () => {
@@ -27,7 +27,8 @@ export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => 
   });
   const r = await up;
   release();
-  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const cni = r.state.cniConfig ? `, CNI config ${r.state.cniConfig.source}` : '';
+  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   console.log(`kubeconfig: ${r.kubeconfig}`);
   console.log(`try: kubectl --kubeconfig ${r.kubeconfig} get nodes -o wide`);
   return 0;

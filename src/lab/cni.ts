@@ -2,8 +2,13 @@
 // alone for calico, whose plugin is not packaged) the way a container runtime
 // does: CNI_* environment, network config on stdin, result JSON on stdout (CNI
 // spec 1.0). Run inside the node's netns, so the bridge and the host end of
-// the veth live on that node.
+// the veth live on that node. A user's conflist (`lab up --cni-config`) runs
+// as a chain: ADD in order with prevResult, DEL in reverse with the cached result.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { run } from './sh.js';
+import type { CniConfList } from './cni-config.js';
+import { findPlugin } from './cni-config-file.js';
 import { UNDERLAY_MTU, type Dataplane, type NodePlan } from './plan.js';
 import { podMTU } from './underlay.js';
 import type { FaultName } from './faults.js';
@@ -128,8 +133,32 @@ export interface CniCall {
   containerId: string;
   podNetnsPath: string;
   ifName: string;
-  conf: CniNetConf;
+  /** One plugin's config (the lab's profiles), or a conflist (`--cni-config`) run as a chain. */
+  conf: CniNetConf | CniConfList;
   args?: Record<string, string>;
+  /** Where a conflist's final ADD result is kept for its DEL (as libcni keeps /var/lib/cni/results). */
+  resultCacheDir?: string;
+  /** Capability arguments: what a plugin that declares the capability gets as `runtimeConfig` (CNI conventions). */
+  capabilityArgs?: CapabilityArgs;
+}
+
+/** The `portMappings` capability's entries, as CRI runtimes fill them from the pod's hostPorts. */
+export interface PortMapping {
+  hostPort: number;
+  containerPort: number;
+  protocol: string;
+  hostIP?: string;
+}
+
+export interface CapabilityArgs {
+  portMappings?: PortMapping[];
+}
+
+/** A pod's containers' hostPorts as portMappings (protocol in lower case, TCP by default, as containerd passes them). */
+export function podPortMappings(containers: readonly { ports?: { containerPort: number; hostPort?: number; protocol?: string; hostIP?: string }[] }[]): PortMapping[] {
+  return containers.flatMap((c) => (c.ports ?? []).filter((p) => p.hostPort).map((p) => ({
+    hostPort: p.hostPort!, containerPort: p.containerPort, protocol: (p.protocol ?? 'TCP').toLowerCase(), ...(p.hostIP ? { hostIP: p.hostIP } : {}),
+  })));
 }
 
 function cniEnv(call: CniCall, command: 'ADD' | 'DEL' | 'CHECK'): Record<string, string> {
@@ -155,27 +184,88 @@ function pluginError(out: string): string {
   }
 }
 
-async function invoke(call: CniCall, command: 'ADD' | 'DEL'): Promise<string> {
-  const plugin = `${call.binDir}/${call.conf.type}`;
+async function invoke(call: CniCall, command: 'ADD' | 'DEL', conf: { type: string }): Promise<string> {
+  // binDir may list several directories (CNI_PATH); the lab's own is one.
+  const plugin = (call.binDir.includes(':') ? await findPlugin(call.binDir, conf.type) : undefined) ?? `${call.binDir}/${conf.type}`;
   try {
     return await run('env', ['-i', ...Object.entries(cniEnv(call, command)).map(([k, v]) => `${k}=${v}`), plugin], {
       netns: call.nodeNetns,
-      input: JSON.stringify(call.conf),
+      input: JSON.stringify(conf),
     });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     const json = msg.slice(msg.indexOf('{'));
-    throw new Error(`CNI ${command} for ${call.containerId} failed: ${pluginError(json.startsWith('{') ? json : msg)}`);
+    const which = 'plugins' in call.conf ? ` (plugin ${conf.type})` : '';
+    throw new Error(`CNI ${command} for ${call.containerId} failed${which}: ${pluginError(json.startsWith('{') ? json : msg)}`);
   }
 }
 
+const isList = (conf: CniCall['conf']): conf is CniConfList => 'plugins' in conf;
+
+/**
+ * A conflist plugin's request config (CNI spec 1.0 §4): the plugin object
+ * with the list's cniVersion and name, the previous result (ADD: the
+ * previous plugin's; DEL: the final ADD result) as prevResult, and as
+ * runtimeConfig the capability arguments it declares in `capabilities`.
+ */
+export function chainedConf(list: CniConfList, index: number, prevResult: unknown, capabilityArgs: CapabilityArgs = {}): Record<string, unknown> & { type: string } {
+  const p = list.plugins[index]!;
+  const declared = typeof p.capabilities === 'object' && p.capabilities !== null ? (p.capabilities as Record<string, unknown>) : {};
+  const runtimeConfig = Object.fromEntries(Object.entries(capabilityArgs).filter(([k, v]) => declared[k] === true && (!Array.isArray(v) || v.length > 0)));
+  return {
+    ...p, cniVersion: list.cniVersion, name: list.name,
+    ...(Object.keys(runtimeConfig).length ? { runtimeConfig } : {}),
+    ...(prevResult === undefined ? {} : { prevResult }),
+  };
+}
+
+const cacheFile = (call: CniCall, list: CniConfList) => join(call.resultCacheDir!, `${list.name}-${call.containerId}-${call.ifName}.json`);
+
+function parseResult(out: string, call: CniCall, type: string): CniResult {
+  try {
+    return JSON.parse(out) as CniResult;
+  } catch {
+    throw new Error(`CNI ADD for ${call.containerId}: plugin ${type} printed no result JSON: ${out.trim().slice(0, 200) || '(nothing)'}`);
+  }
+}
+
+/** ADD through every plugin in order, each given the previous one's result; a failure undoes the plugins that ran (DEL, reverse order). */
+async function addChain(call: CniCall, list: CniConfList): Promise<CniResult> {
+  let prev: CniResult | undefined;
+  for (let i = 0; i < list.plugins.length; i++) {
+    const conf = chainedConf(list, i, prev, call.capabilityArgs);
+    try {
+      prev = parseResult(await invoke(call, 'ADD', conf), call, conf.type);
+    } catch (err) {
+      for (let j = i - 1; j >= 0; j--) await invoke(call, 'DEL', chainedConf(list, j, prev, call.capabilityArgs)).catch(() => undefined);
+      throw err;
+    }
+  }
+  if (call.resultCacheDir) {
+    await mkdir(call.resultCacheDir, { recursive: true, mode: 0o700 });
+    await writeFile(cacheFile(call, list), JSON.stringify(prev), { mode: 0o600 });
+  }
+  return prev!;
+}
+
+/** DEL through every plugin in reverse order with the cached ADD result; the first error stops it (CNI spec 1.0 §4). */
+async function delChain(call: CniCall, list: CniConfList): Promise<void> {
+  const file = call.resultCacheDir ? cacheFile(call, list) : undefined;
+  const cached = file ? await readFile(file, 'utf8').then((t) => JSON.parse(t) as CniResult, () => undefined) : undefined;
+  for (let i = list.plugins.length - 1; i >= 0; i--) await invoke(call, 'DEL', chainedConf(list, i, cached, call.capabilityArgs));
+  if (file) await rm(file, { force: true });
+}
+
 export async function cniAdd(call: CniCall): Promise<{ ip: string; result: CniResult }> {
-  const result = JSON.parse(await invoke(call, 'ADD')) as CniResult;
+  const result = isList(call.conf) ? await addChain(call, call.conf) : parseResult(await invoke(call, 'ADD', call.conf), call, call.conf.type);
   const addr = result.ips?.find((i) => i.address.includes('.'))?.address;
+  // A chain that ran to the end holds resources (an address, a veth): undo it before failing.
+  if (!addr && isList(call.conf)) await delChain(call, call.conf).catch(() => undefined);
   if (!addr) throw new Error(`CNI ADD for ${call.containerId} returned no IPv4 address: ${JSON.stringify(result)}`);
   return { ip: addr.split('/')[0]!, result };
 }
 
 export async function cniDel(call: CniCall): Promise<void> {
-  await invoke(call, 'DEL');
+  if (isList(call.conf)) return delChain(call, call.conf);
+  await invoke(call, 'DEL', call.conf);
 }

@@ -126,6 +126,8 @@ export interface LabPlan {
   uplinks: Uplinks;
   /** The underlay's MTU, end to end (fabric, NICs, router, internet host). */
   mtu: number;
+  /** `--cni-config`: ranges its IPAM hands pod addresses out of beyond CLUSTER_POD_CIDR; the egress masquerade covers them too. */
+  podRanges?: string[];
 }
 
 export interface UnderlayOptions {

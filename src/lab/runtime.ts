@@ -7,7 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
-import { cniAdd, cniDel, podNetConf, type CniCall } from './cni.js';
+import { cniAdd, cniDel, podNetConf, type CniCall, type PortMapping } from './cni.js';
+import type { CniConfList } from './cni-config.js';
+import { podRouteLines } from './pod-routes.js';
 import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js';
 import { vpcHostLines, vpcPodLines } from './vpc.js';
 import { flannelDelegateConf, parseSubnetEnv } from './flannel.js';
@@ -26,6 +28,13 @@ export interface Sandbox {
   holder: Holder;
 }
 
+/** The pod a sandbox is for; portMappings: its hostPorts, for a `--cni-config` plugin with the portMappings capability. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  portMappings?: PortMapping[];
+}
+
 export interface ProcessSpec {
   argv: string[];
   env: Record<string, string>;
@@ -39,8 +48,12 @@ export class LabRuntime {
     this.p = paths(lab.stateDir);
   }
 
-  /** The pods' network config: flannel's is derived from the node's subnet file at every call, as the meta-plugin does. */
+  /**
+   * The pods' network config: flannel's is derived from the node's subnet file at every call, as the meta-plugin does;
+   * `--cni-config`'s is the node's rendered conflist, read at every call as runtimes read /etc/cni/net.d.
+   */
   private netConf(node: NodePlan): CniCall['conf'] {
+    if (this.lab.cniConfig) return JSON.parse(readFileSync(this.p.cniConf(node.name), 'utf8')) as CniConfList;
     const ipamDir = this.p.ipam(node.name);
     if (this.lab.dataplane === 'flannel') {
       const file = this.p.subnetEnv(node.name);
@@ -49,7 +62,7 @@ export class LabRuntime {
     return podNetConf(node, this.lab.dataplane, ipamDir, this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU);
   }
 
-  private cniCall(sb: { id: string; netns: string; node: NodePlan }, podRef: { namespace: string; name: string }): CniCall {
+  private cniCall(sb: { id: string; netns: string; node: NodePlan }, podRef: PodRef): CniCall {
     return {
       binDir: this.lab.cniBinDir,
       nodeNetns: sb.node.netns,
@@ -57,12 +70,14 @@ export class LabRuntime {
       podNetnsPath: `/var/run/netns/${sb.netns}`,
       ifName: 'eth0',
       conf: this.netConf(sb.node),
+      resultCacheDir: this.p.cniResults,
+      ...(podRef.portMappings?.length ? { capabilityArgs: { portMappings: podRef.portMappings } } : {}),
       // IgnoreUnknown: plugins that do not use the K8S_* args must not reject them (runtime convention).
       args: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: podRef.namespace, K8S_POD_NAME: podRef.name, K8S_POD_INFRA_CONTAINER_ID: `pw${sb.id}` },
     };
   }
 
-  async createSandbox(node: NodePlan, hostNetwork: boolean, podRef: { namespace: string; name: string }): Promise<Sandbox> {
+  async createSandbox(node: NodePlan, hostNetwork: boolean, podRef: PodRef): Promise<Sandbox> {
     const id = randomBytes(5).toString('hex');
     if (hostNetwork) {
       // A hostNetwork pod shares the node's network (and, as on a real node, its hostname) but has its own PID and mounts.
@@ -74,14 +89,12 @@ export class LabRuntime {
     try {
       await ipBatch(netns, ['link set lo up']);
       const { ip } = await cniAdd(this.cniCall({ id, netns, node }, podRef));
-      // calico and vpc: host-local only gave the address; the veth is wired as their plugins do (calico.ts, vpc.ts).
-      if (this.lab.dataplane === 'calico' || this.lab.dataplane === 'vpc') {
-        await this.wireRouted(node, id, netns, ip).catch(async (err: unknown) => {
-          await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
-          throw err;
-        });
-      }
+      await this.afterAdd(node, id, netns, ip).catch(async (err: unknown) => {
+        await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
+        throw err;
+      });
       const holder = await startHolder(netns, podHostname(podRef.name)).catch(async (err: unknown) => {
+        if (this.lab.cniConfig) await this.routePod(node, ip, 'del').catch(() => undefined);
         await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
         throw err;
       });
@@ -90,6 +103,19 @@ export class LabRuntime {
       await run('ip', ['netns', 'del', netns]).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * calico and vpc: host-local only gave the address; the veth is wired as their plugins do (calico.ts, vpc.ts).
+   * `--cni-config`: an address outside the node's podCIDR is routed as a /32 on the other nodes (pod-routes.ts).
+   */
+  private async afterAdd(node: NodePlan, id: string, netns: string, ip: string): Promise<void> {
+    if (this.lab.dataplane === 'calico' || this.lab.dataplane === 'vpc') await this.wireRouted(node, id, netns, ip);
+    if (this.lab.cniConfig) await this.routePod(node, ip, 'replace');
+  }
+
+  private async routePod(node: NodePlan, ip: string, op: 'replace' | 'del'): Promise<void> {
+    await Promise.all(podRouteLines(this.lab, node, ip, op).map((t) => ipBatch(t.netns, t.lines)));
   }
 
   private async wireRouted(node: NodePlan, id: string, netns: string, ip: string): Promise<void> {
@@ -105,10 +131,11 @@ export class LabRuntime {
   }
 
   /** Kills what runs in the sandbox, releases its address (CNI DEL) and removes its netns. */
-  async destroySandbox(sb: Sandbox, podRef: { namespace: string; name: string }): Promise<void> {
+  async destroySandbox(sb: Sandbox, podRef: PodRef): Promise<void> {
     await stopHolder(sb.holder);
     if (sb.hostNetwork) return;
     await killNetnsProcesses([sb.netns]);
+    if (this.lab.cniConfig) await this.routePod(sb.node, sb.ip, 'del').catch(() => undefined);
     await cniDel(this.cniCall(sb, podRef)).catch(() => undefined);
     await run('ip', ['netns', 'del', sb.netns]).catch(() => undefined);
   }

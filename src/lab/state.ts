@@ -20,6 +20,10 @@ export interface LabState {
   uplinks?: Uplinks;
   mtu?: number;
   cniBinDir: string;
+  /** `--cni-config`: where the conflist came from, its network name and plugin types (absent: the profile's own config). */
+  cniConfig?: CniConfigSource;
+  /** `--cni-config`: pod ranges beyond the cluster's pod CIDR (LabPlan.podRanges). */
+  podRanges?: string[];
   token: string;
   createdAt: string;
   /** Where `lab up --kubeconfig-out` wrote a copy (removed again by `lab down` while unchanged; see KubeconfigCopy). */
@@ -30,6 +34,14 @@ export interface LabState {
 export interface KubeconfigCopy {
   path: string;
   sha256: string;
+}
+
+export interface CniConfigSource {
+  /** The file `lab up --cni-config` was given, as an absolute path. */
+  source: string;
+  name: string;
+  /** The plugins' types, in chain order. */
+  plugins: string[];
 }
 
 /** Written by the API server once it listens. */
@@ -54,6 +66,8 @@ export const paths = (stateDir: string) => ({
   ipam: (node: string) => join(stateDir, 'ipam', node),
   cniConf: (node: string) => join(stateDir, 'cni', `${node}.conflist.json`),
   cniDir: join(stateDir, 'cni'),
+  /** A conflist's final ADD results, kept for their DEL. */
+  cniResults: join(stateDir, 'cni', 'results'),
   /** flannel: the node's subnet file, as flanneld writes /run/flannel/subnet.env on a real node. */
   subnetEnv: (node: string) => join(stateDir, 'flannel', node, 'subnet.env'),
 });

@@ -19,6 +19,8 @@ export interface LabStatus {
   uplinks: string;
   /** `lab up --mtu`: the underlay's MTU. */
   mtu: number;
+  /** `lab up --cni-config`: the conflist's source file, network name, plugin types in chain order and bin dir; null for the profile's own config. */
+  cniConfig: { source: string; name: string; plugins: string[]; binDir: string } | null;
   stateDir: string;
   kubeconfig: string;
   api: { url: string | null; pid: number | null; running: boolean; healthy: boolean };
@@ -53,6 +55,7 @@ export async function labStatus(name: string): Promise<LabStatus> {
     faults: state.faults ?? [],
     uplinks: state.uplinks ?? 'single',
     mtu: state.mtu ?? UNDERLAY_MTU,
+    cniConfig: state.cniConfig ? { ...state.cniConfig, binDir: state.cniBinDir } : null,
     stateDir,
     kubeconfig: p.kubeconfig,
     api: { url: api?.url ?? null, pid: api?.pid ?? null, running, healthy },
@@ -81,6 +84,7 @@ export function formatStatus(s: LabStatus): string {
     `lab ${s.name} (${s.dataplane}, uplinks ${s.uplinks}, mtu ${s.mtu}${s.faults.length ? `, faults: ${s.faults.join(', ')}` : ''})  state ${s.stateDir}`,
     `api ${s.api.url ?? '-'}  pid ${s.api.pid ?? '-'}  ${s.api.healthy ? 'healthy' : s.api.running ? 'NOT ANSWERING' : 'NOT RUNNING'}`,
     `kubeconfig ${s.kubeconfig}`,
+    ...(s.cniConfig ? [`cni config ${s.cniConfig.source} (network ${s.cniConfig.name}: ${s.cniConfig.plugins.join(' → ')}; plugins from ${s.cniConfig.binDir})`] : []),
     '',
     s.nodes.some((n) => n.ipamBlock)
       ? table(['NODE', 'NETNS', 'UNDERLAY-IP', 'POD-CIDR', 'IPAM-BLOCK'], s.nodes.map((n) => [n.name, n.netns, n.underlayIPs.join(','), n.podCIDR || '-', n.ipamBlock ?? '-']))

@@ -68,25 +68,30 @@ export function calicoNatOutgoingRules(faults: readonly FaultName[] = []): strin
  * destinations outside the cluster (pods and nodes). Faults drop the
  * masquerade (no-egress-snat) or the node-network exemption (pod-to-node-snat).
  */
-function labEgressRules(faults: readonly FaultName[]): string[] {
+function labEgressRules(faults: readonly FaultName[], podRanges: readonly string[]): string[] {
   const has = (f: FaultName) => faults.includes(f);
+  const pods = [CLUSTER_POD_CIDR, ...podRanges];
   return [
     ':PW-EGRESS - [0:0]',
-    '-A POSTROUTING -s ' + CLUSTER_POD_CIDR + ' -j PW-EGRESS',
-    '-A PW-EGRESS -d ' + CLUSTER_POD_CIDR + ' -j RETURN',
+    ...pods.map((r) => `-A POSTROUTING -s ${r} -j PW-EGRESS`),
+    ...pods.map((r) => `-A PW-EGRESS -d ${r} -j RETURN`),
     ...(has('pod-to-node-snat') ? [] : ['-A PW-EGRESS -d ' + UNDERLAY_CIDR + ' -j RETURN']),
     ...(has('no-egress-snat') ? [] : ['-A PW-EGRESS -j MASQUERADE']),
   ];
 }
 
-/** Node-side NAT as `iptables-restore` input, per dataplane profile, with the faults that change it. */
-export function nodeNatRules(node: NodePlan, faults: readonly FaultName[] = [], dataplane: Dataplane = 'host-gw'): string {
+/**
+ * Node-side NAT as `iptables-restore` input, per dataplane profile, with the
+ * faults that change it; `podRanges`: pod ranges of a `--cni-config` beyond
+ * the cluster's pod CIDR (host-gw, vxlan).
+ */
+export function nodeNatRules(node: NodePlan, faults: readonly FaultName[] = [], dataplane: Dataplane = 'host-gw', podRanges: readonly string[] = []): string {
   const egress = dataplane === 'kindnet' ? kindnetMasqRules(node, faults)
     : dataplane === 'calico' ? calicoNatOutgoingRules(faults)
     : dataplane === 'vpc' ? vpcSnatRules(faults)
     // The rules depend on the subnet file's network, subnet and ipmasq, not on its MTU.
     : dataplane === 'flannel' ? flannelMasqRules(subnetEnvFor(node, 0, faults), faults)
-    : labEgressRules(faults);
+    : labEgressRules(faults, podRanges);
   // Chain declarations first, as iptables-restore wants them before rules that jump to them.
   const decl = egress.filter((l) => l.startsWith(':'));
   const rules = egress.filter((l) => !l.startsWith(':'));
@@ -162,7 +167,7 @@ async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     await writeFile(file, subnetEnvText(subnetEnvFor(node, vxlanMTU(plan.mtu, plan.faults), plan.faults)));
   }
-  await shIn(node.netns, `${sysctlScript()}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules(node, plan.faults, plan.dataplane)}${filter}EOF\n`);
+  await shIn(node.netns, `${sysctlScript()}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules(node, plan.faults, plan.dataplane, plan.podRanges)}${filter}EOF\n`);
 }
 
 /** Creates the whole topology. On failure the caller tears the lab down. */

@@ -7,6 +7,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { generatePki, kubeconfigYaml } from './certs.js';
 import { DEFAULT_CNI_BIN_DIR } from './cni.js';
+import { cniConfigConflict } from './cni-config.js';
+import { extraPodRanges, loadCniConfig, renderForNodes } from './cni-config-file.js';
 import { apiRequest } from './lab-api.js';
 import { labPlan, type Dataplane, type Uplinks } from './plan.js';
 import { defaultMTU, underlayConflict } from './underlay.js';
@@ -28,6 +30,10 @@ export interface LabUpOptions {
   uplinks?: Uplinks;
   /** The underlay's MTU (default 1500; 9001 with jumbo-blackhole). */
   mtu?: number;
+  /** A conflist for every node's pods instead of the profile's own config (host-gw, vxlan). */
+  cniConfig?: string;
+  /** Where its plugins are (default /usr/lib/cni). */
+  cniBinDir?: string;
   /** Also write the kubeconfig here (an absolute path the caller checked); never over an existing file unless `force`. */
   kubeconfigOut?: string;
   force?: boolean;
@@ -61,25 +67,37 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const faults = [...new Set(opts.faults ?? [])];
   const uplinks = opts.uplinks ?? 'single';
   const mtu = opts.mtu ?? defaultMTU(faults);
-  const conflict = faultConflict(faults, opts.dataplane, opts.nodes) ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes, dataplane: opts.dataplane });
+  const conflict = faultConflict(faults, opts.dataplane, opts.nodes) ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes, dataplane: opts.dataplane })
+    ?? (opts.cniConfig === undefined ? undefined : cniConfigConflict(opts.dataplane, faults));
   if (conflict) throw new LabError(conflict);
+  if (opts.cniBinDir !== undefined && opts.cniConfig === undefined) throw new LabError('`--cni-bin-dir` goes with `--cni-config` (the profiles\' own configs use /usr/lib/cni)');
+  const cniBinDir = opts.cniBinDir ?? DEFAULT_CNI_BIN_DIR;
+  // The conflist is checked and rendered before anything is built or installed.
+  const cni = opts.cniConfig === undefined ? undefined : await loadCniConfig(opts.cniConfig, cniBinDir);
+  const base = labPlan(opts.name, opts.nodes, opts.dataplane, faults, { uplinks, mtu });
+  const rendered = cni ? renderForNodes(base, cni.list) : undefined;
+  const plan = rendered ? { ...base, podRanges: extraPodRanges(opts.cniConfig!, rendered) } : base;
   await preflight(LAB_REQUIREMENTS, { install: true, log });
   await assertNameFree(opts.name);
-  const plan = labPlan(opts.name, opts.nodes, opts.dataplane, faults, { uplinks, mtu });
   const p = paths(plan.stateDir);
   await ensureDir(plan.stateDir);
   const state: LabState = {
     apiVersion: 'podwire.dev/v1alpha1',
     kind: 'LabState',
     ...plan,
-    cniBinDir: DEFAULT_CNI_BIN_DIR,
+    cniBinDir,
+    ...(cni ? { cniConfig: cni.info } : {}),
     token: randomBytes(24).toString('hex'),
     createdAt: new Date().toISOString(),
     ...(opts.kubeconfigOut ? { kubeconfigOut: opts.kubeconfigOut } : {}),
   };
   try {
     await writeJsonAtomic(p.state, state);
-    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}, uplinks ${uplinks}, mtu ${mtu}${faults.length ? `, faults: ${faults.join(', ')}` : ''}`);
+    if (rendered) {
+      await ensureDir(p.cniDir);
+      for (const [node, conf] of rendered) await writeJsonAtomic(p.cniConf(node), conf);
+    }
+    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}, uplinks ${uplinks}, mtu ${mtu}${faults.length ? `, faults: ${faults.join(', ')}` : ''}${cni ? `, CNI config ${cni.info.source} (${cni.info.plugins.join(' → ')})` : ''}`);
     const t1 = performance.now();
     await Promise.all([
       buildTopology(plan).then(() => mark('topology', t1)),

@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { constants, release } from 'node:os';
 import { endProcessGroup, type LabRuntime, type Sandbox } from '../runtime.js';
+import { podPortMappings } from '../cni.js';
 import { FAULT_NODE, staleIP } from '../faults.js';
 import type { LabState } from '../state.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../../names.js';
@@ -341,7 +342,7 @@ export class Cluster {
   private async start(rec: PodRecord): Promise<void> {
     const { pod } = rec;
     if (rec.stopping || !rec.node) return;
-    const ref = { namespace: pod.metadata.namespace!, name: pod.metadata.name };
+    const ref = { namespace: pod.metadata.namespace!, name: pod.metadata.name, portMappings: podPortMappings(pod.spec.containers) };
     try {
       rec.sandbox = await this.runtime.createSandbox(rec.node, pod.spec.hostNetwork === true, ref);
     } catch (err) {
@@ -484,7 +485,7 @@ export class Cluster {
       ...[...rec.execs].map((c) => endProcessGroup(c.pid, 0)),
     ]);
     if (rec.sandbox) {
-      await this.runtime.destroySandbox(rec.sandbox, { namespace: rec.pod.metadata.namespace!, name: rec.pod.metadata.name });
+      await this.runtime.destroySandbox(rec.sandbox, { namespace: rec.pod.metadata.namespace!, name: rec.pod.metadata.name, portMappings: podPortMappings(rec.pod.spec.containers) });
     }
   }
 

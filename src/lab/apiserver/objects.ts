@@ -27,6 +27,8 @@ export interface ContainerSpec {
   args?: string[];
   env?: EnvVar[];
   workingDir?: string;
+  /** hostPort entries become the CNI `portMappings` capability (`--cni-config` with portmap). */
+  ports?: { containerPort: number; hostPort?: number; protocol?: string; hostIP?: string }[];
   [k: string]: unknown;
 }
 
