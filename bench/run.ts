@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { benchDecode } from './decode.js';
 import { LAB_UP_GOAL_MS, benchLab } from './lab.js';
-import { benchRun } from './run-bench.js';
+import { PHASES, benchRun, benchSizes } from './run-bench.js';
 import { formatTable, writeReport } from './stats.js';
 import { table as renderTable } from '../src/lab/status.js';
 
@@ -27,19 +27,23 @@ const BENCHES: Record<string, { root: boolean; run: () => Promise<{ table: strin
   run: {
     root: true,
     run: async () => {
-      const rows = await benchRun({ repeats: Math.min(repeats, 3), sizes: [3, 8, 16], log });
+      const rows = await benchRun({ repeats: Math.min(repeats, 3), sizes: benchSizes(), log });
       const base = rows[0]!;
-      const table = renderTable(['nodes', 'median wall', 'min..max', 'x 3-node', 'execs', 'execs/node', 'captures', 'flows', 'all passed'],
-        rows.map((r) => [String(r.nodes), `${r.wall.median} ms`, `${r.wall.min}..${r.wall.max} ms`, (r.wall.median / base.wall.median).toFixed(2),
-          String(r.execs), (r.execs / r.nodes).toFixed(1), String(r.captures), String(r.flows), r.allPassed ? 'yes' : 'NO']));
-      const big = rows.at(-1)!;
+      const table = renderTable(['nodes', 'pairs', 'median wall', 'min..max', 'x 3-node', ...PHASES, 'judge', 'execs', 'execs/node', 'captures', 'flows', 'retried', 'all passed'],
+        rows.map((r) => [String(r.nodes), r.pairs, `${r.wall.median} ms`, `${r.wall.min}..${r.wall.max} ms`, (r.wall.median / base.wall.median).toFixed(2),
+          ...[...PHASES, 'judge' as const].map((p) => `${r.phases[p]}`), String(r.execs), (r.execs / r.nodes).toFixed(1), String(r.captures), String(r.flows),
+          String(r.retried), r.allPassed ? 'yes' : 'NO']));
+      const row = (n: number, pairs = 'all') => rows.find((r) => r.nodes === n && r.pairs === pairs);
       const goals = {
-        threeNodesUnder10s: base.wall.median <= 10_000,
-        sixteenWithin3x: big.wall.median <= 3 * base.wall.median,
-        execsLinear: rows.every((r) => r.execs / r.nodes === base.execs / base.nodes),
-        capturesLinear: rows.every((r) => r.captures === 3 * r.nodes),
+        threeNodesUnder3s: base.nodes === 3 ? base.wall.median <= 3_000 : null,
+        twelveOrSixteenWithin2x: (row(12) ?? row(16)) ? (row(12) ?? row(16))!.wall.median <= 2 * base.wall.median : null,
+        sixtyFourAllPairsUnder60s: row(64) ? row(64)!.wall.median <= 60_000 : null,
+        sixtyFourSampleUnder20s: row(64, 'sample') ? row(64, 'sample')!.wall.median <= 20_000 : null,
+        execsPerNodeAtMost8: rows.every((r) => r.execs <= 8 * r.nodes),
+        capturesAtMostOnePerProbe: rows.every((r) => r.captures <= 3 * r.nodes),
+        allPassed: rows.every((r) => r.allPassed),
       };
-      return { table: `${table}\ngoals: ${JSON.stringify(goals)}`, data: { goals, rows } };
+      return { table: `${table}\nphases in ms (median): the report's phases; judge: the bundle judged again in the benchmark's process\ngoals: ${JSON.stringify(goals)}`, data: { goals, rows } };
     },
   },
   decode: {

@@ -53,6 +53,18 @@ export interface RunMeta {
   /** The node pairs the run sent cross-node flows between (`--pairs`, resolved: the seed of a sample is here). */
   pairs: Pairs;
   counts: { execs: number };
+  /** How long each phase of the collection took, in ms (absent in bundles of older versions; never judged). */
+  phases?: RunPhases;
+}
+
+/** Wall time per phase of a run, in ms: the API check, probes deployed and ready, inventory (captures started), sending, retrieving captures, deleting the namespace. */
+export interface RunPhases {
+  api?: number;
+  deploy?: number;
+  inventory?: number;
+  send?: number;
+  retrieve?: number;
+  cleanup?: number;
 }
 
 /** api.json: the node and pod objects as the API's list calls returned them. */

@@ -86,6 +86,7 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
       probes: b.probes.probes.length, flows: b.flows.flows.length, captures: b.captures.length, execs: b.run.counts.execs,
       retried: b.flows.sent.filter((s) => s.retried).length,
     },
+    ...(b.run.phases ? { phases: b.run.phases } : {}),
     checks: results,
   };
   return { report, captures };

@@ -1,6 +1,6 @@
 // The ConformanceReport: a versioned, stably ordered object that is the
 // source of truth of a run; console, JUnit and evidence are renderings of it.
-import type { RunMeta } from '../bundle/model.js';
+import type { RunMeta, RunPhases } from '../bundle/model.js';
 import type { PathFingerprint } from '../conformance/fingerprint.js';
 import type { PathLatency } from '../conformance/latency.js';
 import type { CheckResult, Probe, Profile, Verdict } from '../conformance/model.js';
@@ -73,6 +73,8 @@ export interface ConformanceReport {
   captures: CaptureCounters[];
   /** `retried`: flows whose first attempt got no reply and were sent once more. */
   counts: { probes: number; flows: number; captures: number; execs: number; retried: number };
+  /** Wall time per phase of the collection, in ms, as the bundle recorded it (informational; absent for older bundles). */
+  phases?: RunPhases;
   checks: CheckResult[];
 }
 

@@ -19,7 +19,7 @@ import type { ExternalTarget, NodeCoverage } from '../conformance/observations.j
 import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
 import { watchPods } from '../kube/watch.js';
 import { apiMessage, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
-import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle } from '../bundle/model.js';
+import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle, type RunPhases } from '../bundle/model.js';
 import { packageVersion } from '../version.js';
 
 const API_TIMEOUT_MS = 10_000;
@@ -307,8 +307,12 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const startedAt = new Date().toISOString();
   const execsBefore = execCounter.calls;
   const kube = loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
+  const phases: RunPhases = {};
+  const since = (t0: number) => Math.round(performance.now() - t0);
+  let t0 = performance.now();
   const version = await checkApi(kube);
   const nodeList = await retrying('listing nodes', () => kube.core.listNode());
+  phases.api = since(t0);
   const { candidates, leftOut } = candidateNodes(nodeList.items);
   if (candidates.length === 0) throw new InfraError(`the cluster has no node to probe (${leftOut.map((c) => `${c.node}: ${c.reason}`).join('; ') || 'no nodes'})`);
   const annotated = nodeList.items.map((n) => n.metadata?.annotations?.[EXTERNAL_TARGET_ANNOTATION]).find(Boolean);
@@ -322,7 +326,18 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const kinds = new Set<FlowKind>(opts.checks.flatMap((c) => c.flowKinds));
 
   const runId = newRunId();
-  const phase = hooks.phase ?? (() => ({ update: () => undefined, end: () => undefined }));
+  const shown = hooks.phase ?? (() => ({ update: () => undefined, end: () => undefined }));
+  // Sending and retrieving are timed by their progress phases (they overlap no other work).
+  const timedPhases: Record<string, keyof RunPhases> = { 'senders done': 'send', 'captures retrieved': 'retrieve' };
+  const phase = (what: string, total: number): PhaseProgress => {
+    const h = shown(what, total);
+    const start = performance.now();
+    const key = timedPhases[what];
+    return { update: (n) => h.update(n), end: () => {
+      h.end();
+      if (key) phases[key] = since(start);
+    } };
+  };
   const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase };
   log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${external ? `, external target ${external.ip}:${external.port}` : ''}`);
 
@@ -334,12 +349,16 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   let traffic: { sent: SentFlow[]; captures: BundleCapture[] } = { sent: [], captures: [] };
   try {
     if (kinds.size > 0) {
+      t0 = performance.now();
       await retrying(`creating namespace ${ctx.ns}`, () => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId) }));
       hooks.onNamespace?.(ctx.ns, kube);
       const failed = new Map<string, string>();
       const { specs, ready } = await deployProbes(ctx, candidates, failed);
+      phases.deploy = since(t0);
       log('inventory: addresses, routes, uplinks, listener ports');
+      t0 = performance.now();
       const inv = await inventoryProbes(ctx, ready, external, failed);
+      phases.inventory = since(t0);
       coverage = coverageOf(candidates, specs, failed);
       for (const c of coverage.filter((x) => !x.covered)) log(`node ${c.node} not covered: ${c.reason}`);
       const covered = new Set(coverage.filter((c) => c.covered).map((c) => c.node));
@@ -369,6 +388,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
         external: external ?? null,
         pairs,
         counts: { execs: execCounter.calls - execsBefore },
+        phases,
       },
       api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: podList.items } },
       probes: { probes, inventory, coverage: [...leftOut, ...coverage] },
@@ -378,7 +398,9 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   } finally {
     if (kinds.size > 0 && !opts.keep) {
       log(`deleting namespace ${ctx.ns}`);
+      t0 = performance.now();
       await deleteRunNamespace(kube, ctx.ns, 60_000).catch((err: Error) => log(err.message));
+      phases.cleanup = since(t0); // the bundle holds this object: it is written after collect returns
     }
   }
 }

@@ -13,15 +13,23 @@ export interface RunOutcome {
   report: ConformanceReport;
   /** The run's directory: report.json, junit.xml, evidence/, bundle/. */
   dir: string;
+  /** ms spent judging the bundle and writing bundle and reports (the collection's phases are in the report). */
+  timings?: { judge: number; write: number };
 }
 
 export async function runConformance(opts: RunOptions, hooks: CollectHooks): Promise<RunOutcome> {
   const bundle = await collect(opts, hooks);
   const dir = resolve(opts.reportDir, bundle.run.runId);
+  let t0 = performance.now();
   await writeBundle(join(dir, 'bundle'), bundle);
+  let write = performance.now() - t0;
+  t0 = performance.now();
   const { report, captures } = judgeBundle(bundle);
+  const judge = performance.now() - t0;
+  t0 = performance.now();
   await writeReport(dir, report, bundle, captures);
-  return { report, dir };
+  write += performance.now() - t0;
+  return { report, dir, timings: { judge: Math.round(judge), write: Math.round(write) } };
 }
 
 /** `podwire judge`: the report of a bundle on disk, written under `reportDir/<run>` (default: the run directory the bundle sits in). */
