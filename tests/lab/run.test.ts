@@ -62,6 +62,9 @@ describeLab('podwire run on clean labs', () => {
           // Cost model: execs and captures grow with nodes (3 probes a node, two execs each: inventory + capture start, send + capture back).
           expect(report.counts.captures).toBe(3 * nodes);
           expect(report.counts.execs).toBeLessThanOrEqual(8 * nodes);
+          // Each phase of the collection is timed (bench run reads them).
+          expect(Object.keys(report.phases ?? {}).sort()).toEqual(['api', 'cleanup', 'deploy', 'inventory', 'retrieve', 'send']);
+          for (const ms of Object.values(report.phases!)) expect(ms).toBeGreaterThanOrEqual(0);
           const cases = await junitCases(join(r.runDir!, 'junit.xml'));
           expect(cases.map((c) => c.name.split(' ')[0])).toEqual(CHECK_IDS);
           expect(cases.every((c) => !c.failed && !c.skipped)).toBe(true);
