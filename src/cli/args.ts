@@ -109,7 +109,8 @@ Usage:
   podwire decode FILE [--json] [--vxlan-port PORT]...
   podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none]
               [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS]
-              [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S] [--baseline REPORT]
+              [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S]
+              [--concurrency N] [--baseline REPORT]
   podwire judge BUNDLE_DIR [--profile core|extended|strict] [--egress-snat node|off-node|none] [--report-dir DIR]
   podwire diff BEFORE AFTER [--format text|markdown|json]
   podwire cleanup [--kubeconfig F] [--context C]

@@ -26,11 +26,32 @@ export interface RunOptions {
   reportDir: string;
   keep: boolean;
   timeoutS: number;
+  /** `--concurrency`: the most API requests and execs in flight at once. */
+  concurrency: number;
   /** A report (file or run directory) to gate against: exit 1 only on what got worse than in it. */
   baseline?: string;
 }
 
-export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S] [--baseline REPORT]';
+export const RUN_USAGE = 'podwire run [--kubeconfig F] [--context C] [--profile core|extended|strict] [--egress-snat node|off-node|none] [--probe-image IMG] [--external-target IP:PORT] [--only IDS] [--skip IDS] [--report-dir DIR] [--require-all-nodes] [--pairs all|sample[:K]] [--seed N] [--keep] [--timeout S] [--concurrency N] [--baseline REPORT]';
+
+/**
+ * Default `--concurrency`. kube-apiserver admits 400 reads and 200 writes in
+ * flight by default (--max-requests-inflight, --max-mutating-requests-inflight),
+ * shared with every controller and kubelet: 32 keeps a run at about 5 % of
+ * that. Execs are long-running requests that neither those limits nor API
+ * Priority and Fairness count, but each holds a stream through the API server
+ * to a kubelet, so the same cap bounds them.
+ */
+export const DEFAULT_CONCURRENCY = 32;
+export const MAX_CONCURRENCY = 10_000;
+
+export function parseConcurrency(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_CONCURRENCY;
+  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > MAX_CONCURRENCY) {
+    throw new UsageError(`expected \`--concurrency\` to be an integer from 1 to ${MAX_CONCURRENCY}, got \`${v}\``);
+  }
+  return Number(v);
+}
 
 export function parseProfile(v: string | undefined): ProfileChoice {
   if (v === undefined) return 'extended';
@@ -83,7 +104,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
         'external-target': { type: 'string' }, only: { type: 'string' }, skip: { type: 'string' },
         'report-dir': { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' },
         profile: { type: 'string' }, 'egress-snat': { type: 'string' }, 'require-all-nodes': { type: 'boolean' },
-        pairs: { type: 'string' }, seed: { type: 'string' },
+        pairs: { type: 'string' }, seed: { type: 'string' }, concurrency: { type: 'string' },
         baseline: { type: 'string' },
       },
     }));
@@ -124,6 +145,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
     reportDir: values['report-dir'] ?? 'reports',
     keep: values.keep ?? false,
     timeoutS: Number(timeout),
+    concurrency: parseConcurrency(values.concurrency),
     ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
   };
 }

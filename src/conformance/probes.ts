@@ -9,6 +9,10 @@ import { ROLE_LABEL, RUN_LABEL } from '../names.js';
 import { listenerContainer } from './agent.js';
 import type { Probe, ProbeRole } from './model.js';
 
+/** Runs one API call under the run's cap on concurrent calls (`--concurrency`); identity when there is none. */
+export type CallLimit = <T>(fn: () => Promise<T>) => Promise<T>;
+const uncapped: CallLimit = (fn) => fn();
+
 export { ROLE_LABEL, RUN_LABEL };
 export const DEFAULT_PROBE_IMAGE = 'nicolaka/netshoot:v0.13';
 
@@ -133,12 +137,14 @@ export interface ProbeWait {
  * wait for that probe at once, the deadline for the rest. Never throws for a
  * probe; the run goes on with the probes that started.
  */
-export async function waitProbes(core: CoreV1Api, namespace: string, names: string[], timeoutMs: number, onProgress?: (ready: number, total: number) => void): Promise<ProbeWait> {
+export async function waitProbes(
+  core: CoreV1Api, namespace: string, names: string[], timeoutMs: number, onProgress?: (ready: number, total: number) => void, limit: CallLimit = uncapped,
+): Promise<ProbeWait> {
   const deadline = Date.now() + timeoutMs;
   const failed = new Map<string, string>();
   let last = -1;
   for (;;) {
-    const list = await retrying('listing probe pods', () => core.listNamespacedPod({ namespace }));
+    const list = await retrying('listing probe pods', () => limit(() => core.listNamespacedPod({ namespace })));
     const byName = new Map(list.items.map((p) => [p.metadata?.name ?? '', p]));
     const ready = new Map<string, V1Pod>();
     const waiting: { n: string; reason: string }[] = [];

@@ -85,6 +85,9 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
     counts: {
       probes: b.probes.probes.length, flows: b.flows.flows.length, captures: b.captures.length, execs: b.run.counts.execs,
       retried: b.flows.sent.filter((s) => s.retried).length,
+      ...(b.run.counts.apiRequests !== undefined ? { apiRequests: b.run.counts.apiRequests } : {}),
+      ...(b.run.counts.maxInFlight !== undefined ? { maxInFlight: b.run.counts.maxInFlight } : {}),
+      ...(b.run.counts.maxExecsInFlight !== undefined ? { maxExecsInFlight: b.run.counts.maxExecsInFlight } : {}),
     },
     checks: results,
   };
