@@ -15,7 +15,7 @@ import { createLimiter, unlimited, type Limiter } from '../kube/limit.js';
 import {
   agentExec, parseInventoryOutput, parseSendStream, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentFlow, type AgentSent, type CaptureHandle, type CaptureSpecArgs, type SendArgs,
 } from '../conformance/agent.js';
-import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, type Pairs } from '../conformance/flows.js';
+import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, remotePeers, uplinkQueries, type Pairs } from '../conformance/flows.js';
 import type { Flow, FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
 import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
 import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
@@ -173,14 +173,13 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
  * for host probes, where each local pod's traffic to each destination leaves
  * the node. A probe whose inventory fails is recorded in `failed`.
  */
-async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarget | undefined, failed: Map<string, string>) {
+async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarget | undefined, failed: Map<string, string>, peers: ReadonlyMap<string, readonly string[]>) {
   const inventory: Record<string, ProbeInventory> = {};
   const handles = new Map<string, CaptureHandle>();
-  const dsts = (node: string) => [...new Set([...ready.filter((p) => p.node !== node && p.role === 'pod').map((p) => p.ip), ...(external ? [external.ip] : [])])];
-  const uplinkQueries = (host: Probe) => ready.filter((x) => x.node === host.node && x.role === 'pod').flatMap((x) => dsts(host.node).map((dst) => ({ src: x.ip, dst })));
+  const podIPs = podIPsByNode(ready);
   const probes = await Promise.all(ready.map(async (p): Promise<Probe | undefined> => {
     const { command, stdin } = agentExec('inventory', {
-      run: ctx.runId, pod: p.name, role: p.role, capture: captureSpec(p.role, ctx.portBase, external), ...(p.role === 'host' ? { uplinkQueries: uplinkQueries(p) } : {}),
+      run: ctx.runId, pod: p.name, role: p.role, capture: captureSpec(p.role, ctx.portBase, external), ...(p.role === 'host' ? { uplinkQueries: uplinkQueries(p.node, podIPs, peers, external) } : {}),
     });
     try {
       const r = await exec(ctx, ctx.kube.kc, { namespace: ctx.ns, pod: p.name }, command, { stdin, timeoutMs: 30_000 });
@@ -200,6 +199,20 @@ async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarge
     }
   }));
   return { probes: probes.filter((p): p is Probe => !!p), inventory, handles };
+}
+
+/** Each node's pod probes' IPs, by suffix. */
+export function podIPsByNode(probes: readonly Probe[]): Map<string, { a?: string; b?: string }> {
+  const m = new Map<string, { a?: string; b?: string }>();
+  for (const p of probes) {
+    if (p.role !== 'pod') continue;
+    const slot = p.name.endsWith('-a') ? 'a' : p.name.endsWith('-b') ? 'b' : undefined;
+    if (!slot) continue;
+    const e = m.get(p.node) ?? {};
+    e[slot] ??= p.ip;
+    m.set(p.node, e);
+  }
+  return m;
 }
 
 /** A node is covered when all three of its probes started and answered their inventory. */
@@ -385,20 +398,24 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       hooks.onNamespace?.(ctx.ns, kube);
       const failed = new Map<string, string>();
       const { specs, ready } = await deployProbes(ctx, candidates, failed);
+      // The pairs are chosen among the nodes whose probes all started, before the inventory: the host probes look up the uplinks of those flows only.
+      const readyNodes = coverageOf(candidates, specs, failed).filter((c) => c.covered).map((c) => c.node);
+      pairs = resolvePairs(opts, readyNodes.length);
+      const peers = remotePeers(readyNodes, pairs);
       log('inventory: addresses, routes, uplinks, listener ports');
-      const inv = await inventoryProbes(ctx, ready, external, failed);
+      const inv = await inventoryProbes(ctx, ready, external, failed, peers);
       coverage = coverageOf(candidates, specs, failed);
       for (const c of coverage.filter((x) => !x.covered)) log(`node ${c.node} not covered: ${c.reason}`);
       const covered = new Set(coverage.filter((c) => c.covered).map((c) => c.node));
       probes = inv.probes.filter((p) => covered.has(p.node));
-      inventory = Object.fromEntries(Object.entries(inv.inventory).filter(([name]) => probes.some((p) => p.name === name)));
+      const probing = new Set(probes.map((p) => p.name));
+      inventory = Object.fromEntries(Object.entries(inv.inventory).filter(([name]) => probing.has(name)));
       if (probes.length === 0) throw new InfraError(`no node could be probed: ${coverage.map((c) => `${c.node}: ${c.reason}`).slice(0, 3).join('; ')}`);
       const nodeIPs = new Map(nodeList.items.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '']));
-      pairs = resolvePairs(opts, covered.size);
       if (pairs.mode === 'sample') log(`pairs: a sample of ${pairs.k} per node (seed ${pairs.seed}; --pairs all for every pair)`);
-      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, pairs).filter((f) => kinds.has(f.kind));
+      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, pairs, peers).filter((f) => kinds.has(f.kind));
       // Captures of probes on nodes that are not covered (another of their probes failed) are not read: end them.
-      await Promise.all(ready.filter((p) => inv.handles.has(p.name) && !probes.some((x) => x.name === p.name)).map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
+      await Promise.all(ready.filter((p) => inv.handles.has(p.name) && !probing.has(p.name)).map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
       if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, inv.handles);
       else await Promise.all(probes.map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
     }
