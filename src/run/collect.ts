@@ -19,7 +19,7 @@ import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, remotePeers, uplinkQuerie
 import type { Flow, FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
 import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
 import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
-import { apiMessage, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
+import { apiMessage, elideAgentSource, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
 import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle } from '../bundle/model.js';
 import { packageVersion } from '../version.js';
 
@@ -28,6 +28,8 @@ const CONNECT_TIMEOUT_MS = 4_000;
 /** Host probes see everything their node forwards: keep headers and the token, and stop at a bound. */
 const HOST_SNAPLEN = 512;
 const HOST_MAX_PACKETS = 200_000;
+/** How often the run polls the namespace until it is gone (the simulation counts these requests). */
+export const NAMESPACE_POLL_MS = 200;
 /** Listener ports: a random base per run, each listener taking the first free port of PORT_SPAN from it. */
 const PORT_MIN = 20_000;
 const PORT_MAX = 29_000;
@@ -92,7 +94,7 @@ export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number,
   while (Date.now() < deadline) {
     const gone = await limit(() => kube.core.readNamespace({ name: ns })).then(() => false, (e: unknown) => (e as { code?: number }).code === 404);
     if (gone) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, NAMESPACE_POLL_MS));
   }
   throw new InfraError(`namespace ${ns} still exists ${Math.round(waitMs / 1000)} s after its deletion`);
 }
@@ -224,7 +226,7 @@ function coverageOf(candidates: string[], specs: V1Pod[], failed: Map<string, st
 }
 
 /** What each probe's capture keeps: host probes see everything their node forwards, so headers and the token only, up to a bound. */
-function captureSpec(role: ProbeRole, portBase: number, external: ExternalTarget | undefined): CaptureSpecArgs {
+export function captureSpec(role: ProbeRole, portBase: number, external: ExternalTarget | undefined): CaptureSpecArgs {
   return { filter: captureFilter(role, portBase, external), ...(role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}) };
 }
 
@@ -436,7 +438,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
         // The namespace's deletion comes after the bundle: its requests are not in these counts.
         counts: { execs: execCounter.calls - execsBefore, apiRequests: limit.calls - (execCounter.calls - execsBefore), maxInFlight: limit.maxInFlight, maxExecsInFlight: execCounter.maxInFlight },
       },
-      api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: podList.items } },
+      api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: elideAgentSource(podList.items, runId) } },
       probes: { probes, inventory, coverage: [...leftOut, ...coverage] },
       flows: { flows, sent: traffic.sent },
       captures: traffic.captures,
