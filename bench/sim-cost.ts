@@ -14,6 +14,9 @@ import { namespaceSpec, probeSpec, PROBE_POLL_MS } from '../src/conformance/prob
 import { captureSpec, NAMESPACE_POLL_MS } from '../src/run/collect.js';
 import { SIM_EXTERNAL, SIM_PORT, SIM_RUN } from './sim-bundle.js';
 
+/** V8's longest string on 64-bit (2^29 - 24 UTF-16 units): a JSON response longer than that cannot be read as one string. */
+export const MAX_JS_STRING = 2 ** 29 - 24;
+
 export interface RunCost {
   concurrency: number;
   /** Probes' execs: inventory, send, capture fetch (0 when all probes fit the cap at once). */
@@ -36,12 +39,20 @@ export interface RunCost {
     captures: number;
     /** Everything above but the polls. */
     total: number;
+    /** The largest single response: more than MAX_JS_STRING cannot be parsed by a Node.js client at all. */
+    largestResponse: number;
   };
   /** Rounds of `concurrency` calls: the pod creates, and each exec phase. */
   waves: { creates: number; perExecPhase: number };
 }
 
 const size = (v: unknown) => Buffer.byteLength(JSON.stringify(v));
+/**
+ * A list's JSON size, item by item: the probe-pod list of 5,000 nodes is
+ * 600 MB, more than one V8 string holds (which is also why a real run that
+ * size could not parse it).
+ */
+const listSize = (kind: string, items: readonly unknown[]) => size({ apiVersion: 'v1', kind, items: [] }) + items.reduce<number>((s, x) => s + size(x) + 1, 0);
 
 /** `listedPods`: the pods as the API lists them (the bundle's copy has the probes' agent source elided). */
 export function runCost(b: RunBundle, listedPods: V1Pod[], concurrency: number): RunCost {
@@ -52,7 +63,7 @@ export function runCost(b: RunBundle, listedPods: V1Pod[], concurrency: number):
   })), 0);
   const probeNames = new Set(probes.map((p) => p.name));
   const probePods = listedPods.filter((p) => probeNames.has(p.metadata?.name ?? '') && p.metadata?.namespace === `podwire-${SIM_RUN}`);
-  const probeListPoll = size({ apiVersion: 'v1', kind: 'PodList', items: probePods });
+  const probeListPoll = listSize('PodList', probePods);
 
   // Inventory: stdin as collect builds it; stdout the inventory as the agent prints it (addresses, texts, uplinks, capture handle).
   let execStdin = 0;
@@ -85,8 +96,8 @@ export function runCost(b: RunBundle, listedPods: V1Pod[], concurrency: number):
   }
   const captures = b.captures.reduce((sum, c) => sum + c.data.length, 0);
   execStdout += captures;
-  const nodeList = size(b.api.nodes);
-  const podList = size({ apiVersion: 'v1', kind: 'PodList', items: listedPods });
+  const nodeList = listSize('NodeList', b.api.nodes.items);
+  const podList = listSize('PodList', listedPods);
   const namespace = size(namespaceSpec(`podwire-${SIM_RUN}`, SIM_RUN));
   const execs = { inventory: n, send: n, fetch: split ? n : 0, total: 0 };
   execs.total = execs.inventory + execs.send + execs.fetch;
@@ -101,6 +112,7 @@ export function runCost(b: RunBundle, listedPods: V1Pod[], concurrency: number):
     bytes: {
       podCreates, probeListPoll, nodeList, podList, execStdin, execStdout, captures,
       total: podCreates + nodeList + podList + 2 * namespace + execStdin + execStdout,
+      largestResponse: Math.max(probeListPoll, nodeList, podList),
     },
     waves: { creates: Math.ceil(n / concurrency), perExecPhase: Math.ceil(n / concurrency) },
   };

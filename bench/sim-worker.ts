@@ -3,6 +3,8 @@
 //   gen NODES K|all CONCURRENCY DIR   build the bundle of a healthy run, write it to DIR, count what a real run would need
 //   judge DIR                         read the bundle and judge it, as `podwire judge` does
 import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import { readBundle, writeBundle } from '../src/bundle/io.js';
 import { judgeBundle } from '../src/judge/judge.js';
@@ -25,7 +27,7 @@ async function gen(nodes: number, k: number | 'all', concurrency: number, dir: s
   return {
     nodes, planMs: Math.round(planMs), genMs: Math.round(genMs), probes: bundle.probes.probes.length, flows: bundle.flows.flows.length,
     packets: bundle.captures.reduce((s, c) => s + (c.stats.captured ?? 0), 0), captureBytes,
-    jsonBytes: ['run', 'api', 'probes', 'flows'].reduce((s, f) => s + Buffer.byteLength(JSON.stringify((bundle as unknown as Record<string, unknown>)[f], null, 2)), 0),
+    jsonBytes: (await Promise.all(['run', 'api', 'probes', 'flows'].map((f) => stat(join(dir, `${f}.json`))))).reduce((s, st) => s + st.size, 0),
     cost: runCost(bundle, cluster.api.pods.items, concurrency), peakRssMiB: peakRssMiB(),
   };
 }
