@@ -65,7 +65,7 @@ describeLab('podwire run against broken and limited labs', () => {
   test('a node that masquerades pod traffic fails NM-1.2 for exactly the flows it NATs, with expected and seen sources and both pcaps', async () => {
     // By hand, as an admin's mistake would: inside node-2's netns only.
     const rule = ['-t', 'nat', '-I', 'POSTROUTING', '-s', '10.244.0.0/16', '-d', '10.244.0.0/16', '-j', 'MASQUERADE'];
-    await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule]);
+    await execa('ip', ['netns', 'exec', `pw-${lab().name}-node-2`, 'iptables', ...rule]);
     try {
       const r = await podwireRun(lab(), ['--only', 'NM-1.2']);
       expect(r.exitCode).toBe(1);
@@ -91,7 +91,7 @@ describeLab('podwire run against broken and limited labs', () => {
       expect(readFileSync(join(evidence, 'pw-pod-node-2-a.txt'), 'utf8')).toMatch(/IP 172\.18\.0\.1[13] > 10\.244\.2\.\d+|IP 10\.244\.2\.1 > 10\.244\.2\.\d+/);
       expect(String(r.stdout)).toContain('FAIL');
     } finally {
-      await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
+      await execa('ip', ['netns', 'exec', `pw-${lab().name}-node-2`, 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
     }
   });
 
@@ -103,14 +103,14 @@ describeLab('podwire run against broken and limited labs', () => {
     expect(same.exitCode, String(same.stdout)).toBe(0);
     expect(String(same.stdout)).toMatch(/0 regressed/);
     const rule = ['-t', 'nat', '-I', 'POSTROUTING', '-s', '10.244.0.0/16', '-d', '10.244.0.0/16', '-j', 'MASQUERADE'];
-    await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule]);
+    await execa('ip', ['netns', 'exec', `pw-${lab().name}-node-2`, 'iptables', ...rule]);
     try {
       const worse = await podwireRun(lab(), ['--only', 'NM-1', '--baseline', baseline]);
       expect(worse.exitCode).toBe(1);
       expect(String(worse.stdout)).toMatch(/NM-1\.2/);
       expect(String(worse.stdout)).toMatch(/[1-9]\d* regressed/);
     } finally {
-      await execa('ip', ['netns', 'exec', 'pw-trunfault-node-2', 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
+      await execa('ip', ['netns', 'exec', `pw-${lab().name}-node-2`, 'iptables', ...rule.map((a) => (a === '-I' ? '-D' : a))]);
     }
   });
 
