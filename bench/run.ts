@@ -1,9 +1,11 @@
 // `npm run bench [-- NAME...]`: runs the benchmarks, prints a table each and
-// writes reports/bench-NAME.json. Needs root (it builds labs).
+// writes reports/bench-NAME.json. lab and run need root (they build labs).
 import { fileURLToPath } from 'node:url';
 import { benchDecode } from './decode.js';
 import { LAB_UP_GOAL_MS, benchLab } from './lab.js';
 import { PHASES, benchRun, benchSizes } from './run-bench.js';
+import { benchSim } from './sim.js';
+import { MAX_JS_STRING } from './sim-cost.js';
 import { formatTable, writeReport } from './stats.js';
 import { table as renderTable } from '../src/lab/status.js';
 
@@ -46,6 +48,25 @@ const BENCHES: Record<string, { root: boolean; run: () => Promise<{ table: strin
       return { table: `${table}\nphases in ms (median): the report's phases; judge: the bundle judged again in the benchmark's process\ngoals: ${JSON.stringify(goals)}`, data: { goals, rows } };
     },
   },
+  sim: {
+    root: false,
+    run: async () => {
+      const sizes = (process.env.PODWIRE_SIM_SIZES ?? '100,1000,5000').split(',').map(Number);
+      const rows = await benchSim({ sizes, log });
+      const MB = (x: number) => `${(x / 1e6).toFixed(0)} MB`;
+      const judging = renderTable(['nodes', 'probes', 'flows', 'packets', 'bundle', 'plan', 'read', 'judge (wall)', 'judge (CPU)', 'peak RSS', 'heap', 'all passed'],
+        rows.map((r) => [String(r.nodes), String(r.probes), r.flows.toLocaleString('en'), r.packets.toLocaleString('en'), MB(r.captureBytes + r.jsonBytes),
+          `${r.planMs} ms`, `${r.readMs} ms`, `${r.judgeMs} ms`, `${r.judgeCpuMs} ms`, `${r.judgePeakRssMiB} MiB`, `${r.judgeHeapMiB} MiB`, r.allPassed ? 'yes' : `NO: ${r.notPassed.join('; ')}`]));
+      const cost = renderTable(['nodes', 'execs', 'exec waves', 'API requests', 'pod creates', 'probe-list poll', 'node list', 'pod list', 'exec stdin', 'exec stdout', 'of it captures', 'total', 'largest response parses'],
+        rows.map((r) => [String(r.nodes), r.cost.execs.total.toLocaleString('en'), `${r.cost.execs.fetch ? 3 : 2} x ${r.cost.waves.perExecPhase}`, `${r.cost.apiRequests.toLocaleString('en')} + polls`, MB(r.cost.bytes.podCreates),
+          MB(r.cost.bytes.probeListPoll), MB(r.cost.bytes.nodeList), MB(r.cost.bytes.podList), MB(r.cost.bytes.execStdin), MB(r.cost.bytes.execStdout), MB(r.cost.bytes.captures), MB(r.cost.bytes.total),
+          r.cost.bytes.largestResponse <= MAX_JS_STRING ? 'yes' : `NO (${MB(r.cost.bytes.largestResponse)} > ${MB(MAX_JS_STRING)})`]));
+      const thousand = rows.find((r) => r.nodes === 1000);
+      const goal = thousand ? { judgeWithin10s: thousand.judgeMs <= 10_000, judgeWithin1GiB: thousand.judgePeakRssMiB <= 1024, allPassed: thousand.allPassed } : undefined;
+      const table = `${judging}\n\nwhat a real run would ask of the cluster (--concurrency ${rows[0]?.cost.concurrency}; polls: the probe-pod list ${rows[0]?.cost.pollsPerSecond.probes}/s until ready, the namespace ${rows[0]?.cost.pollsPerSecond.namespace}/s until gone):\n${cost}${goal ? `\ngoal (1,000 nodes): ${JSON.stringify(goal)}` : ''}`;
+      return { table, data: { goal, rows } };
+    },
+  },
   decode: {
     root: false,
     run: async () => {
@@ -74,7 +95,7 @@ async function main(): Promise<void> {
   }
   const selected = names.length ? names : Object.keys(BENCHES);
   if (selected.some((n) => BENCHES[n]!.root) && process.getuid?.() !== 0) {
-    console.error('podwire bench: the lab benchmark needs root (it builds lab clusters); run `npm run bench -- decode` for the rest');
+    console.error('podwire bench: the lab benchmark needs root (it builds lab clusters); run `npm run bench -- decode sim` for the rest');
     process.exit(2);
   }
   for (const name of selected) {

@@ -47,12 +47,19 @@ export interface RunMeta {
     requireAllNodes: boolean;
     /** As given: all, sample:K, or auto (all up to 32 nodes). */
     pairs: string;
+    /** `--concurrency`: the cap on concurrent API requests and execs (absent in older bundles). */
+    concurrency?: number;
   };
   /** The external target the run used (given or advertised by the cluster), or null. */
   external: ExternalTarget | null;
   /** The node pairs the run sent cross-node flows between (`--pairs`, resolved: the seed of a sample is here). */
   pairs: Pairs;
-  counts: { execs: number };
+  /**
+   * What the run asked of the cluster: execs, API requests (each try of a
+   * retried one counts) and the most calls in flight at once (`--concurrency`
+   * caps them). Bundles from before `--concurrency` have only `execs`.
+   */
+  counts: { execs: number; apiRequests?: number; maxInFlight?: number; maxExecsInFlight?: number };
   /** How long each phase of the collection took, in ms (absent in bundles of older versions; never judged). */
   phases?: RunPhases;
 }

@@ -7,7 +7,7 @@ import { decisiveOf, replyToken, type FlowKind, type FlowObservation, type FlowV
 import type { Observations } from './observations.js';
 import { addressPlan, podsInNodeCidr, uniquePodIPs } from './checks-api.js';
 import {
-  absenceUnproven, byKind, flowBase, ipOf, judgeDelivery, nodeAddresses, nodeOfProbe, nothingToJudge, outcome, undelivered, type CheckOutcome,
+  absenceUnproven, byKind, flowBase, hostOf, ipOf, judgeDelivery, nodeAddresses, nodeOfProbe, nothingToJudge, outcome, undelivered, type CheckOutcome,
 } from './verdicts.js';
 
 export interface CheckDef {
@@ -113,7 +113,7 @@ function egress(o: Observations): CheckOutcome {
   const flows = byKind(o, 'pod-external').map((f): FlowVerdict => {
     const node = nodeOfProbe(o, f.flow.from);
     const podIP = ipOf(o, f.flow.from);
-    const host = o.probes.find((p) => p.node === node && p.role === 'host')?.name ?? '';
+    const host = hostOf(o, node)?.name ?? '';
     const onNode = o.egressSnat === 'node';
     const expectSrc = onNode ? 'a node address' : `the pod IP ${podIP} (egress SNAT ${o.egressSnat === 'none' ? 'nowhere' : 'off the node'})`;
     const base = { ...flowBase(f, o), expected: `${expectSrc} > ${f.flow.dstIP} on ${node}'s uplink; reply to ${podIP}`, captures: [host, f.flow.from] };
@@ -147,7 +147,7 @@ function egress(o: Observations): CheckOutcome {
 function inClusterOnWire(o: Observations): CheckOutcome {
   return outcome(byKind(o, 'pod-pod-cross').map((f): FlowVerdict => {
     const node = nodeOfProbe(o, f.flow.from);
-    const host = o.probes.find((p) => p.node === node && p.role === 'host')?.name ?? '';
+    const host = hostOf(o, node)?.name ?? '';
     const expectSrc = ipOf(o, f.flow.from);
     const base = { ...flowBase(f, o), expected: `${expectSrc} > ${f.flow.dstIP} (inner) on ${node}'s uplink`, captures: [host] };
     if (f.uplinkUnknown) return { ...base, verdict: 'inconclusive', observed: f.uplinkUnknown };
@@ -166,6 +166,12 @@ const isFragNeeded = (s: Sighting) => (s.icmpType === 3 && s.icmpCode === 4) || 
 
 /** NM-5.1: a datagram as large as the route MTU, with DF, arrives whole, or path MTU discovery answers. */
 function fullSize(o: Observations): CheckOutcome {
+  // The path control of each MTU flow: the first small UDP flow between the same two probes (looked up, not searched per flow).
+  const smallOf = new Map<string, FlowObservation>();
+  for (const x of o.flows) {
+    const k = `${x.flow.from}|${x.flow.to ?? ''}`;
+    if (x.flow.kind === 'pod-pod-cross' && x.flow.proto === 'udp' && !smallOf.has(k)) smallOf.set(k, x);
+  }
   return outcome(byKind(o, 'pod-pod-mtu').map((f): FlowVerdict => {
     const size = f.sent?.size;
     const base = { ...flowBase(f, o), expected: `a ${size ?? 'route-MTU'}-byte DF datagram ${ipOf(o, f.flow.from)} > ${f.flow.dstIP} at ${f.flow.to}, or an ICMP "fragmentation needed" at ${f.flow.from}`, captures: [f.flow.from, f.flow.to ?? ''] };
@@ -184,7 +190,7 @@ function fullSize(o: Observations): CheckOutcome {
     const icmp = f.icmpAtSender.find(isFragNeeded);
     if (icmp) return { ...base, verdict: 'passed', observed: `drew an ICMP "fragmentation needed" (next-hop MTU ${icmp.icmpMtu ?? '?'}) from ${icmp.src}, packet #${icmp.packet} at ${icmp.capture}`, decisive: decisiveOf(icmp, 'ICMP fragmentation needed') };
     // Path control: small datagrams between the same pods must arrive, or this is not about size.
-    const small = o.flows.find((x) => x.flow.kind === 'pod-pod-cross' && x.flow.proto === 'udp' && x.flow.from === f.flow.from && x.flow.to === f.flow.to);
+    const small = smallOf.get(`${f.flow.from}|${f.flow.to ?? ''}`);
     if (small && small.atReceiver.length === 0) {
       return { ...base, verdict: 'inconclusive', observed: `small datagrams on this path do not arrive either (flow ${small.flow.id}, see NM-1.2): not a question of size` };
     }

@@ -5,7 +5,7 @@
 // bound (chosen per run). O(N²) tiny flows; the execs that carry them stay
 // O(N) (one sender per probe). Pure.
 import { makeToken } from '../decode/token.js';
-import { hostProbe, type Flow, type FlowKind, type Probe, type Proto } from './model.js';
+import { type Flow, type FlowKind, type Probe, type Proto } from './model.js';
 import type { ExternalTarget } from './observations.js';
 
 /** `--pairs`: every ordered pair of nodes, or a sample in which each node sends to and receives from K others. */
@@ -49,8 +49,27 @@ export function remotePeers(nodes: readonly string[], pairs: Pairs): Map<string,
   return peers;
 }
 
-/** Probes without a bound port (their listener did not start) receive no flows. */
-export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, string>, external?: ExternalTarget, pairs: Pairs = { mode: 'all' }): Flow[] {
+/**
+ * The destinations whose uplink a node's host probe must look up before
+ * traffic: only pod `a` sends flows that leave the node (cross-node and
+ * egress), to the `a` pods of its peers and to the external target. O(K)
+ * per node, not O(N): the whole cluster's pods would make the inventory
+ * O(N²) (4,000 lookups per node at 1,000 nodes).
+ */
+export function uplinkQueries(node: string, podIPs: ReadonlyMap<string, { a?: string }>, peers: ReadonlyMap<string, readonly string[]>, external?: ExternalTarget): { src: string; dst: string }[] {
+  const src = podIPs.get(node)?.a;
+  if (!src) return [];
+  const dsts = (peers.get(node) ?? []).map((n) => podIPs.get(n)?.a).filter((ip): ip is string => !!ip);
+  return [...new Set([...dsts, ...(external ? [external.ip] : [])])].map((dst) => ({ src, dst }));
+}
+
+/**
+ * Probes without a bound port (their listener did not start) receive no
+ * flows. `peers`, when given, are the remote nodes each node sends to (as
+ * chosen before the inventory, for the nodes then ready); nodes without
+ * probes drop out of it.
+ */
+export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, string>, external?: ExternalTarget, pairs: Pairs = { mode: 'all' }, chosen?: ReadonlyMap<string, readonly string[]>): Flow[] {
   const flows: Flow[] = [];
   let n = 0;
   const add = (kind: FlowKind, proto: Proto, from: Probe, to: Probe | undefined, dstIP: string, dstPort: number, mtu = false) => {
@@ -63,18 +82,27 @@ export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, str
     add(kind, 'udp', from, to, to.ip, to.port);
   };
   const nodes = [...new Set(probes.map((p) => p.node))].sort();
-  const peers = remotePeers(nodes, pairs);
-  const pod = (node: string, suffix: 'a' | 'b') => probes.find((p) => p.node === node && p.role === 'pod' && p.name.endsWith(`-${suffix}`));
+  const peers = chosen ?? remotePeers(nodes, pairs);
+  // Indexed once: a linear search per node and peer is O(N²) at 1,000 nodes.
+  const bySlot = new Map<string, Probe>();
+  for (const p of probes) {
+    const slot = `${p.node}|${p.name.endsWith('-a') ? 'a' : p.name.endsWith('-b') ? 'b' : '?'}`;
+    if (p.role === 'pod' && !bySlot.has(slot)) bySlot.set(slot, p);
+  }
+  const hosts = new Map<string, Probe>();
+  for (const p of probes) if (p.role === 'host' && !hosts.has(p.node)) hosts.set(p.node, p);
+  const pod = (node: string, suffix: 'a' | 'b') => bySlot.get(`${node}|${suffix}`);
+  const present = new Set(nodes);
   for (const node of nodes) {
     const a = pod(node, 'a');
     const b = pod(node, 'b');
-    const h = hostProbe(probes, node);
+    const h = hosts.get(node);
     if (a && listening(b)) both('pod-pod-same', a, b);
     if (b && listening(a)) both('pod-pod-same', b, a);
     // Node agents: TCP (the model's rule is reachability without NAT; pod↔pod carries both protocols).
     if (h) for (const p of [a, b]) if (listening(p)) add('host-pod-same', 'tcp', h, p, p.ip, p.port);
-    const mine = peers.get(node) ?? [];
-    for (const other of nodes.filter((x) => mine.includes(x))) {
+    const mine = new Set(peers.get(node) ?? []);
+    for (const other of [...mine].filter((x) => present.has(x)).sort()) {
       const remote = pod(other, 'a');
       if (!listening(remote)) continue;
       if (a) {
@@ -84,8 +112,8 @@ export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, str
       if (h) add('host-pod-cross', 'tcp', h, remote, remote.ip, remote.port);
     }
     if (a) {
-      for (const target of nodes.filter((x) => x === node || mine.includes(x))) {
-        const th = hostProbe(probes, target);
+      for (const target of [node, ...mine].filter((x) => present.has(x)).sort()) {
+        const th = hosts.get(target);
         const ip = nodeIPs.get(target);
         if (listening(th) && ip) add('pod-node', 'tcp', a, th, ip, th.port);
       }

@@ -29,13 +29,15 @@ const ORDER: PathClass[] = ['same-node', 'cross-node', 'node-to-pod', 'egress'];
 
 const ms = (p: DecodedPacket) => p.tsSec * 1000 + p.tsNsec / 1e6;
 
-/** TCP packets of one capture keyed `src|sport|dst|dport` (innermost header), in capture order. */
-function tcpIndex(cap: CaptureData): Map<string, { flags: string; at: number }[]> {
-  const idx = new Map<string, { flags: string; at: number }[]>();
+export type TcpIndex = Map<string, { flags: string; at: number }[]>;
+
+/** The SYN and SYN-ACK segments of one capture (all a handshake's time needs) keyed `src|sport|dst|dport` (innermost header), in capture order. */
+export function tcpIndex(cap: CaptureData): TcpIndex {
+  const idx: TcpIndex = new Map();
   for (const p of cap.packets) {
     const ip = innermostIp(p);
     const tcp = inner(p, 'tcp');
-    if (!ip || !tcp) continue;
+    if (!ip || !tcp || !tcp.flags.includes('S')) continue;
     const k = `${ip.src}|${tcp.srcPort}|${ip.dst}|${tcp.dstPort}`;
     const list = idx.get(k) ?? [];
     list.push({ flags: tcp.flags, at: ms(p) });
@@ -53,7 +55,7 @@ const isSynAck = (f: string) => f.includes('S') && f.includes('A');
  * retransmitted SYN restarts the clock (the SYN-ACK answers the latest), and
  * on a node's `-i any` capture the later copy of a SYN is the one on the wire.
  */
-function handshakeMs(o: FlowObservation, idx: Map<string, { flags: string; at: number }[]>): number | undefined {
+function handshakeMs(o: FlowObservation, idx: TcpIndex): number | undefined {
   const sent = o.sent;
   if (!sent || o.flow.proto !== 'tcp') return undefined;
   for (const sport of sent.sports) {
@@ -82,12 +84,14 @@ export function percentile(sorted: readonly number[], q: number): number {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
-export function pathLatency(obs: readonly FlowObservation[], captures: readonly CaptureData[]): PathLatency[] {
-  const indexes = new Map<string, Map<string, { flags: string; at: number }[]>>();
+/** `captures`: decoded captures, or their TCP indexes already built (the judge builds them as it decodes, keeping no packets). */
+export function pathLatency(obs: readonly FlowObservation[], captures: readonly CaptureData[] | ReadonlyMap<string, TcpIndex>): PathLatency[] {
+  const indexes = new Map<string, TcpIndex>(captures instanceof Map ? captures : []);
+  const list: readonly CaptureData[] = Array.isArray(captures) ? captures : [];
   const indexOf = (probe: string) => {
     let idx = indexes.get(probe);
     if (!idx) {
-      const cap = captures.find((c) => c.probe === probe);
+      const cap = list.find((c) => c.probe === probe);
       idx = cap ? tcpIndex(cap) : new Map();
       indexes.set(probe, idx);
     }

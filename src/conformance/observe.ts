@@ -5,7 +5,7 @@
 // Each capture is indexed once, so the cost is captures + flows, not their
 // product. Pure.
 import { innermostIp, inner, outermostIp, type DecodedPacket } from '../decode/layers.js';
-import { hostProbe, replyToken, type Flow, type FlowObservation, type Probe, type ProbeInventory, type SentFlow, type Sighting, type Uplink } from './model.js';
+import { replyToken, type Flow, type FlowObservation, type Probe, type ProbeInventory, type SentFlow, type Sighting, type Uplink } from './model.js';
 
 export interface CaptureData {
   probe: string;
@@ -17,21 +17,39 @@ export interface CaptureData {
 /** SLL packet type of a packet this host sent (PACKET_OUTGOING). */
 const OUTGOING = 4;
 
-function sighting(capture: string, p: DecodedPacket): Sighting | undefined {
+/**
+ * One copy of each string an index keeps (addresses, TCP flags): the decoder
+ * makes new ones for every packet, and an index of a 1,000-node run keeps
+ * a million sightings.
+ */
+type Intern = (s: string) => string;
+function interner(): Intern {
+  const seen = new Map<string, string>();
+  return (s) => {
+    const had = seen.get(s);
+    if (had !== undefined) return had;
+    seen.set(s, s);
+    return s;
+  };
+}
+/** Shared by the sightings of unencapsulated packets (never written to). */
+const NO_ENCAPSULATION: DecodedPacket['encapsulation'] = [];
+
+function sighting(capture: string, p: DecodedPacket, intern: Intern = (s) => s): Sighting | undefined {
   const ip = innermostIp(p);
   if (!ip) return undefined;
-  const s: Sighting = { capture, src: ip.src, dst: ip.dst, packet: p.index, encapsulation: p.encapsulation };
+  const s: Sighting = { capture, src: intern(ip.src), dst: intern(ip.dst), packet: p.index, encapsulation: p.encapsulation.length ? p.encapsulation : NO_ENCAPSULATION };
   if (ip.kind === 'ipv4') {
     s.length = ip.totalLength;
     s.df = ip.df;
     s.fragment = ip.mf || ip.fragmentOffset > 0;
   }
   const tcp = inner(p, 'tcp');
-  if (tcp) s.tcpFlags = tcp.flags;
+  if (tcp) s.tcpFlags = intern(tcp.flags);
   const out = outermostIp(p);
   if (out && out !== ip) {
-    s.outerSrc = out.src;
-    s.outerDst = out.dst;
+    s.outerSrc = intern(out.src);
+    s.outerDst = intern(out.dst);
     if (out.kind === 'ipv4' && ip.kind === 'ipv4') s.overhead = out.totalLength - ip.totalLength;
   }
   const sll = inner(p, 'sll');
@@ -65,7 +83,26 @@ export interface CaptureIndex {
   arpRequests: Map<string, Sighting[]>;
 }
 
-export function indexCapture(cap: CaptureData): CaptureIndex {
+/**
+ * What of a capture's TCP segments the index keeps: all (the default), or,
+ * as `observe` asks, only those with SYN set and those from `segmentsFrom`
+ * (external targets, whose any segment back is the egress reply). Observe
+ * reads nothing else of them, and a busy node's capture holds mostly data
+ * and ACK segments.
+ */
+export interface IndexOptions {
+  segmentsFrom?: ReadonlySet<string>;
+  /** Shares the strings kept (tokens, addresses) across the captures indexed with these options: a token is in several captures. */
+  intern?: Intern;
+}
+
+/** The index options `observe` needs for these flows. */
+export function indexOptionsFor(flows: readonly Flow[]): IndexOptions {
+  return { segmentsFrom: new Set(flows.filter((f) => f.kind === 'pod-external').map((f) => f.dstIP)), intern: interner() };
+}
+
+export function indexCapture(cap: CaptureData, opts: IndexOptions = {}): CaptureIndex {
+  const intern = opts.intern ?? interner();
   const idx: CaptureIndex = { probe: cap.probe, complete: cap.complete, tokens: new Map(), segments: new Map(), segmentsAnySource: new Map(), icmpErrors: new Map(), arpRequests: new Map() };
   for (const p of cap.packets) {
     const arp = p.layers.find((l) => l.kind === 'arp');
@@ -73,23 +110,25 @@ export function indexCapture(cap: CaptureData): CaptureIndex {
       if (arp.op === 1) push(idx.arpRequests, `${arp.senderIP}|${arp.targetIP}`, { capture: cap.probe, src: arp.senderIP, dst: arp.targetIP, packet: p.index, encapsulation: [] });
       continue;
     }
-    const s = sighting(cap.probe, p);
-    if (!s) continue;
-    if (p.token) push(idx.tokens, p.token, s);
+    // A sighting is made only for a packet the index keeps (most TCP segments of a busy capture are not kept).
+    const ip = innermostIp(p);
+    if (!ip) continue;
+    let made: Sighting | undefined;
+    const s = () => (made ??= sighting(cap.probe, p, intern)!);
+    if (p.token) push(idx.tokens, intern(p.token), s());
     const icmp = p.layers.find((l) => (l.kind === 'icmp' || l.kind === 'icmpv6') && !l.quoted);
     if (icmp && (icmp.kind === 'icmp' || icmp.kind === 'icmpv6') && icmp.error) {
       const q = p.layers.find((l) => (l.kind === 'ipv4' || l.kind === 'ipv6') && l.quoted);
       const ql4 = p.layers.find((l) => (l.kind === 'tcp' || l.kind === 'udp') && l.quoted);
       if (q && (q.kind === 'ipv4' || q.kind === 'ipv6') && ql4 && (ql4.kind === 'tcp' || ql4.kind === 'udp')) {
-        push(idx.icmpErrors, tuple(q.src, ql4.srcPort, q.dst, ql4.dstPort), { ...s, icmpType: icmp.type, icmpCode: icmp.code, ...(icmp.mtu !== undefined ? { icmpMtu: icmp.mtu } : {}) });
+        push(idx.icmpErrors, tuple(q.src, ql4.srcPort, q.dst, ql4.dstPort), { ...s(), icmpType: icmp.type, icmpCode: icmp.code, ...(icmp.mtu !== undefined ? { icmpMtu: icmp.mtu } : {}) });
       }
       continue;
     }
-    const ip = innermostIp(p);
     const tcp = inner(p, 'tcp');
-    if (ip && tcp) {
-      push(idx.segments, tuple(ip.src, tcp.srcPort, ip.dst, tcp.dstPort), s);
-      push(idx.segmentsAnySource, `${tcp.srcPort}|${ip.dst}|${tcp.dstPort}`, s);
+    if (tcp && (!opts.segmentsFrom || tcp.flags.includes('S') || opts.segmentsFrom.has(ip.src))) {
+      push(idx.segments, tuple(ip.src, tcp.srcPort, ip.dst, tcp.dstPort), s());
+      push(idx.segmentsAnySource, `${tcp.srcPort}|${ip.dst}|${tcp.dstPort}`, s());
     }
   }
   return idx;
@@ -101,6 +140,8 @@ export interface ObserveInput {
   probes: Probe[];
   inventory: Map<string, ProbeInventory>;
   captures: CaptureData[];
+  /** The captures already indexed (with `indexOptionsFor(flows)`), instead of `captures`: the judge indexes each as it decodes it and keeps no packets. */
+  indexes?: Map<string, CaptureIndex>;
 }
 
 /** How many of the packets addressed to a probe its capture saw: requests it received, and replies to its own flows. */
@@ -133,14 +174,17 @@ function uplinkOf(input: ObserveInput, host: Probe | undefined, src: string, dst
 }
 
 export function observe(input: ObserveInput): Observed {
-  const indexes = new Map(input.captures.map((c) => [c.probe, indexCapture(c)]));
+  const options = indexOptionsFor(input.flows);
+  const indexes = input.indexes ?? new Map(input.captures.map((c) => [c.probe, indexCapture(c, options)]));
   const byName = new Map(input.probes.map((p) => [p.name, p]));
+  const hosts = new Map<string, Probe>();
+  for (const p of input.probes) if (p.role === 'host' && !hosts.has(p.node)) hosts.set(p.node, p);
   const tokensAt = (probe: string | undefined, token: string) => (probe ? indexes.get(probe)?.tokens.get(token) ?? [] : []);
   const segmentsAt = (probe: string | undefined, key: string) => (probe ? indexes.get(probe)?.segments.get(key) ?? [] : []);
 
   const observations = input.flows.map((flow): FlowObservation => {
     const sender = byName.get(flow.from);
-    const host = sender ? hostProbe(input.probes, sender.node) : undefined;
+    const host = sender ? hosts.get(sender.node) : undefined;
     const sent = input.sent.get(flow.id);
     const src = sent?.src ?? sender?.ip ?? '';
     const sports = sent?.sports ?? [];

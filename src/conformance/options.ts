@@ -26,8 +26,29 @@ export interface RunOptions {
   reportDir: string;
   keep: boolean;
   timeoutS: number;
+  /** `--concurrency`: the most API requests and execs in flight at once. */
+  concurrency: number;
   /** A report (file or run directory) to gate against: exit 1 only on what got worse than in it. */
   baseline?: string;
+}
+
+/**
+ * Default `--concurrency`. kube-apiserver admits 400 reads and 200 writes in
+ * flight by default (--max-requests-inflight, --max-mutating-requests-inflight),
+ * shared with every controller and kubelet: 32 keeps a run at about 5 % of
+ * that. Execs are long-running requests that neither those limits nor API
+ * Priority and Fairness count, but each holds a stream through the API server
+ * to a kubelet, so the same cap bounds them.
+ */
+export const DEFAULT_CONCURRENCY = 32;
+export const MAX_CONCURRENCY = 10_000;
+
+export function parseConcurrency(v: string | undefined): number {
+  if (v === undefined) return DEFAULT_CONCURRENCY;
+  if (!/^\d{1,5}$/.test(v) || Number(v) < 1 || Number(v) > MAX_CONCURRENCY) {
+    throw new UsageError(`expected \`--concurrency\` to be an integer from 1 to ${MAX_CONCURRENCY}, got \`${v}\``);
+  }
+  return Number(v);
 }
 
 /** `podwire run`'s flags: the parser and `podwire run --help` both read this table. */
@@ -49,6 +70,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'seed', value: 'N', help: 'which sample of pairs (recorded in the report)', default: 'random' },
     { name: 'keep', help: 'keep the run\'s namespace and probes (remove them later with `podwire cleanup`)' },
     { name: 'timeout', value: 'S', help: 'seconds to wait for probes to be ready, 1-3600', default: '120' },
+    { name: 'concurrency', value: 'N', help: `most API calls and execs in flight at once, 1-${MAX_CONCURRENCY}`, default: String(DEFAULT_CONCURRENCY) },
     { name: 'baseline', value: 'REPORT', help: 'a report.json or run directory: exit 1 only on what got worse than in it' },
   ],
   notes: ['Exit status: 0 no check failed, 1 a check failed (with --baseline: something got worse), 2 bad usage, unmet precondition or infrastructure error.'],
@@ -99,7 +121,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
     kubeconfig: f.string('kubeconfig'), context: f.string('context'), 'probe-image': f.string('probe-image'), 'external-target': f.string('external-target'),
     only: f.string('only'), skip: f.string('skip'), 'report-dir': f.string('report-dir'), keep: f.bool('keep'), timeout: f.string('timeout'),
     profile: f.string('profile'), 'egress-snat': f.string('egress-snat'), 'require-all-nodes': f.bool('require-all-nodes'),
-    pairs: f.string('pairs'), seed: f.string('seed'), baseline: f.string('baseline'),
+    pairs: f.string('pairs'), seed: f.string('seed'), concurrency: f.string('concurrency'), baseline: f.string('baseline'),
   };
   const only = ids(values.only);
   const skip = ids(values.skip);
@@ -134,6 +156,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
     reportDir: values['report-dir'] ?? 'reports',
     keep: values.keep,
     timeoutS: Number(timeout),
+    concurrency: parseConcurrency(values.concurrency),
     ...(values.baseline !== undefined ? { baseline: values.baseline } : {}),
   };
 }

@@ -2,11 +2,34 @@
 // between, what "not seen" can prove at a capture, what the packets say of a
 // flow that did not arrive (where it stopped, which direction broke), and how
 // flow verdicts add up to a check's result. Pure.
-import { combine, decisiveOf, hostProbe, type DecisivePacket, type FlowKind, type FlowObservation, type FlowVerdict, type Sighting, type Verdict } from './model.js';
+import { combine, decisiveOf, type DecisivePacket, type Probe, type FlowKind, type FlowObservation, type FlowVerdict, type Sighting, type Verdict } from './model.js';
 import type { Observations } from './observations.js';
 
-export const ipOf = (o: Observations, name: string | undefined) => o.probes.find((p) => p.name === name)?.ip ?? '?';
-export const nodeOfProbe = (o: Observations, name: string | undefined) => o.probes.find((p) => p.name === name)?.node ?? '?';
+const probeIndexes = new WeakMap<readonly Probe[], { byName: Map<string, Probe>; hostOf: Map<string, Probe> }>();
+
+/**
+ * The probes by name, and each node's host probe (the first of each, as a
+ * search would find), built once per probe list: a search per flow costs
+ * flows × probes, 150 million steps at 1,000 nodes.
+ */
+export function probeIndex(probes: readonly Probe[]): { byName: Map<string, Probe>; hostOf: Map<string, Probe> } {
+  let idx = probeIndexes.get(probes);
+  if (!idx) {
+    idx = { byName: new Map(), hostOf: new Map() };
+    for (const p of probes) {
+      if (!idx.byName.has(p.name)) idx.byName.set(p.name, p);
+      if (p.role === 'host' && !idx.hostOf.has(p.node)) idx.hostOf.set(p.node, p);
+    }
+    probeIndexes.set(probes, idx);
+  }
+  return idx;
+}
+
+const probeNamed = (o: Observations, name: string | undefined) => (name === undefined ? undefined : probeIndex(o.probes).byName.get(name));
+export const ipOf = (o: Observations, name: string | undefined) => probeNamed(o, name)?.ip ?? '?';
+export const nodeOfProbe = (o: Observations, name: string | undefined) => probeNamed(o, name)?.node ?? '?';
+/** The host probe of a node, by the index. */
+export const hostOf = (o: Observations, node: string) => probeIndex(o.probes).hostOf.get(node);
 
 export function byKind(o: Observations, ...kinds: FlowKind[]): FlowObservation[] {
   return o.flows.filter((f) => kinds.includes(f.flow.kind));
@@ -22,7 +45,7 @@ export function flowBase(f: FlowObservation, o: Observations) {
 
 /** Addresses that belong to a node: what its host probe saw on its interfaces, and what the API says. */
 export function nodeAddresses(o: Observations, node: string): Set<string> {
-  const host = hostProbe(o.probes, node);
+  const host = hostOf(o, node);
   const inv = host ? o.inventory.get(host.name)?.addresses ?? [] : [];
   const api = o.nodes.find((n) => n.name === node)?.addresses ?? [];
   return new Set([...inv, ...api]);

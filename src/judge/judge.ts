@@ -3,10 +3,10 @@
 // `podwire judge`.
 import { CHECKS, selectChecks, type ProfileChoice } from '../conformance/catalogue.js';
 import { fingerprint } from '../conformance/fingerprint.js';
-import { pathLatency } from '../conformance/latency.js';
-import type { CheckResult } from '../conformance/model.js';
+import { pathLatency, tcpIndex, type TcpIndex } from '../conformance/latency.js';
+import type { CheckResult, ProbeInventory } from '../conformance/model.js';
 import { nodeFacts, podFacts, type EgressSnat, type Observations } from '../conformance/observations.js';
-import { observe, type CaptureData } from '../conformance/observe.js';
+import { indexCapture, indexOptionsFor, observe, type CaptureData, type CaptureIndex } from '../conformance/observe.js';
 import { decodeCapture } from '../decode/buffer.js';
 import { captureComplete, type RunBundle } from '../bundle/model.js';
 import { REPORT_API_VERSION, summarize, summarizeProfiles, type ConformanceReport, type Coverage, type PairCoverage } from '../report/model.js';
@@ -19,9 +19,41 @@ export interface JudgeOptions {
 
 export interface Judged {
   report: ConformanceReport;
-  /** Decoded captures, for the evidence writer. */
+  /** The captures for the evidence writer: each decodes its packets when they are read (the judge keeps none: 2 M packets at 1,000 nodes). */
   captures: CaptureData[];
 }
+
+/**
+ * Decodes each capture once and keeps only its indexes (observe's and the
+ * handshake times'), so memory holds one capture's packets at a time.
+ */
+function indexCaptures(b: RunBundle) {
+  const options = indexOptionsFor(b.flows.flows);
+  const indexes = new Map<string, CaptureIndex>();
+  const handshakes = new Map<string, TcpIndex>();
+  for (const c of b.captures) {
+    const data: CaptureData = { probe: c.probe, packets: decodeCapture(c.data, c.probe), complete: captureComplete(c.stats, c.maxPackets) };
+    indexes.set(c.probe, indexCapture(data, options));
+    handshakes.set(c.probe, tcpIndex(data));
+  }
+  return { indexes, handshakes };
+}
+
+/** The observations and the handshake times; the captures' indexes are dropped before the checks run (they are most of the judge's memory). */
+function observeBundle(b: RunBundle, inventory: Map<string, ProbeInventory>) {
+  const { indexes, handshakes } = indexCaptures(b);
+  const sent = new Map(b.flows.sent.map((s) => [s.id, s]));
+  const { observations, controls } = observe({ flows: b.flows.flows, sent, probes: b.probes.probes, inventory, captures: [], indexes });
+  return { observations, controls, latency: pathLatency(observations, handshakes) };
+}
+
+const lazyCapture = (c: RunBundle['captures'][number]): CaptureData => ({
+  probe: c.probe,
+  complete: captureComplete(c.stats, c.maxPackets),
+  get packets() {
+    return decodeCapture(c.data, c.probe);
+  },
+});
 
 function coverageOf(b: RunBundle): Coverage {
   const considered = b.probes.coverage.filter((c) => !c.leftOut);
@@ -51,10 +83,8 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
   const profile = opts.profile ?? b.run.options.profile;
   const egressSnat = opts.egressSnat ?? b.run.options.egressSnat;
   const checks = selectChecks(b.run.options.only, b.run.options.skip, profile);
-  const captures: CaptureData[] = b.captures.map((c) => ({ probe: c.probe, packets: decodeCapture(c.data, c.probe), complete: captureComplete(c.stats, c.maxPackets) }));
   const inventory = new Map(Object.entries(b.probes.inventory));
-  const sent = new Map(b.flows.sent.map((s) => [s.id, s]));
-  const { observations, controls } = observe({ flows: b.flows.flows, sent, probes: b.probes.probes, inventory, captures });
+  const { observations, controls, latency } = observeBundle(b, inventory);
   const nodes = b.api.nodes.items.map(nodeFacts);
   const obs: Observations = {
     probes: b.probes.probes, inventory, flows: observations, controls,
@@ -72,7 +102,7 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
     implementation: b.run.implementation,
     cluster: { ...b.run.cluster, nodes },
     dataplane: fingerprint(observations),
-    latency: pathLatency(observations, captures),
+    latency,
     options: { ...b.run.options, profile, egressSnat },
     summary: summarize(results),
     profiles: summarizeProfiles(results),
@@ -85,9 +115,12 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
     counts: {
       probes: b.probes.probes.length, flows: b.flows.flows.length, captures: b.captures.length, execs: b.run.counts.execs,
       retried: b.flows.sent.filter((s) => s.retried).length,
+      ...(b.run.counts.apiRequests !== undefined ? { apiRequests: b.run.counts.apiRequests } : {}),
+      ...(b.run.counts.maxInFlight !== undefined ? { maxInFlight: b.run.counts.maxInFlight } : {}),
+      ...(b.run.counts.maxExecsInFlight !== undefined ? { maxExecsInFlight: b.run.counts.maxExecsInFlight } : {}),
     },
     ...(b.run.phases ? { phases: b.run.phases } : {}),
     checks: results,
   };
-  return { report, captures };
+  return { report, captures: b.captures.map(lazyCapture) };
 }

@@ -17,8 +17,8 @@ export interface ExecResult {
 
 export class ExecError extends Error {}
 
-/** Exec calls made by this process (the run reports them: its cost model is O(nodes) execs). */
-export const execCounter = { calls: 0 };
+/** Exec calls made by this process (the run reports them: its cost model is O(nodes) execs), and how many ran at once. */
+export const execCounter = { calls: 0, inFlight: 0, maxInFlight: 0 };
 
 /** Exit code carried by an exec Status: 0 on Success, the ExitCode cause on NonZeroExitCode. */
 export function exitCodeOf(status: V1Status): number | undefined {
@@ -51,6 +51,21 @@ export async function execInPod(
   opts: { stdin?: Buffer | string | Readable; timeoutMs?: number; onOutput?: OutputListener } = {},
 ): Promise<ExecResult> {
   execCounter.calls++;
+  execCounter.inFlight++;
+  execCounter.maxInFlight = Math.max(execCounter.maxInFlight, execCounter.inFlight);
+  try {
+    return await execOnce(kc, target, command, opts);
+  } finally {
+    execCounter.inFlight--;
+  }
+}
+
+async function execOnce(
+  kc: KubeConfig,
+  target: ExecTarget,
+  command: string[],
+  opts: { stdin?: Buffer | string | Readable; timeoutMs?: number; onOutput?: OutputListener },
+): Promise<ExecResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const where = `${target.namespace}/${target.pod}`;

@@ -72,7 +72,11 @@ export interface ConformanceReport {
   probes: Probe[];
   captures: CaptureCounters[];
   /** `retried`: flows whose first attempt got no reply and were sent once more. */
-  counts: { probes: number; flows: number; captures: number; execs: number; retried: number };
+  counts: {
+    probes: number; flows: number; captures: number; execs: number; retried: number;
+    /** From the bundle, when it recorded them: API requests, and the most calls (and execs) in flight at once. */
+    apiRequests?: number; maxInFlight?: number; maxExecsInFlight?: number;
+  };
   /** Wall time per phase of the collection, in ms, as the bundle recorded it (informational; absent for older bundles). */
   phases?: RunPhases;
   checks: CheckResult[];

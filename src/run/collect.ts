@@ -12,13 +12,16 @@ import { externalTargetConflict } from '../conformance/external-target.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { execCounter, execInPod, type OutputListener } from '../kube/exec.js';
-import { agentExec, parseInventoryOutput, parseSendStream, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentSent, type CaptureHandle, type CaptureSpecArgs } from '../conformance/agent.js';
-import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, type Pairs } from '../conformance/flows.js';
+import { createLimiter, unlimited, type Limiter } from '../kube/limit.js';
+import {
+  agentExec, parseInventoryOutput, parseSendStream, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentFlow, type AgentSent, type CaptureHandle, type CaptureSpecArgs, type SendArgs,
+} from '../conformance/agent.js';
+import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, remotePeers, uplinkQueries, type Pairs } from '../conformance/flows.js';
 import type { Flow, FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
 import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
 import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
 import { watchPods } from '../kube/watch.js';
-import { apiMessage, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
+import { apiMessage, elideAgentSource, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
 import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle, type RunPhases } from '../bundle/model.js';
 import { packageVersion } from '../version.js';
 
@@ -27,6 +30,8 @@ const CONNECT_TIMEOUT_MS = 4_000;
 /** Host probes see everything their node forwards: keep headers and the token, and stop at a bound. */
 const HOST_SNAPLEN = 512;
 const HOST_MAX_PACKETS = 200_000;
+/** How often the run polls the namespace until it is gone (the simulation counts these requests). */
+export const NAMESPACE_POLL_MS = 200;
 /** Listener ports: a random base per run, each listener taking the first free port of PORT_SPAN from it. */
 const PORT_MIN = 20_000;
 const PORT_MAX = 29_000;
@@ -57,9 +62,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** Reaches the API server before anything is created: a clear error for a wrong address, certificate or token. */
-async function checkApi(kube: Kube): Promise<string> {
+async function checkApi(kube: Kube, limit: Limiter): Promise<string> {
   try {
-    const v = await withTimeout(kube.kc.makeApiClient(VersionApi).getCode(), API_TIMEOUT_MS, 'the version request');
+    const v = await limit(() => withTimeout(kube.kc.makeApiClient(VersionApi).getCode(), API_TIMEOUT_MS, 'the version request'));
     return v.gitVersion;
   } catch (err) {
     const code = (err as { code?: number }).code;
@@ -91,22 +96,22 @@ function captureFilter(role: ProbeRole, portBase: number, external?: ExternalTar
 }
 
 /** Deletes a run's namespace and waits until it is gone; an error names what did not go. */
-export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number): Promise<void> {
-  await kube.core.deleteNamespace({ name: ns }).catch((err: unknown) => {
+export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number, limit: Limiter = unlimited): Promise<void> {
+  await limit(() => kube.core.deleteNamespace({ name: ns })).catch((err: unknown) => {
     if ((err as { code?: number }).code !== 404) throw new InfraError(`cannot delete namespace ${ns}: ${apiMessage(err)}`);
   });
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
-    const gone = await kube.core.readNamespace({ name: ns }).then(() => false, (e: unknown) => (e as { code?: number }).code === 404);
+    const gone = await limit(() => kube.core.readNamespace({ name: ns })).then(() => false, (e: unknown) => (e as { code?: number }).code === 404);
     if (gone) return;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, NAMESPACE_POLL_MS));
   }
   throw new InfraError(`namespace ${ns} still exists ${Math.round(waitMs / 1000)} s after its deletion`);
 }
 
 /** The last lines of a probe's log: why a crashing probe crashes. */
-async function lastLogLines(kube: Kube, ns: string, pod: string): Promise<string> {
-  const log = await kube.core.readNamespacedPodLog({ name: pod, namespace: ns, tailLines: 3 }).catch(() => '');
+async function lastLogLines(ctx: Ctx, pod: string): Promise<string> {
+  const log = await ctx.limit(() => ctx.kube.core.readNamespacedPodLog({ name: pod, namespace: ctx.ns, tailLines: 3 })).catch(() => '');
   return String(log).trim().split('\n').filter(Boolean).slice(-3).join(' | ');
 }
 
@@ -132,7 +137,12 @@ interface Ctx {
   opts: RunOptions;
   log: (line: string) => void;
   phase: (what: string, total: number) => PhaseProgress;
+  /** The cap on concurrent API requests and execs (`--concurrency`): every call to the cluster goes through it. */
+  limit: Limiter;
 }
+
+/** An exec under the run's cap. */
+const exec = (ctx: Ctx, ...args: Parameters<typeof execInPod>) => ctx.limit(() => execInPod(...args));
 
 /** Nodes sorted by name, split into candidates and nodes left out on purpose. */
 function candidateNodes(nodes: V1Node[]): { candidates: string[]; leftOut: NodeCoverage[] } {
@@ -156,7 +166,7 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
     probeSpec({ run: runId, node, role: 'host', image: opts.probeImage, portBase }),
   ]);
   ctx.log(`deploying ${specs.length} probes in namespace ${ns}`);
-  await Promise.all(specs.map((body) => retrying(`creating probe ${body.metadata!.name}`, () => kube.core.createNamespacedPod({ namespace: ns, body }))
+  await Promise.all(specs.map((body) => retrying(`creating probe ${body.metadata!.name}`, () => ctx.limit(() => kube.core.createNamespacedPod({ namespace: ns, body })))
     .catch((err: Error & { status?: number }) => {
       // Admission (PodSecurity, webhooks), quota: this probe cannot be; the others go on. Anything else stops the run.
       if (err.status === 403 || err.status === 422 || err.status === 400) failed.set(body.metadata!.name!, `refused by the API: ${err.message}`);
@@ -164,9 +174,9 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
     })));
   const names = specs.map((s) => s.metadata!.name!).filter((n) => !failed.has(n));
   const progress = ctx.phase('probes ready', names.length);
-  const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r) => progress.update(r), (...a) => watchPods(kube.kc, ...a)).finally(() => progress.end());
+  const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r) => progress.update(r), (...a) => watchPods(kube.kc, ...a), ctx.limit).finally(() => progress.end());
   for (const [name, reason] of wait.failed) {
-    const tail = /CrashLoopBackOff|exited/.test(reason) ? await lastLogLines(kube, ns, name) : '';
+    const tail = /CrashLoopBackOff|exited/.test(reason) ? await lastLogLines(ctx, name) : '';
     failed.set(name, tail ? `${reason}; last log lines: ${tail}` : reason);
   }
   return { specs, ready: [...wait.ready.values()].map(probeOf) };
@@ -177,17 +187,16 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
  * for host probes, where each local pod's traffic to each destination leaves
  * the node. A probe whose inventory fails is recorded in `failed`.
  */
-async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarget | undefined, failed: Map<string, string>) {
+async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarget | undefined, failed: Map<string, string>, peers: ReadonlyMap<string, readonly string[]>) {
   const inventory: Record<string, ProbeInventory> = {};
   const handles = new Map<string, CaptureHandle>();
-  const dsts = (node: string) => [...new Set([...ready.filter((p) => p.node !== node && p.role === 'pod').map((p) => p.ip), ...(external ? [external.ip] : [])])];
-  const uplinkQueries = (host: Probe) => ready.filter((x) => x.node === host.node && x.role === 'pod').flatMap((x) => dsts(host.node).map((dst) => ({ src: x.ip, dst })));
+  const podIPs = podIPsByNode(ready);
   const probes = await Promise.all(ready.map(async (p): Promise<Probe | undefined> => {
     const { command, stdin } = agentExec('inventory', {
-      run: ctx.runId, pod: p.name, role: p.role, capture: captureSpec(p.role, ctx.portBase, external), ...(p.role === 'host' ? { uplinkQueries: uplinkQueries(p) } : {}),
+      run: ctx.runId, pod: p.name, role: p.role, capture: captureSpec(p.role, ctx.portBase, external), ...(p.role === 'host' ? { uplinkQueries: uplinkQueries(p.node, podIPs, peers, external) } : {}),
     });
     try {
-      const r = await execInPod(ctx.kube.kc, { namespace: ctx.ns, pod: p.name }, command, { stdin, timeoutMs: 30_000 });
+      const r = await exec(ctx, ctx.kube.kc, { namespace: ctx.ns, pod: p.name }, command, { stdin, timeoutMs: 30_000 });
       if (r.exitCode !== 0) throw new Error(`exit ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
       const inv = parseInventoryOutput(r.stdout.toString());
       if (inv.capture) handles.set(p.name, inv.capture);
@@ -206,6 +215,20 @@ async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarge
   return { probes: probes.filter((p): p is Probe => !!p), inventory, handles };
 }
 
+/** Each node's pod probes' IPs, by suffix. */
+export function podIPsByNode(probes: readonly Probe[]): Map<string, { a?: string; b?: string }> {
+  const m = new Map<string, { a?: string; b?: string }>();
+  for (const p of probes) {
+    if (p.role !== 'pod') continue;
+    const slot = p.name.endsWith('-a') ? 'a' : p.name.endsWith('-b') ? 'b' : undefined;
+    if (!slot) continue;
+    const e = m.get(p.node) ?? {};
+    e[slot] ??= p.ip;
+    m.set(p.node, e);
+  }
+  return m;
+}
+
 /** A node is covered when all three of its probes started and answered their inventory. */
 function coverageOf(candidates: string[], specs: V1Pod[], failed: Map<string, string>): NodeCoverage[] {
   return candidates.map((node) => {
@@ -215,29 +238,47 @@ function coverageOf(candidates: string[], specs: V1Pod[], failed: Map<string, st
 }
 
 /** What each probe's capture keeps: host probes see everything their node forwards, so headers and the token only, up to a bound. */
-function captureSpec(role: ProbeRole, portBase: number, external: ExternalTarget | undefined): CaptureSpecArgs {
+export function captureSpec(role: ProbeRole, portBase: number, external: ExternalTarget | undefined): CaptureSpecArgs {
   return { filter: captureFilter(role, portBase, external), ...(role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}) };
 }
 
+interface SendJob {
+  probe: Probe;
+  args: SendArgs & { capture: CaptureHandle };
+}
+
+/** Where a send or retrieval exec's output goes: the flows into `sent`, the capture into `captures`, or it is lost and ended. */
+interface SendSink {
+  sent: SentFlow[];
+  captures: BundleCapture[];
+}
+
+/** Records what one exec printed; a capture that did not come back is ended by a cleanup exec. */
+async function recordOutput(ctx: Ctx, j: SendJob, stdout: Buffer, sink: SendSink, withCapture: boolean): Promise<void> {
+  const out = parseSendStream(stdout);
+  for (const a of out.sent.values()) sink.sent.push(toSent(a));
+  if (!withCapture) return;
+  if (out.capture && 'bytes' in out.capture) {
+    sink.captures.push({
+      probe: j.probe.name, file: `${j.probe.name}.pcap`, stats: out.capture.stats, ...(j.probe.role === 'host' ? { maxPackets: HOST_MAX_PACKETS } : {}),
+      bytes: out.capture.bytes.length, sha256: out.capture.sha256, data: out.capture.bytes,
+    });
+  } else {
+    ctx.log(`capture of ${j.probe.name} lost: ${out.capture?.error ?? 'the exec ended before streaming it'}`);
+    await stopCapture(ctx, j.probe, j.args.capture);
+  }
+}
+
 /**
- * One exec per probe sends its flows and, once every probe is done sending
- * (each says so on stdout), is told on stdin to stop its capture, which it
- * then streams back in the same exec. Captures were started by the
- * inventory, so a probe costs two execs in all. A probe whose exec fails has
- * no capture in the bundle (its "not seen" verdicts cannot be proven), and
- * its tcpdump is ended by a cleanup exec.
+ * Every probe's send exec at once, each holding its capture: once every
+ * probe is done sending (each says so on stdout), each is told on stdin to
+ * stop its capture, which it then streams back in the same exec. Two execs
+ * per probe in all (the inventory started the capture). Needs one slot per
+ * probe under `--concurrency`.
  */
-async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles: Map<string, CaptureHandle>): Promise<{ sent: SentFlow[]; captures: BundleCapture[] }> {
-  const { kube, ns } = ctx;
-  const sent: SentFlow[] = [];
-  const captures: BundleCapture[] = [];
-  const replyWaitMs = Math.round(1000 * Math.min(5, Math.max(3, 1 + flows.length / 300)));
-  const jobs = probes.map((p) => {
-    const mine = flows.filter((f) => f.from === p.name).map((f) => ({ id: f.id, token: f.token, proto: f.proto, dst: f.dstIP, port: f.dstPort, ...(f.mtu ? { mtu: true } : {}) }));
-    return { probe: p, args: { flows: mine, replyWaitMs, connectTimeoutMs: CONNECT_TIMEOUT_MS, capture: handles.get(p.name)! }, stdin: new PassThrough() };
-  });
+async function sendHoldingCaptures(ctx: Ctx, jobs: SendJob[], sink: SendSink): Promise<void> {
   const sendingMs = Math.max(...jobs.map((j) => sendTimeoutMs(j.args)));
-  ctx.log(`sending ${flows.length} flows from ${jobs.filter((j) => j.args.flows.length).length} probes`);
+  const stdins = new Map(jobs.map((j) => [j, new PassThrough()]));
   let finished = false;
   const senders = ctx.phase('senders done', jobs.length);
   let retrieving: PhaseProgress | undefined;
@@ -247,7 +288,7 @@ async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles:
     finished = true;
     senders.end();
     retrieving = ctx.phase('captures retrieved', jobs.length);
-    for (const j of jobs) j.stdin.end('finish\n');
+    for (const s of stdins.values()) s.end('finish\n');
   };
   const deadline = setTimeout(finishAll, sendingMs + 10_000);
   let pending = jobs.length;
@@ -258,7 +299,8 @@ async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles:
   try {
     await Promise.all(jobs.map(async (j) => {
       const { command, stdin } = agentExec('send', j.args);
-      j.stdin.write(stdin);
+      const input = stdins.get(j)!;
+      input.write(stdin);
       let text = '';
       let seen = false;
       const onOutput: OutputListener = (stream, chunk) => {
@@ -270,17 +312,10 @@ async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles:
         }
       };
       try {
-        const r = await execInPod(kube.kc, { namespace: ns, pod: j.probe.name }, command, { stdin: j.stdin, timeoutMs: sendingMs + 180_000, onOutput });
+        const r = await exec(ctx, ctx.kube.kc, { namespace: ctx.ns, pod: j.probe.name }, command, { stdin: input, timeoutMs: sendingMs + 180_000, onOutput });
         if (!seen) doneOne();
         if (r.exitCode !== 0) ctx.log(`sender ${j.probe.name} exited ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
-        const out = parseSendStream(r.stdout);
-        for (const a of out.sent.values()) sent.push(toSent(a));
-        if (out.capture && 'bytes' in out.capture) {
-          captures.push({ probe: j.probe.name, file: `${j.probe.name}.pcap`, stats: out.capture.stats, ...(j.probe.role === 'host' ? { maxPackets: HOST_MAX_PACKETS } : {}), bytes: out.capture.bytes.length, sha256: out.capture.sha256, data: out.capture.bytes });
-        } else {
-          ctx.log(`capture of ${j.probe.name} lost: ${out.capture?.error ?? 'the sender ended before streaming it'}`);
-          await stopCapture(ctx, j.probe, j.args.capture);
-        }
+        await recordOutput(ctx, j, r.stdout, sink, true);
       } catch (err) {
         if (!seen) doneOne();
         ctx.log(`sender ${j.probe.name} failed: ${(err as Error).message.split('\n')[0]}`);
@@ -293,25 +328,85 @@ async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles:
     finishAll();
     retrieving?.end();
   }
-  return { sent: sent.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))), captures: captures.sort((a, b) => (a.probe < b.probe ? -1 : 1)) };
+}
+
+/**
+ * More probes than `--concurrency` slots: the send execs cannot all wait
+ * for each other, so each sends its flows and ends (captures keep running),
+ * and once every sender has ended one more exec per probe stops its capture
+ * and streams it back. Three execs per probe, never more than the cap at once.
+ */
+async function sendThenRetrieve(ctx: Ctx, jobs: SendJob[], sink: SendSink): Promise<void> {
+  const senders = ctx.phase('senders done', jobs.length);
+  let sentBy = 0;
+  await Promise.all(jobs.map(async (j) => {
+    const { capture: _capture, ...args } = j.args;
+    const { command, stdin } = agentExec('send', args);
+    try {
+      const r = await exec(ctx, ctx.kube.kc, { namespace: ctx.ns, pod: j.probe.name }, command, { stdin, timeoutMs: sendTimeoutMs(args) + 60_000 });
+      if (r.exitCode !== 0) ctx.log(`sender ${j.probe.name} exited ${r.exitCode}: ${r.stderr.toString().trim().split('\n').pop() ?? ''}`);
+      await recordOutput(ctx, j, r.stdout, sink, false);
+    } catch (err) {
+      ctx.log(`sender ${j.probe.name} failed: ${(err as Error).message.split('\n')[0]}`);
+    }
+    senders.update(++sentBy);
+  })).finally(() => senders.end());
+  const retrieving = ctx.phase('captures retrieved', jobs.length);
+  let retrieved = 0;
+  await Promise.all(jobs.map(async (j) => {
+    // The agent's send mode with no flows: it says done, reads the line that follows its arguments, and streams the capture.
+    const { command, stdin } = agentExec('send', { flows: [], replyWaitMs: j.args.replyWaitMs, connectTimeoutMs: j.args.connectTimeoutMs, capture: j.args.capture });
+    try {
+      const r = await exec(ctx, ctx.kube.kc, { namespace: ctx.ns, pod: j.probe.name }, command, { stdin: `${stdin}finish\n`, timeoutMs: 180_000 });
+      await recordOutput(ctx, j, r.stdout, sink, true);
+    } catch (err) {
+      ctx.log(`capture of ${j.probe.name} not retrieved: ${(err as Error).message.split('\n')[0]}`);
+      await stopCapture(ctx, j.probe, j.args.capture);
+    }
+    retrieving.update(++retrieved);
+  })).finally(() => retrieving.end());
+}
+
+/**
+ * Sends every flow (one agent exec per probe sending all of its flows) and
+ * brings every capture back. A probe whose capture does not come back has
+ * none in the bundle (its "not seen" verdicts cannot be proven), and its
+ * tcpdump is ended by a cleanup exec.
+ */
+async function sendAndCapture(ctx: Ctx, probes: Probe[], flows: Flow[], handles: Map<string, CaptureHandle>): Promise<SendSink> {
+  const sink: SendSink = { sent: [], captures: [] };
+  const replyWaitMs = Math.round(1000 * Math.min(5, Math.max(3, 1 + flows.length / 300)));
+  const byProbe = new Map<string, AgentFlow[]>();
+  for (const f of flows) {
+    const list = byProbe.get(f.from) ?? [];
+    list.push({ id: f.id, token: f.token, proto: f.proto, dst: f.dstIP, port: f.dstPort, ...(f.mtu ? { mtu: true } : {}) });
+    byProbe.set(f.from, list);
+  }
+  const jobs: SendJob[] = probes.map((p) => ({ probe: p, args: { flows: byProbe.get(p.name) ?? [], replyWaitMs, connectTimeoutMs: CONNECT_TIMEOUT_MS, capture: handles.get(p.name)! } }));
+  const together = jobs.length <= ctx.limit.limit;
+  ctx.log(`sending ${flows.length} flows from ${jobs.filter((j) => j.args.flows.length).length} probes${together ? '' : ` (at most ${ctx.limit.limit} execs at once: captures are retrieved after every probe has sent)`}`);
+  await (together ? sendHoldingCaptures(ctx, jobs, sink) : sendThenRetrieve(ctx, jobs, sink));
+  return { sent: sink.sent.sort((a, b) => Number(a.id.slice(1)) - Number(b.id.slice(1))), captures: sink.captures.sort((a, b) => (a.probe < b.probe ? -1 : 1)) };
 }
 
 /** Ends a capture the run no longer reads (by its PID, in the pod) and removes its files. */
 async function stopCapture(ctx: Ctx, probe: Probe, capture: CaptureHandle): Promise<void> {
   const { command, stdin } = agentExec('stop', { capture });
-  await execInPod(ctx.kube.kc, { namespace: ctx.ns, pod: probe.name }, command, { stdin, timeoutMs: 30_000 }).catch(() => undefined);
+  await exec(ctx, ctx.kube.kc, { namespace: ctx.ns, pod: probe.name }, command, { stdin, timeoutMs: 30_000 }).catch(() => undefined);
 }
 
 export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<RunBundle> {
   const { log } = hooks;
   const startedAt = new Date().toISOString();
   const execsBefore = execCounter.calls;
+  execCounter.maxInFlight = execCounter.inFlight;
+  const limit = createLimiter(opts.concurrency);
   const kube = loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
   const phases: RunPhases = {};
   const since = (t0: number) => Math.round(performance.now() - t0);
   let t0 = performance.now();
-  const version = await checkApi(kube);
-  const nodeList = await retrying('listing nodes', () => kube.core.listNode());
+  const version = await checkApi(kube, limit);
+  const nodeList = await retrying('listing nodes', () => limit(() => kube.core.listNode()));
   phases.api = since(t0);
   const { candidates, leftOut } = candidateNodes(nodeList.items);
   if (candidates.length === 0) throw new InfraError(`the cluster has no node to probe (${leftOut.map((c) => `${c.node}: ${c.reason}`).join('; ') || 'no nodes'})`);
@@ -338,7 +433,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       if (key) phases[key] = since(start);
     } };
   };
-  const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase };
+  const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit };
   log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${external ? `, external target ${external.ip}:${external.port}` : ''}`);
 
   let coverage: NodeCoverage[] = candidates.map((node) => ({ node, covered: true }));
@@ -350,31 +445,35 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   try {
     if (kinds.size > 0) {
       t0 = performance.now();
-      await retrying(`creating namespace ${ctx.ns}`, () => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId) }));
+      await retrying(`creating namespace ${ctx.ns}`, () => limit(() => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId) })));
       hooks.onNamespace?.(ctx.ns, kube);
       const failed = new Map<string, string>();
       const { specs, ready } = await deployProbes(ctx, candidates, failed);
+      // The pairs are chosen among the nodes whose probes all started, before the inventory: the host probes look up the uplinks of those flows only.
+      const readyNodes = coverageOf(candidates, specs, failed).filter((c) => c.covered).map((c) => c.node);
+      pairs = resolvePairs(opts, readyNodes.length);
+      const peers = remotePeers(readyNodes, pairs);
       phases.deploy = since(t0);
       log('inventory: addresses, routes, uplinks, listener ports');
       t0 = performance.now();
-      const inv = await inventoryProbes(ctx, ready, external, failed);
+      const inv = await inventoryProbes(ctx, ready, external, failed, peers);
       phases.inventory = since(t0);
       coverage = coverageOf(candidates, specs, failed);
       for (const c of coverage.filter((x) => !x.covered)) log(`node ${c.node} not covered: ${c.reason}`);
       const covered = new Set(coverage.filter((c) => c.covered).map((c) => c.node));
       probes = inv.probes.filter((p) => covered.has(p.node));
-      inventory = Object.fromEntries(Object.entries(inv.inventory).filter(([name]) => probes.some((p) => p.name === name)));
+      const probing = new Set(probes.map((p) => p.name));
+      inventory = Object.fromEntries(Object.entries(inv.inventory).filter(([name]) => probing.has(name)));
       if (probes.length === 0) throw new InfraError(`no node could be probed: ${coverage.map((c) => `${c.node}: ${c.reason}`).slice(0, 3).join('; ')}`);
       const nodeIPs = new Map(nodeList.items.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '']));
-      pairs = resolvePairs(opts, covered.size);
       if (pairs.mode === 'sample') log(`pairs: a sample of ${pairs.k} per node (seed ${pairs.seed}; --pairs all for every pair)`);
-      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, pairs).filter((f) => kinds.has(f.kind));
+      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, pairs, peers).filter((f) => kinds.has(f.kind));
       // Captures of probes on nodes that are not covered (another of their probes failed) are not read: end them.
-      await Promise.all(ready.filter((p) => inv.handles.has(p.name) && !probes.some((x) => x.name === p.name)).map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
+      await Promise.all(ready.filter((p) => inv.handles.has(p.name) && !probing.has(p.name)).map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
       if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, inv.handles);
       else await Promise.all(probes.map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
     }
-    const podList = await retrying('listing pods', () => kube.core.listPodForAllNamespaces());
+    const podList = await retrying('listing pods', () => limit(() => kube.core.listPodForAllNamespaces()));
     return {
       run: {
         apiVersion: BUNDLE_API_VERSION, kind: 'RunBundle', runId, startedAt, finishedAt: new Date().toISOString(),
@@ -384,13 +483,15 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
           profile: opts.profile, egressSnat: opts.egressSnat, only: opts.only, skip: opts.skip,
           externalTarget: opts.externalTarget ? `${opts.externalTarget.ip}:${opts.externalTarget.port}` : null, probeImage: opts.probeImage, requireAllNodes: opts.requireAllNodes,
           pairs: opts.pairs === 'auto' || opts.pairs === 'all' ? opts.pairs : `sample:${opts.pairs.k}`,
+          concurrency: opts.concurrency,
         },
         external: external ?? null,
         pairs,
-        counts: { execs: execCounter.calls - execsBefore },
+        // The namespace's deletion comes after the bundle: its requests are not in these counts.
+        counts: { execs: execCounter.calls - execsBefore, apiRequests: limit.calls - (execCounter.calls - execsBefore), maxInFlight: limit.maxInFlight, maxExecsInFlight: execCounter.maxInFlight },
         phases,
       },
-      api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: podList.items } },
+      api: { nodes: { apiVersion: 'v1', kind: 'NodeList', items: nodeList.items }, pods: { apiVersion: 'v1', kind: 'PodList', items: elideAgentSource(podList.items, runId) } },
       probes: { probes, inventory, coverage: [...leftOut, ...coverage] },
       flows: { flows, sent: traffic.sent },
       captures: traffic.captures,
@@ -399,7 +500,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
     if (kinds.size > 0 && !opts.keep) {
       log(`deleting namespace ${ctx.ns}`);
       t0 = performance.now();
-      await deleteRunNamespace(kube, ctx.ns, 60_000).catch((err: Error) => log(err.message));
+      await deleteRunNamespace(kube, ctx.ns, 60_000, limit).catch((err: Error) => log(err.message));
       phases.cleanup = since(t0); // the bundle holds this object: it is written after collect returns
     }
   }

@@ -141,6 +141,23 @@ describeLab('podwire run against broken and limited labs', () => {
     }
   });
 
+  test('--concurrency 1: every check passes with never more than one API request or exec in flight; the default runs the probes\' execs at once', async () => {
+    const one = await podwireRun(lab(), ['--concurrency', '1']);
+    expect(one.exitCode, String(one.stdout) + String(one.stderr)).toBe(0);
+    for (const c of one.report!.checks) expect(c.result, `${c.id}: ${c.reason}`).toBe('passed');
+    // Counted apart: by the limiter (every call) and by the exec layer itself (execs only).
+    expect(one.report!.counts).toMatchObject({ maxInFlight: 1, maxExecsInFlight: 1 });
+    // More probes than slots: each probe sends, then its capture is fetched by an exec of its own (inventory + send + fetch).
+    expect(one.report!.counts.execs).toBe(3 * 9);
+    expect(one.report!.counts.captures).toBe(9);
+    expect(one.report!.counts.apiRequests).toBeGreaterThanOrEqual(1 + 1 + 1 + 9 + 1 + 1);
+    const many = await podwireRun(lab(), ['--only', 'NM-1.1']);
+    expect(many.exitCode).toBe(0);
+    expect(many.report!.options.concurrency).toBe(32);
+    expect(many.report!.counts.execs).toBe(2 * 9);
+    expect(many.report!.counts.maxExecsInFlight).toBe(9);
+  });
+
   test('an external target on a closed port makes NM-4.1 inconclusive, with the reason; other checks unaffected', async () => {
     const r = await podwireRun(lab(), ['--external-target', '198.51.100.10:81']);
     expect(r.exitCode).toBe(0);
@@ -273,6 +290,8 @@ describe('podwire run refuses bad input before touching a cluster', () => {
     [['--kubeconfig', unreachable, '--timeout', '0'], /`--timeout`/],
     [['--kubeconfig', unreachable, '--profile', 'loose'], /expected `--profile` to be one of core, extended, strict, got `loose`/],
     [['--kubeconfig', unreachable, '--egress-snat', 'maybe'], /expected `--egress-snat` to be one of node, off-node, none, got `maybe`/],
+    [['--kubeconfig', unreachable, '--concurrency', '0'], /expected `--concurrency` to be an integer from 1 to 10000, got `0`/],
+    [['--kubeconfig', unreachable, '--concurrency', '2.5'], /expected `--concurrency` to be an integer from 1 to 10000, got `2\.5`/],
     [['--frobnicate'], /unknown flag `--frobnicate` for `podwire run` \(valid: --kubeconfig, .*; see `podwire run --help`\)/],
   ])('podwire run %j → one line, exit 2, within 15 s', async (args, message) => {
     const t0 = Date.now();

@@ -23,10 +23,13 @@ describeLab('a 64-node lab', () => {
     expect(notPassed).toEqual([]);
     expect(r.exitCode).toBe(0);
     expect(report.coverage).toMatchObject({ nodes: 64, covered: 64 });
-    // Every ordered pair of nodes, both protocols; one capture and a handful of execs per probe.
+    // Every ordered pair of nodes, both protocols; one capture per probe and three execs (192 probes, more than
+    // the default --concurrency of 32: inventory, send, capture fetch), never more than 32 calls in flight.
     expect(report.checks.find((c) => c.id === 'NM-1.2')!.flows).toHaveLength(64 * 63 * 2);
     expect(report.counts.captures).toBe(192);
-    expect(report.counts.execs).toBeLessThanOrEqual(64 * 8);
+    expect(report.counts.execs).toBe(3 * 192);
+    expect(report.counts.maxInFlight).toBeLessThanOrEqual(32);
+    expect(report.counts.maxExecsInFlight).toBeLessThanOrEqual(32);
     expect(report.captures.every((c) => c.complete)).toBe(true);
     expect(report.pairs).toMatchObject({ mode: 'all', tested: 64 * 63, total: 64 * 63 });
     expect(await leftovers(lab())).toEqual([]);

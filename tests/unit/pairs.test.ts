@@ -2,11 +2,11 @@
 // every node sends to and receives from K others, and successive seeds cover
 // every ordered pair.
 import { expect, test } from 'vitest';
-import { planFlows, remotePeers, runsToCover } from '../../src/conformance/flows.js';
+import { planFlows, remotePeers, runsToCover, uplinkQueries } from '../../src/conformance/flows.js';
 import type { Probe } from '../../src/conformance/model.js';
 import { parsePairs, parseRunOptions, parseSeed } from '../../src/conformance/options.js';
 import { UsageError } from '../../src/errors.js';
-import { resolvePairs } from '../../src/run/collect.js';
+import { podIPsByNode, resolvePairs } from '../../src/run/collect.js';
 
 const names = (n: number) => Array.from({ length: n }, (_, i) => `node-${i + 1}`);
 
@@ -63,6 +63,25 @@ test('a sampled plan sends cross-node flows only to the peers, and still reaches
   // pod → node: its own node and its K peers.
   expect(flows.filter((f) => f.kind === 'pod-node' && f.from === 'pw-pod-node-1-a').map((f) => nodeOf.get(f.to!)).sort()).toEqual(['node-1', ...peers.get('node-1')!].sort());
   expect(flows.filter((f) => f.kind === 'pod-pod-same')).toHaveLength(12 * 4);
+  // Peers chosen before the inventory (for the nodes then ready): a node that dropped out since receives nothing, the rest is that plan.
+  const chosen = planFlows('r', probes.filter((p) => p.node !== 'node-5'), nodeIPs, undefined, { mode: 'sample', k: 3, seed: 1 }, peers);
+  expect(chosen.filter((f) => nodeOf.get(f.from) === 'node-5' || nodeOf.get(f.to ?? '') === 'node-5')).toEqual([]);
+  for (const f of chosen.filter((x) => x.kind === 'pod-pod-cross')) expect(peers.get(nodeOf.get(f.from)!)).toContain(nodeOf.get(f.to!));
+  const fromNode1 = chosen.filter((f) => f.kind === 'pod-pod-cross' && f.proto === 'tcp' && nodeOf.get(f.from) === 'node-1').map((f) => nodeOf.get(f.to!));
+  expect(fromNode1.sort()).toEqual(peers.get('node-1')!.filter((n) => n !== 'node-5').sort());
+
+  // Uplink lookups: pod a's traffic to its peers' a pods and to the external target, O(K) per node; every cross-node and egress flow has one.
+  const podIPs = podIPsByNode(probes);
+  const external = { ip: '198.51.100.10', port: 80 };
+  const withExternal = planFlows('r', probes, nodeIPs, external, { mode: 'sample', k: 3, seed: 1 });
+  for (const node of names(12)) {
+    const q = uplinkQueries(node, podIPs, peers, external);
+    expect(q).toHaveLength(3 + 1);
+    expect(new Set(q.map((x) => x.src))).toEqual(new Set([podIPs.get(node)!.a]));
+    const needed = withExternal.filter((f) => (f.kind === 'pod-pod-cross' || f.kind === 'pod-external') && nodeOf.get(f.from) === node).map((f) => f.dstIP);
+    expect(new Set(q.map((x) => x.dst))).toEqual(new Set(needed));
+  }
+  expect(uplinkQueries('node-99', podIPs, peers, external)).toEqual([]);
 });
 
 test('--pairs and --seed: defaults, values, refusals; auto is all up to 32 nodes', () => {
