@@ -1,7 +1,8 @@
 // What a real `podwire run` would ask of the cluster for a bundle like the
 // simulated one, counted the way src/run/collect.ts makes its calls: one
 // version request, one node list, one namespace, three pod creates per node,
-// the probe-pod list polled every PROBE_POLL_MS until all are ready, one
+// the probe-pod list once, then a watch of it (and a list every
+// PROBE_POLL_MS beside the watch) until all are ready, one
 // inventory exec per probe, one send exec per probe (plus one capture fetch
 // exec per probe when there are more probes than --concurrency slots), one
 // pod list, the namespace's deletion polled until it is gone. Bytes are the

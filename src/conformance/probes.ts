@@ -146,8 +146,13 @@ export function apiMessage(err: unknown): string {
   return (e?.message ?? String(err)).split('\n')[0]!;
 }
 
-/** How often waitProbes lists the probe pods (the simulation counts these requests). */
-export const PROBE_POLL_MS = 250;
+/**
+ * How often waitProbes lists the probe pods again while a watch brings their
+ * changes (a safety net; the simulation counts these requests). Without a
+ * watch it lists every {@link PROBE_POLL_NO_WATCH_MS}.
+ */
+export const PROBE_POLL_MS = 5_000;
+export const PROBE_POLL_NO_WATCH_MS = 250;
 
 export interface ProbeWait {
   ready: Map<string, V1Pod>;
@@ -164,7 +169,7 @@ export interface ProbeWait {
 export type PodWatcher = (namespace: string, resourceVersion: string | undefined, onEvent: (e: { type: 'ADDED' | 'MODIFIED' | 'DELETED'; pod: V1Pod }) => void, onEnd: (err?: Error) => void) => Promise<() => void>;
 
 /** How often pods are listed again when no watch runs (or as a safety net beside one). */
-const RELIST_MS = { watching: 5_000, polling: 250 };
+const RELIST_MS = { watching: PROBE_POLL_MS, polling: PROBE_POLL_NO_WATCH_MS };
 
 /**
  * Waits until every named probe is ready or has failed for good. It lists the
