@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import net from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import { afterAll, afterEach, describe, expect, test } from 'vitest';
 import {
   AgentError, agentExec, agentSource, listenerContainer, parseInventoryOutput, parseSendOutput, sendTimeoutMs,
@@ -118,9 +119,15 @@ describe('the agent source and its wrapper', () => {
     expect(r.status).toBe(0);
   });
 
-  test('listenerContainer: python3 -c <agent> listen, the pod name from the downward API, run and port base as values', () => {
+  test('listenerContainer: python3 -c <the packed agent> listen, the pod name from the downward API, run and port base as values', () => {
     const c = listenerContainer({ run: 'abc123', portBase: 7171 });
-    expect(c.command).toEqual(['python3', '-c', agentSource(), 'listen']);
+    expect(c.command).toHaveLength(4);
+    expect([c.command[0], c.command[1], c.command[3]]).toEqual(['python3', '-c', 'listen']);
+    // The packed source unpacks to the agent, and is well under half its size (it goes in every probe pod's spec).
+    const b64 = /b64decode\('([A-Za-z0-9+/=]+)'\)/.exec(c.command[2]!)![1]!;
+    expect(inflateSync(Buffer.from(b64, 'base64')).toString()).toBe(agentSource());
+    expect(c.command[2]!.length).toBeLessThan(agentSource().length / 2);
+    expect(c.command[2]!.includes('$')).toBe(false);
     expect(c.env).toEqual([
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'PODWIRE_RUN', value: 'abc123' },
@@ -143,7 +150,7 @@ describe('the agent source and its wrapper', () => {
     const [n, m] = header.split(' ').map(Number) as [number, number];
     const body = Buffer.from(e.stdin.slice(header.length + 1));
     expect(body.length).toBe(n + m);
-    expect(body.subarray(0, n).toString()).toBe(agentSource());
+    expect(inflateSync(Buffer.from(body.subarray(0, n).toString(), 'base64')).toString()).toBe(agentSource());
     expect(JSON.parse(body.subarray(n).toString())).toEqual(args);
     const r = await execAgent('send', args);
     expect(r.stderr.trim()).toBe('podwire-agent send: flows[19999].port 70000 is not a port');
