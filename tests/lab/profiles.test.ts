@@ -133,3 +133,17 @@ describeLab('dataplane profile calico, 5 nodes: a block inside another node\'s p
     for (const f of node5) expect(f).toMatchObject({ verdict: 'failed', observed: expect.stringMatching(/has 10\.244\.1\.\d+, outside node-5's pod CIDR 10\.244\.5\.0\/24/) });
   });
 });
+
+describeLab('dataplane profile vpc at AWS\'s jumbo MTU (--mtu 9001)', () => {
+  const lab = useLab('tpvpcjumbo', ['--nodes', '3', '--dataplane', 'vpc', '--mtu', '9001']);
+
+  test('NM-5.1 passes with 9001-byte DF datagrams between every pair of nodes', async () => {
+    expect((await lab().status()).mtu).toBe(9001);
+    const r = await podwireRun(lab(), reportsRoot, ['--only', 'NM-5.1']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const c = r.report!.checks.find((x) => x.id === 'NM-5.1')!;
+    expect(c.result, c.reason).toBe('passed');
+    expect(new Set(c.flows.map((f) => `${f.from.replace(/^pw-pod-(node-\d+)-.*/, '$1')}>${f.to?.replace(/^pw-pod-(node-\d+)-.*/, '$1')}`)).size).toBe(6);
+    for (const f of c.flows) expect(f.observed).toMatch(/^arrived whole: 9001 bytes, DF/);
+  });
+});

@@ -87,6 +87,13 @@ describeLab('real clients against the lab', () => {
     expect(exec.stdout).toMatch(/^\d+: eth0@/m);
     expect(exec.stdout).toContain(`inet ${ip}/24`);
 
+    // The pod's own PID namespace and /tmp, as kubectl exec shows them: its init, its container and this ps; an empty /tmp.
+    const ps = await kubectl(['exec', 'kubectl-pod', '--', 'sh', '-c', 'ps -e -o pid=,comm=; ls -A /tmp | wc -l']);
+    const lines = ps.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
+    expect(lines[0]![0]).toBe('1');
+    expect(lines.slice(1, -1).map((l) => l[1]).sort()).toEqual(['ps', 'sh', 'sleep']);
+    expect(lines.at(-1)).toEqual(['0']);
+
     const failing = await kubectl(['exec', 'kubectl-pod', '--', 'sh', '-c', 'exit 7'], false);
     expect(failing.exitCode).toBe(7);
 
