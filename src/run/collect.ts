@@ -109,6 +109,21 @@ export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number,
   throw new InfraError(`namespace ${ns} still exists ${Math.round(waitMs / 1000)} s after its deletion`);
 }
 
+/** Pods listed per request: pages keep each response small on large clusters (a 5,000-node cluster's pod list is over 700 MB, more than one string holds). */
+export const POD_PAGE = 500;
+
+/** Every pod in the cluster, listed in pages of {@link POD_PAGE} (an API server that ignores `limit` answers in one). */
+async function listAllPods(kube: Kube, limit: Limiter): Promise<{ items: V1Pod[] }> {
+  const items: V1Pod[] = [];
+  let token: string | undefined;
+  do {
+    const page = await retrying('listing pods', () => limit(() => kube.core.listPodForAllNamespaces({ limit: POD_PAGE, ...(token ? { _continue: token } : {}) })));
+    items.push(...page.items);
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return { items };
+}
+
 /** The last lines of a probe's log: why a crashing probe crashes. */
 async function lastLogLines(ctx: Ctx, pod: string): Promise<string> {
   const log = await ctx.limit(() => ctx.kube.core.readNamespacedPodLog({ name: pod, namespace: ctx.ns, tailLines: 3 })).catch(() => '');
@@ -413,7 +428,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const annotated = nodeList.items.map((n) => n.metadata?.annotations?.[EXTERNAL_TARGET_ANNOTATION]).find(Boolean);
   if (opts.externalTarget) {
     // Refused before anything is created: a target inside the cluster would fail NM-4.1 on a healthy cluster.
-    const pods = await retrying('listing pods', () => kube.core.listPodForAllNamespaces());
+    const pods = await listAllPods(kube, limit);
     const conflict = externalTargetConflict(opts.externalTarget, nodeList.items, pods.items);
     if (conflict) throw new UsageError(conflict);
   }
@@ -473,7 +488,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, inv.handles);
       else await Promise.all(probes.map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
     }
-    const podList = await retrying('listing pods', () => limit(() => kube.core.listPodForAllNamespaces()));
+    const podList = await listAllPods(kube, limit);
     return {
       run: {
         apiVersion: BUNDLE_API_VERSION, kind: 'RunBundle', runId, startedAt, finishedAt: new Date().toISOString(),

@@ -68,6 +68,19 @@ describeLab('real clients against the lab', () => {
     expect(seen).toMatch(/^MODIFIED\s+watched-pod\s+1\/1\s+Running/m);
   });
 
+  test('lists come in chunks (limit and continue): kubectl --chunk-size=1 gets the same pods as one list', async () => {
+    const file = join(dir, 'chunk.yaml');
+    writeFileSync(file, ['c1', 'c2', 'c3'].map((n) => POD_YAML.replace(/kubectl-pod/g, `chunk-${n}`)).join('\n---\n'));
+    await kubectl(['create', '-f', file, '--validate=false']);
+    const whole = (await kubectl(['get', 'pods', '-A', '-o', 'name'])).stdout.trim().split('\n');
+    const chunked = await kubectl(['get', 'pods', '-A', '-o', 'name', '--chunk-size=1', '-v=6']);
+    expect(chunked.stdout.trim().split('\n')).toEqual(whole);
+    expect(whole.filter((n) => n.startsWith('pod/chunk-'))).toHaveLength(3);
+    // One request per pod, each after the first with the continue token of the one before.
+    expect(chunked.stderr.match(/GET https:\/\/\S+\/api\/v1\/pods\?continue=\S+&limit=1 200/g)?.length).toBe(whole.length - 1);
+    await kubectl(['delete', '-f', file, '--wait=false']);
+  });
+
   test('kubectl create, get -o wide, exec and delete a pod', async () => {
     const file = join(dir, 'pod.yaml');
     writeFileSync(file, POD_YAML);

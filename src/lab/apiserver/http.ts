@@ -209,7 +209,17 @@ export function createApiServer(opts: ApiServerOptions): Server {
   function render(ctx: Ctx, kind: KubeObject['kind'], items: KubeObject[], list: boolean): Reply {
     const rv = cluster.resourceVersion();
     if (wantsTable(ctx.req.headers.accept)) return { code: 200, body: toTable(kind, items, rv, ctx.url.searchParams.get('includeObject')) };
-    return { code: 200, body: list ? listOf(kind, items, rv) : items[0] };
+    if (!list) return { code: 200, body: items[0] };
+    // Chunked lists (limit / continue): the token is the offset of the next page (the lab keeps no snapshots; a list is stably ordered).
+    const limit = Number(ctx.url.searchParams.get('limit') ?? 0);
+    const token = ctx.url.searchParams.get('continue');
+    const from = token ? Number(Buffer.from(token, 'base64url').toString()) : 0;
+    if (!Number.isInteger(from) || from < 0) throw errors.badRequest(`continue token ${JSON.stringify(token)} is not valid`);
+    if (!(Number.isInteger(limit) && limit > 0) && from === 0) return { code: 200, body: listOf(kind, items, rv) };
+    const page = limit > 0 ? items.slice(from, from + limit) : items.slice(from);
+    const next = limit > 0 && from + limit < items.length ? Buffer.from(String(from + limit)).toString('base64url') : undefined;
+    const body = listOf(kind, page, rv);
+    return { code: 200, body: next ? { ...body, metadata: { ...body.metadata, continue: next, remainingItemCount: items.length - from - limit } } : body };
   }
 
   /**
