@@ -183,7 +183,8 @@ async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarge
       if (!inv.capture) throw new Error(`its capture did not start: ${inv.captureError ?? 'unknown'}`);
       inventory[p.name] = {
         addresses: inv.addresses.filter((a) => a.family === 4 && (p.role === 'host' || a.ifname === 'eth0')).map((a) => a.address),
-        routes: inv.routes, addrText: inv.addrText, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
+        routes: inv.routes, addrText: inv.addrText, rules: inv.rules, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
+        ...(inv.links ? { links: inv.links } : {}), ...(inv.firewall ? { firewall: inv.firewall } : {}),
       };
       return { ...p, port: inv.port };
     } catch (err) {
@@ -310,7 +311,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       hooks.onNamespace?.(ctx.ns, kube);
       const failed = new Map<string, string>();
       const { specs, ready } = await deployProbes(ctx, candidates, failed);
-      log('inventory: addresses, routes, uplinks, listener ports');
+      log('inventory: addresses, routes, rules, links, uplinks, nat and filter tables, listener ports');
       const inv = await inventoryProbes(ctx, ready, external, failed);
       coverage = coverageOf(candidates, specs, failed);
       for (const c of coverage.filter((x) => !x.covered)) log(`node ${c.node} not covered: ${c.reason}`);
