@@ -11,6 +11,7 @@ import { decodeCapture } from '../decode/buffer.js';
 import { captureComplete, type RunBundle } from '../bundle/model.js';
 import { REPORT_API_VERSION, summarize, summarizeProfiles, type ConformanceReport, type Coverage, type PairCoverage } from '../report/model.js';
 import { runsToCover } from '../conformance/flows.js';
+import { diagnoseCheck, diagnoseContext } from './diagnose.js';
 
 export interface JudgeOptions {
   profile?: ProfileChoice;
@@ -54,14 +55,15 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
   const captures: CaptureData[] = b.captures.map((c) => ({ probe: c.probe, packets: decodeCapture(c.data, c.probe), complete: captureComplete(c.stats, c.maxPackets) }));
   const inventory = new Map(Object.entries(b.probes.inventory));
   const sent = new Map(b.flows.sent.map((s) => [s.id, s]));
-  const { observations, controls } = observe({ flows: b.flows.flows, sent, probes: b.probes.probes, inventory, captures });
+  const { observations, controls, indexes } = observe({ flows: b.flows.flows, sent, probes: b.probes.probes, inventory, captures });
   const nodes = b.api.nodes.items.map(nodeFacts);
   const obs: Observations = {
     probes: b.probes.probes, inventory, flows: observations, controls,
     nodes, pods: b.api.pods.items.map(podFacts), ...(b.run.external ? { external: b.run.external } : {}),
     egressSnat, coverage: b.probes.coverage.filter((c) => !c.leftOut),
   };
-  const results: CheckResult[] = CHECKS.filter((c) => checks.includes(c)).map((c) => ({ id: c.id, title: c.title, rule: c.rule, profile: c.profile, ...c.judge(obs) }));
+  const diagnosis = diagnoseContext({ obs, indexes });
+  const results: CheckResult[] = CHECKS.filter((c) => checks.includes(c)).map((c) => diagnoseCheck({ id: c.id, title: c.title, rule: c.rule, profile: c.profile, ...c.judge(obs) }, diagnosis));
   const report: ConformanceReport = {
     apiVersion: REPORT_API_VERSION,
     kind: 'ConformanceReport',
