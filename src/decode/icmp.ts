@@ -54,8 +54,3 @@ export function icmpShortName(v6: boolean, type: number, code: number): string {
   if (!t) return `type ${type} code ${code}`;
   return t.codes?.[code] ?? (t.codes ? `${t.name} (code ${code})` : t.name);
 }
-
-/** Errors that say a destination cannot be reached (not "too big", not "time exceeded"). */
-export function isUnreachable(v6: boolean, type: number): boolean {
-  return v6 ? type === 1 : type === 3;
-}

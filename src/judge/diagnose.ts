@@ -202,30 +202,38 @@ function overheadOf(x: DiagnoseContext, kind: string | undefined, a: string, b: 
   return seen?.atUplink[0]?.overhead ?? (kind ? TUNNEL_OVERHEAD[kind] ?? 0 : 0);
 }
 
+/** The device a node sends a tunnel's outer packets to a peer node by (route lookup of the peer's address). */
+function underlayTo(x: DiagnoseContext, inv: ProbeInventory | undefined, peerNode: string) {
+  const peer = hostProbe(x.obs.probes, peerNode)?.ip;
+  return peer && inv ? linkByName(inv.links, routeLookup(inv, '', peer).route?.dev) : undefined;
+}
+
 /** The hops of a pod → pod path with the MTU each snapshot gives and the size the datagram has there. */
 function pathHops(x: DiagnoseContext, from: Probe, to: Probe, size: number): { hops: Hop[]; tunnel?: string; overhead: number; uplink?: string } {
   const a = from.node;
   const b = to.node;
   const ia = hostInv(x, a);
   const ib = hostInv(x, b);
-  const hops: Hop[] = [{ node: a, what: `${from.name} eth0`, size, ...(x.obs.inventory.get(from.name)?.mtu ? { mtu: x.obs.inventory.get(from.name)!.mtu! } : {}) }];
+  const podMtu = (p: Probe) => x.obs.inventory.get(p.name)?.mtu;
+  const hops: Hop[] = [{ node: a, what: `${from.name} eth0`, size, ...(podMtu(from) ? { mtu: podMtu(from)! } : {}) }];
   const out = ia ? routeLookup(ia, from.ip, to.ip).route : undefined;
   const dev = linkByName(ia?.links, out?.dev);
   const tunnel = dev?.kind;
   const overhead = tunnel ? overheadOf(x, tunnel, a, b) : 0;
-  if (dev) hops.push({ node: a, what: `${a}'s ${dev.name}${out?.mtu ? ` (route mtu ${out.mtu})` : ''}`, size, mtu: out?.mtu ?? dev.mtu! });
-  const upName = ia?.uplinks?.find((u) => u.src === from.ip && u.dst === to.ip)?.devices[0]?.name ?? (tunnel ? undefined : out?.dev);
-  const up = linkByName(ia?.links, upName);
-  if (up && up !== dev) hops.push({ node: a, what: `${a}'s ${up.name}`, size: size + overhead, ...(up.mtu ? { mtu: up.mtu } : {}) });
-  const back = ib?.uplinks?.find((u) => u.src === to.ip && u.dst === from.ip)?.devices[0]?.name;
-  const inB = linkByName(ib?.links, back);
-  if (inB) hops.push({ node: b, what: `${b}'s ${inB.name}`, size: size + overhead, ...(inB.mtu ? { mtu: inB.mtu } : {}) });
-  const local = ib ? routeLookup(ib, from.ip, to.ip).route : undefined;
-  const toPod = linkByName(ib?.links, local?.dev);
-  if (toPod) hops.push({ node: b, what: `${b}'s ${toPod.name}`, size, ...(toPod.mtu ? { mtu: toPod.mtu } : {}) });
-  const mtuB = x.obs.inventory.get(to.name)?.mtu;
-  hops.push({ node: b, what: `${to.name} eth0`, size, ...(mtuB ? { mtu: mtuB } : {}) });
-  return { hops, overhead, ...(tunnel ? { tunnel } : {}), ...(up ? { uplink: `${up.name} (MTU ${up.mtu ?? '?'})` } : {}) };
+  const hop = (node: string, l: { name: string; mtu?: number } | undefined, at: number, routeMtu?: number) => {
+    const mtu = routeMtu ?? l?.mtu;
+    if (l) hops.push({ node, what: `${node}'s ${l.name}`, size: at, ...(mtu ? { mtu } : {}) });
+  };
+  hop(a, dev, size, out?.mtu);
+  const up = tunnel ? underlayTo(x, ia, b) : undefined;
+  hop(a, up, size + overhead);
+  const inB = tunnel ? underlayTo(x, ib, a) : undefined;
+  hop(b, inB, size + overhead);
+  const toPod = linkByName(ib?.links, ib ? routeLookup(ib, from.ip, to.ip).route?.dev : undefined);
+  hop(b, toPod, size);
+  hops.push({ node: b, what: `${to.name} eth0`, size, ...(podMtu(to) ? { mtu: podMtu(to)! } : {}) });
+  const wire = up ?? dev;
+  return { hops, overhead, ...(tunnel ? { tunnel } : {}), ...(wire ? { uplink: `${wire.name} (MTU ${wire.mtu ?? '?'})` } : {}) };
 }
 
 function mtuOf(x: DiagnoseContext, f: FlowObservation): Diagnosis | undefined {
@@ -359,7 +367,7 @@ function apiFindingOf(x: DiagnoseContext, v: FlowVerdict): Diagnosis | undefined
   const ips = [...v.flow.matchAll(IP_TOKEN)].map((m) => m[1]!).filter((ip) => familyOf(ip));
   const known = ipamFor(x, ips);
   if (known) return known;
-  const pod = x.obs.pods.find((p) => ips.some((ip) => p.podIPs.includes(ip)) && p.node);
+  const pod = x.obs.pods.find((p) => isLive(p) && ips.some((ip) => p.podIPs.includes(ip)) && p.node);
   return pod ? one('ipam', pod.node, v.observed) : undefined;
 }
 
