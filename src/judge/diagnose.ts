@@ -21,7 +21,7 @@ import type { CaptureIndex } from '../conformance/observe.js';
 import { cidrsOverlap, familyOf, inCidr } from '../conformance/ip.js';
 import { icmpMessage } from '../decode/icmp.js';
 import {
-  dropsPackets, forwardPolicy, isDefault, linkByName, longestMatch, parseRoutes, routeLookup, snapshotGaps, snatRules, sourceRules, type Route,
+  dropsPackets, forwardPolicy, isDefault, linkByName, longestMatch, parseRoutes, routeLookup, snapshotGaps, snatRules, snatRulesFor, sourceRules, type Route,
 } from './node-facts.js';
 
 export interface DiagnoseInput {
@@ -136,14 +136,17 @@ function ipamFor(x: DiagnoseContext, ips: string[]): Diagnosis | undefined {
 
 // ------------------------------------------------------------ 3. rewrite
 
-function natFact(x: DiagnoseContext, node: string, addr?: string): string {
+/** What the node's nat table says of a packet from src to dst: the MASQUERADE/SNAT rule that matches it (one to `addr` first), none, or that the table is missing. */
+function natFact(x: DiagnoseContext, node: string, src: string, dst: string, addr?: string): string {
   const inv = hostInv(x, node);
-  const rules = snatRules(inv?.firewall);
+  const all = snatRules(inv?.firewall);
   const gaps = snapshotGaps(inv?.firewall);
-  if (!inv?.firewall || (rules.length === 0 && gaps.length === inv.firewall.length)) return ` (${node}'s nat table is not in the bundle: ${gaps.join('; ') || 'no snapshot'})`;
-  if (rules.length === 0) return ` (${node}'s nat table has no MASQUERADE or SNAT rule)`;
+  if (!inv?.firewall || (all.length === 0 && gaps.length === inv.firewall.length)) return ` (${node}'s nat table is not in the bundle: ${gaps.join('; ') || 'no snapshot'})`;
+  if (all.length === 0) return ` (${node}'s nat table has no MASQUERADE or SNAT rule)`;
+  const rules = snatRulesFor(inv.firewall, src, dst);
+  if (rules.length === 0) return ` (none of the ${all.length} MASQUERADE/SNAT rule(s) of ${node}'s nat table matches ${src} > ${dst} by address)`;
   const best = (addr ? rules.find((r) => r.includes(addr)) : undefined) ?? rules[0]!;
-  return ` (nat on ${node}: \`${best}\`${rules.length > 1 ? ` and ${rules.length - 1} more MASQUERADE/SNAT rule(s)` : ''})`;
+  return ` (nat on ${node}: \`${best}\`${rules.length > 1 ? ` and ${rules.length - 1} more matching MASQUERADE/SNAT rule(s)` : ''})`;
 }
 
 /** The address a flow's packet was rewritten to and which node owns it: masquerade/SNAT on that node. */
@@ -157,10 +160,10 @@ function rewriteOf(x: DiagnoseContext, f: FlowObservation, v: FlowVerdict): Diag
   const own = x.owners.get(seen);
   const sender = probeNamed(x, f.flow.from);
   if (own) {
-    return one('masquerade', own.node, `${seen} is ${own.node}'s address${own.dev ? ` (${own.dev})` : ''}: ${was} was rewritten to it, masquerade/SNAT on ${own.node}${natFact(x, own.node, seen)}`);
+    return one('masquerade', own.node, `${seen} is ${own.node}'s address${own.dev ? ` (${own.dev})` : ''}: ${was} was rewritten to it, masquerade/SNAT on ${own.node}${natFact(x, own.node, was, exp[2]!, seen)}`);
   }
   const node = sender?.node;
-  return one('masquerade', node, `${was} was rewritten to ${seen}, an address of no node${node ? `: most likely SNAT on the sending node ${node}${natFact(x, node, seen)}` : ''}`);
+  return one('masquerade', node, `${was} was rewritten to ${seen}, an address of no node${node ? `: most likely SNAT on the sending node ${node}${natFact(x, node, was, exp[2]!, seen)}` : ''}`);
 }
 
 // ------------------------------------------------------------ 4. egress
@@ -175,7 +178,7 @@ function egressOf(x: DiagnoseContext, f: FlowObservation): Diagnosis | undefined
   const inv = hostInv(x, node);
   if (x.obs.egressSnat !== 'node') {
     const own = x.owners.get(s.src);
-    return own ? one('masquerade', own.node, `${s.src} is ${own.node}'s address: egress was SNATed on the node though it was declared ${x.obs.egressSnat}${natFact(x, own.node, s.src)}`) : undefined;
+    return own ? one('masquerade', own.node, `${s.src} is ${own.node}'s address: egress was SNATed on the node though it was declared ${x.obs.egressSnat}${natFact(x, own.node, p.ip, s.dst, s.src)}`) : undefined;
   }
   if (x.owners.get(s.src)) return undefined;
   const dev = s.ifindex !== undefined ? inv?.links?.find((l) => l.ifindex === s.ifindex)?.name : undefined;
@@ -190,7 +193,7 @@ function egressOf(x: DiagnoseContext, f: FlowObservation): Diagnosis | undefined
       return one('route', node, `${node} has no policy rule for its pod ${p.ip}, while ${peer} has \`${r.text}\` for its pods: ${p.ip} > ${f.flow.dstIP} takes ${taken ? `\`${taken.text}\`` : 'the main table'} and left${dev ? ` by ${dev}` : ''} unmasqueraded`);
     }
   }
-  return one('masquerade', node, `${s.src} > ${s.dst} left ${node}'s uplink${dev ? ` ${dev}` : ''} with the pod's address: no masquerade on ${node}${natFact(x, node)}`);
+  return one('masquerade', node, `${s.src} > ${s.dst} left ${node}'s uplink${dev ? ` ${dev}` : ''} with the pod's address: no masquerade on ${node}${natFact(x, node, s.src, s.dst)}`);
 }
 
 // ------------------------------------------------------------ 5. MTU

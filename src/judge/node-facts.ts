@@ -158,6 +158,28 @@ export function snatRules(fw: readonly CommandSnapshot[] | undefined): string[] 
   return out;
 }
 
+/** The `-s`/`-d` conditions of an iptables-save rule (negated with `!`); nft statements: `ip saddr`/`ip daddr`. */
+function addressConditions(rule: string): { neg: boolean; dir: 's' | 'd'; cidr: string }[] {
+  const out: { neg: boolean; dir: 's' | 'd'; cidr: string }[] = [];
+  for (const m of rule.matchAll(/(!\s+)?(?:-([sd])|--(source|destination)|ip6? ([sd])addr)\s+(!=\s+)?(\S+)/g)) {
+    const dir = (m[2] ?? m[4] ?? (m[3] === 'source' ? 's' : 'd')) as 's' | 'd';
+    out.push({ neg: !!m[1] || !!m[5], dir, cidr: m[6]!.includes('/') ? m[6]! : `${m[6]}/${m[6]!.includes(':') ? 128 : 32}` });
+  }
+  return out;
+}
+
+/**
+ * The MASQUERADE/SNAT rules whose own address conditions hold for a packet
+ * from src to dst, those that name the source first (the chain that jumps to
+ * a rule is not followed: a rule with no condition of its own is a candidate).
+ */
+export function snatRulesFor(fw: readonly CommandSnapshot[] | undefined, src: string, dst: string): string[] {
+  const holds = (r: string) => addressConditions(r).every((c) => inCidr(c.dir === 's' ? src : dst, c.cidr) !== c.neg);
+  const named = (r: string) => addressConditions(r).some((c) => c.dir === 's' && !c.neg);
+  const ok = snatRules(fw).filter(holds);
+  return [...ok.filter(named), ...ok.filter((r) => !named(r))];
+}
+
 export interface ForwardPolicy {
   /** The FORWARD chain's policy: ACCEPT or DROP. */
   policy: 'ACCEPT' | 'DROP';

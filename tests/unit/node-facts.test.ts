@@ -4,7 +4,7 @@
 // texts are what iproute2 and iptables print (lab nodes, calico, AWS VPC CNI).
 import { describe, expect, test } from 'vitest';
 import {
-  dropsPackets, forwardPolicy, isDefault, linkByName, longestMatch, parseRoutes, parseRules, routeLookup, snapshotGaps, snatRules, sourceRules,
+  dropsPackets, forwardPolicy, isDefault, linkByName, longestMatch, parseRoutes, parseRules, routeLookup, snapshotGaps, snatRules, snatRulesFor, sourceRules,
 } from '../../src/judge/node-facts.js';
 import { icmpMessage, icmpShortName } from '../../src/decode/icmp.js';
 
@@ -158,6 +158,27 @@ describe('nat and filter tables', () => {
     expect(snatRules([{ command: 'iptables-save -t nat', error: 'iptables-save is not installed in the probe image' }])).toEqual([]);
     expect(snatRules([{ command: 'iptables-save -t filter', output: '-A FORWARD -j ACCEPT\n' }])).toEqual([]);
     expect(snatRules(undefined)).toEqual([]);
+  });
+
+  test('the rules that match a packet by their own address conditions, those naming its source first', () => {
+    const fw = [{ command: 'iptables-save -t nat', output: `*nat
+-A POSTROUTING -s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE
+-A CNI-abc ! -d 224.0.0.0/4 -j MASQUERADE
+-A POSTROUTING --source 10.244.1.2 --destination 10.244.2.0/24 -j SNAT --to-source 172.18.0.9
+-A POSTROUTING ! -s 10.244.1.0/24 -j MASQUERADE
+COMMIT
+` }, { command: 'nft list ruleset', output: 'ip saddr 10.244.1.0/24 ip daddr != 10.244.0.0/16 masquerade\n' }];
+    expect(snatRulesFor(fw, '10.244.1.2', '10.244.2.3')).toEqual([
+      '-A POSTROUTING --source 10.244.1.2 --destination 10.244.2.0/24 -j SNAT --to-source 172.18.0.9',
+      '-A CNI-abc ! -d 224.0.0.0/4 -j MASQUERADE',
+    ]);
+    expect(snatRulesFor(fw, '10.244.1.2', '198.51.100.10')).toEqual([
+      '-A POSTROUTING -s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE',
+      'ip saddr 10.244.1.0/24 ip daddr != 10.244.0.0/16 masquerade',
+      '-A CNI-abc ! -d 224.0.0.0/4 -j MASQUERADE',
+    ]);
+    expect(snatRulesFor(fw, '10.9.0.1', '224.0.0.5')).toEqual(['-A POSTROUTING ! -s 10.244.1.0/24 -j MASQUERADE']);
+    expect(snatRulesFor(undefined, '10.9.0.1', '10.0.0.1')).toEqual([]);
   });
 
   test('the FORWARD policy and its rules, from the filter table only; or from an nft forward hook', () => {
