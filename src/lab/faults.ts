@@ -77,6 +77,8 @@ export interface ProfileOutcome {
   failed: readonly string[];
   undecided: readonly string[];
   why: string;
+  /** Where the reported cause differs on this profile. */
+  diagnosis?: ExpectedDiagnosis;
 }
 
 /** Profiles that masquerade pod → node traffic: a node's reply to a pod's probe goes back to the node address, by the underlay. */

@@ -75,7 +75,7 @@ function assertDecisiveEvidence(report: ConformanceReport, runDir: string): void
  * design) name the fault's subsystem and node: the node it was applied to,
  * or, for faults on every node, each failed flow's sending node.
  */
-function assertDiagnosis(report: ConformanceReport, runDir: string, stdout: string, fault: FaultDef | undefined, byDesign: readonly string[]): void {
+function assertDiagnosis(report: ConformanceReport, runDir: string, stdout: string, fault: FaultDef | undefined, dataplane: Dataplane, byDesign: readonly string[]): void {
   for (const c of report.checks.filter((x) => x.result === 'failed')) {
     const d = c.diagnosis;
     expect(d, `${c.id} has a diagnosis`).toBeDefined();
@@ -84,7 +84,7 @@ function assertDiagnosis(report: ConformanceReport, runDir: string, stdout: stri
     expect(stdout).toContain(`likely cause: ${SUBSYSTEM_LABEL[d!.subsystem]} on ${d!.nodes.join(', ')}: ${d!.text}`);
     expect(readFileSync(join(runDir, c.evidence!, 'flows.txt'), 'utf8')).toContain(`likely cause: ${SUBSYSTEM_LABEL[d!.subsystem]} on ${d!.nodes.join(', ')}`);
     if (!fault || byDesign.includes(c.id)) continue;
-    const want = fault.diagnosis;
+    const want = fault.on?.[dataplane]?.diagnosis ?? fault.diagnosis;
     expect(d!.subsystem, `${c.id} of ${fault.name}: ${d!.text}`).toBe(want.subsystem);
     if (want.node !== 'sender') {
       expect(d!.nodes, `${c.id} of ${fault.name}: ${d!.text}`).toEqual([`node-${want.node}`]);
@@ -144,7 +144,7 @@ describeLab('fault gallery: the detection matrix', () => {
       // Each failing check fails on flows the fault touches, not just on aggregate.
       for (const id of failed.filter((x) => !byDesign.includes(x))) expect(report!.checks.find((c) => c.id === id)!.flows.some((f) => f.verdict === 'failed')).toBe(true);
       assertDecisiveEvidence(report!, r.runDir!);
-      assertDiagnosis(report!, r.runDir!, String(r.stdout), fault, byDesign);
+      assertDiagnosis(report!, r.runDir!, String(r.stdout), fault, dataplane, byDesign);
       await assertJudgeReproduces(report!, r.runDir!, failed.length ? 1 : 0);
       if (fault?.name === 'missing-route') {
         // node-1 has no route to node-2's pods: node-2's SYNs reach node-1, whose SYN-ACKs die. The verdict names that direction.

@@ -79,7 +79,8 @@ describe('recorded faults', () => {
       expect(c.diagnosis!.nodes).toEqual(['node-1', 'node-2']);
     }
     const f = verdicts(checkOf(r, 'NM-1.2'), 'failed').find((x) => x.from.startsWith('pw-pod-node-2-'))!;
-    expect(f.diagnosis!.text).toMatch(/^172\.18\.0\.12 is node-2's address \(eth0\): 10\.244\.2\.\d was rewritten to it, masquerade\/SNAT on node-2 \(node-2's nat table is not in the bundle: no nat\/filter snapshot \(a bundle from before podwire recorded one\)\)$/);
+    // The bridge plugin's ipMasq chain (CNI-<hash>), jumped to for each pod, is the rule that matches pod → pod traffic.
+    expect(f.diagnosis!.text).toMatch(/^172\.18\.0\.12 is node-2's address \(eth0\): 10\.244\.2\.\d was rewritten to it, masquerade\/SNAT on node-2 \(nat on node-2: `-A CNI-[0-9a-f]+ ! -d 224\.0\.0\.0\/4 -m comment --comment "name: \\"podwire\\" id: \\"pw[0-9a-f]+\\"" -j MASQUERADE` and \d more matching MASQUERADE\/SNAT rule\(s\)\)$/);
   });
 
   test('the masquerade rule that matches the packet is quoted from the node\'s nat table; an SNAT to the address seen first', async () => {
@@ -153,6 +154,63 @@ describe('recorded faults', () => {
       expect(c.diagnosis!.text).toMatch(/pw-pod-node-2-[ab]('s eth0|: eth0) has 10\.244\.2\.\d, but the API says its IP is 10\.244\.2\.10\d: the address on the interface is not the pod's status IP \(on node-2\)$/);
       expect(c.diagnosis!.explains).toBe(c.diagnosis!.of);
     }
+  });
+});
+
+describe('recorded with the nodes\' snapshots', () => {
+  test('forward-drop: node-2\'s FORWARD policy, read from its filter table, for traffic to and from its pods', async () => {
+    const b = await loadBundle('forward-drop');
+    expect(host(b, 'node-2').firewall!.find((f) => f.command === 'iptables-save -t filter')!.output).toMatch(/^:FORWARD DROP \[\d+:\d+\]$/m);
+    const r = judge(b);
+    expect(failedChecks(r).map((c) => c.id)).toEqual(['NM-1.1', 'NM-1.2', 'NM-2.2', 'NM-2.3', 'NM-2.4']);
+    for (const c of failedChecks(r)) {
+      expectEveryFlow(c, 'forward-policy', () => 'node-2');
+      expect(c.diagnosis!.text).toMatch(/^node-2's FORWARD policy is DROP \(`:FORWARD DROP \[\d+:\d+\]`\) and no rule accepts pod traffic: (traffic (to|from)|the answer (of|to)) pw-pod-node-2-[ab] is dropped there$/);
+    }
+  });
+
+  test('no-proxy-arp: node-2\'s pods asked for their gateway and got no answer, whichever end they were', async () => {
+    const b = await loadBundle('no-proxy-arp');
+    const r = judge(b);
+    for (const c of failedChecks(r).filter((x) => x.id !== 'NM-3.4' && x.id !== 'NM-2.3')) {
+      expectEveryFlow(c, 'arp', () => 'node-2');
+      expect(c.diagnosis!.text).toMatch(/^pw-pod-node-2-[ab] asked who-has 169\.254\.1\.1 \(its default gateway\) \d+ time\(s\), packet #\d+ at pw-pod-node-2-[ab], and no answer came: node-2's side of its link does not answer ARP for the gateway \(proxy ARP\)$/);
+    }
+    // calico masquerades pod → node by design (strict NM-2.3): those flows are the masquerade of the sending node; node-2's are the ARP.
+    const nm23 = checkOf(r, 'NM-2.3');
+    expect(nm23.diagnosis).toMatchObject({ subsystem: 'arp', nodes: ['node-2'] });
+    for (const f of verdicts(nm23, 'failed')) expect(f.diagnosis!.subsystem).toBe(senderNode(b, f.from) === 'node-2' ? 'arp' : 'masquerade');
+    // calico-ipam ignores the podCIDRs (strict NM-3.4, by design): IPAM on every node with a pod outside.
+    expect(checkOf(r, 'NM-3.4').diagnosis).toMatchObject({ subsystem: 'ipam', nodes: ['node-1', 'node-2'] });
+  });
+
+  test('node-to-pod-snat: node-2\'s own traffic to pods rewritten to its second address by the SNAT rule quoted', async () => {
+    const b = await loadBundle('node-to-pod-snat');
+    const r = judge(b);
+    for (const c of failedChecks(r)) {
+      expectEveryFlow(c, 'masquerade', () => 'node-2');
+      expect(c.diagnosis!.text).toMatch(/^172\.18\.0\.102 is node-2's address \(eth0\): (172\.18\.0\.12|10\.244\.2\.1) was rewritten to it, masquerade\/SNAT on node-2 \(nat on node-2: `-A POSTROUTING -d 10\.244\.0\.0\/16 -m addrtype --src-type LOCAL -j SNAT --to-source 172\.18\.0\.102`/);
+    }
+  });
+
+  test('overlapping-pod-cidr: every failure, API findings and flows, is IPAM on node-2', async () => {
+    const r = judge(await loadBundle('overlapping-pod-cidr'));
+    expect(failedChecks(r).length).toBeGreaterThan(4);
+    for (const c of failedChecks(r)) {
+      expect(c.diagnosis, c.id).toMatchObject({ subsystem: 'ipam', nodes: ['node-2'] });
+      expect(c.diagnosis!.explains, c.id).toBe(c.diagnosis!.of);
+    }
+    expect(checkOf(r, 'NM-3.1').diagnosis!.text).toBe('node-2\'s pod CIDR 10.244.1.0/24 overlaps node-1\'s 10.244.1.0/24: IPAM on both hands out addresses such as 10.244.1.2');
+  });
+
+  test('missing-policy-rule: node-2 lacks the policy rule node-1 has for its pods', async () => {
+    const b = await loadBundle('missing-policy-rule');
+    const c = checkOf(judge(b), 'NM-4.1');
+    expectEveryFlow(c, 'route', () => 'node-2');
+    expect(c.diagnosis!.text).toMatch(/^node-2 has no policy rule for its pod 172\.18\.64\.\d+, while node-1 has `1536: from 172\.18\.64\.0\/26 lookup 100` for its pods: 172\.18\.64\.\d+ > 198\.51\.100\.10 takes `default via 172\.18\.0\.1 dev eth0` and left by eth0 unmasqueraded$/);
+    // Put the rule back: what is left is that nothing masqueraded it.
+    host(b, 'node-2').rules += '1536:\tfrom 172.18.64.64/26 lookup 100\n';
+    expect(checkOf(judge(b), 'NM-4.1').diagnosis).toMatchObject({ subsystem: 'masquerade', nodes: ['node-2'] });
   });
 });
 
@@ -254,7 +312,7 @@ describe('FORWARD policy, IPAM, nothing to go on', () => {
 });
 
 describe('a check\'s diagnosis from its flows\'', () => {
-  const d = (subsystem: Diagnosis['subsystem'], nodes: string[], text = subsystem): Diagnosis => ({ subsystem, nodes, text });
+  const d = (subsystem: Diagnosis['subsystem'], nodes: string[], text: string = subsystem): Diagnosis => ({ subsystem, nodes, text });
   const order = ['node-1', 'node-2', 'node-3', 'node-10'];
 
   test('the subsystem most flows point at, with every node they name, in the API\'s node order', () => {
