@@ -169,15 +169,40 @@ function addressConditions(rule: string): { neg: boolean; dir: 's' | 'd'; cidr: 
 }
 
 /**
- * The MASQUERADE/SNAT rules whose own address conditions hold for a packet
- * from src to dst, those that name the source first (the chain that jumps to
- * a rule is not followed: a rule with no condition of its own is a candidate).
+ * The MASQUERADE/SNAT rules that hold for a packet from src to dst by their
+ * address conditions, and by those of the rules that jump to their chain
+ * (iptables-save: a chain no rule jumps to is a base chain), those that name
+ * the source first.
  */
 export function snatRulesFor(fw: readonly CommandSnapshot[] | undefined, src: string, dst: string): string[] {
   const holds = (r: string) => addressConditions(r).every((c) => inCidr(c.dir === 's' ? src : dst, c.cidr) !== c.neg);
-  const named = (r: string) => addressConditions(r).some((c) => c.dir === 's' && !c.neg);
-  const ok = snatRules(fw).filter(holds);
-  return [...ok.filter(named), ...ok.filter((r) => !named(r))];
+  const names = (r: string) => addressConditions(r).some((c) => c.dir === 's' && !c.neg);
+  const lines = (fw ?? []).filter(isIptables).flatMap((s) => (s.output ?? '').split('\n').map((l) => l.trim()).filter((l) => l.startsWith('-A ')));
+  const chainOf = (r: string) => r.split(/\s+/)[1] ?? '';
+  /** How a rule's chain is reached: unreached, reached, or reached by a jump that names the source. */
+  const reach = (chain: string, depth = 0): 'no' | 'yes' | 'named' => {
+    const jumps = lines.filter((l) => new RegExp(`\\s-[jg] ${chain.replace(/[^\w-]/g, '')}(\\s|$)`).test(l));
+    if (jumps.length === 0 || depth > 8) return 'yes';
+    let best: 'no' | 'yes' | 'named' = 'no';
+    for (const j of jumps.filter(holds)) {
+      const up = reach(chainOf(j), depth + 1);
+      if (up === 'named' || (up === 'yes' && names(j))) return 'named';
+      if (up === 'yes') best = 'yes';
+    }
+    return best;
+  };
+  // An earlier RETURN or ACCEPT of the same chain that holds for the packet by address (and matches nothing else) ends it before the rule.
+  const plain = (r: string) => !/\s-m (?!comment\b)|\s--(mark|ctstate|match-set)\b/.test(r);
+  const cutShort = (rule: string) => {
+    const i = lines.indexOf(rule);
+    return lines.slice(0, Math.max(0, i)).some((l) => chainOf(l) === chainOf(rule) && /\s-j (RETURN|ACCEPT)(\s|$)/.test(l) && holds(l) && plain(l));
+  };
+  const ok: { rule: string; named: boolean }[] = [];
+  for (const rule of snatRules(fw).filter((r) => holds(r) && !cutShort(r))) {
+    const via = rule.startsWith('-A ') ? reach(chainOf(rule)) : 'yes';
+    if (via !== 'no') ok.push({ rule, named: names(rule) || via === 'named' });
+  }
+  return [...ok.filter((x) => x.named), ...ok.filter((x) => !x.named)].map((x) => x.rule);
 }
 
 export interface ForwardPolicy {

@@ -181,6 +181,32 @@ COMMIT
     expect(snatRulesFor(undefined, '10.9.0.1', '10.0.0.1')).toEqual([]);
   });
 
+  test('a rule in a chain counts when a jump to the chain holds (a jump naming the source makes it name it), and not after a RETURN that holds', () => {
+    // The bridge plugin's ipMasq (a chain per pod) and the lab's egress chain, as iptables-save printed them on a node.
+    const nat = `*nat
+:POSTROUTING ACCEPT [0:0]
+-A POSTROUTING -s 10.244.0.0/16 -j PW-EGRESS
+-A POSTROUTING -s 10.244.1.2/32 -m comment --comment "id: a" -j CNI-aaa
+-A POSTROUTING -s 10.244.1.3/32 -m comment --comment "id: b" -j CNI-bbb
+-A CNI-aaa -d 10.244.1.0/24 -j ACCEPT
+-A CNI-aaa ! -d 224.0.0.0/4 -j MASQUERADE
+-A CNI-bbb -d 10.244.1.0/24 -j ACCEPT
+-A CNI-bbb ! -d 224.0.0.0/4 -j MASQUERADE
+-A PW-EGRESS -d 10.244.0.0/16 -j RETURN
+-A PW-EGRESS -m mark --mark 0x1 -j RETURN
+-A PW-EGRESS -j MASQUERADE
+COMMIT
+`;
+    const fw = [{ command: 'iptables-save -t nat', output: nat }];
+    expect(snatRulesFor(fw, '10.244.1.3', '10.244.2.2')).toEqual(['-A CNI-bbb ! -d 224.0.0.0/4 -j MASQUERADE']);
+    expect(snatRulesFor(fw, '10.244.1.2', '10.244.1.9')).toEqual([]);
+    expect(snatRulesFor(fw, '10.244.1.2', '198.51.100.10')).toEqual(['-A CNI-aaa ! -d 224.0.0.0/4 -j MASQUERADE', '-A PW-EGRESS -j MASQUERADE']);
+    expect(snatRulesFor(fw, '10.9.9.9', '198.51.100.10')).toEqual([]);
+    // A chain jumped to only from a chain nothing reaches is not reached either.
+    expect(snatRulesFor([{ command: 'iptables-save -t nat', output: '-A A -s 10.0.0.0/8 -j B\n-A X -s 1.1.1.1/32 -j A\n-A B -j MASQUERADE\n' }], '10.1.1.1', '2.2.2.2')).toEqual([]);
+    expect(snatRulesFor([{ command: 'iptables-save -t nat', output: '-A A -s 10.0.0.0/8 -j B\n-A X -d 2.2.2.0/24 -j A\n-A B -j MASQUERADE\n' }], '10.1.1.1', '2.2.2.2')).toEqual(['-A B -j MASQUERADE']);
+  });
+
   test('the FORWARD policy and its rules, from the filter table only; or from an nft forward hook', () => {
     expect(forwardPolicy([{ command: 'iptables-save -t nat', output: NAT }, { command: 'iptables-save -t filter', output: FILTER }]))
       .toEqual({ policy: 'DROP', rules: [], text: ':FORWARD DROP [0:0]' });
