@@ -229,11 +229,12 @@ function pathHops(x: DiagnoseContext, from: Probe, to: Probe, size: number): { h
   };
   hop(a, dev, size, out?.mtu);
   const up = tunnel ? underlayTo(x, ia, b) : undefined;
-  hop(a, up, size + overhead);
-  const inB = tunnel ? underlayTo(x, ib, a) : undefined;
+  if (up !== dev) hop(a, up, size + overhead);
+  // The receiving node's NIC (its route back to the sender's node), then its device to the pod.
+  const inB = a !== b ? underlayTo(x, ib, a) : undefined;
   hop(b, inB, size + overhead);
   const toPod = linkByName(ib?.links, ib ? routeLookup(ib, from.ip, to.ip).route?.dev : undefined);
-  hop(b, toPod, size);
+  if (toPod !== inB) hop(b, toPod, size);
   hops.push({ node: b, what: `${to.name} eth0`, size, ...(podMtu(to) ? { mtu: podMtu(to)! } : {}) });
   const wire = up ?? dev;
   return { hops, overhead, ...(tunnel ? { tunnel } : {}), ...(wire ? { uplink: `${wire.name} (MTU ${wire.mtu ?? '?'})` } : {}) };

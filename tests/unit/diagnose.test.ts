@@ -244,6 +244,17 @@ describe('MTU', () => {
     expect(c.diagnosis!.nodes).toEqual(['node-2']);
   });
 
+  test('without a tunnel the datagram crosses the receiving node\'s NIC as sent: a smaller NIC there names that node', async () => {
+    const b = await loadBundle('mtu-blackhole');
+    for (const [node, eth0] of [['node-1', 1500], ['node-2', 1400]] as const) {
+      host(b, node).links = [{ name: 'eth0', ifindex: 2, mtu: eth0 }, { name: 'flannel.1', ifindex: 3, mtu: 1500 }, { name: 'cni0', ifindex: 4, mtu: 1500 }];
+    }
+    const c = checkOf(judge(b), 'NM-5.1');
+    const fromOne = verdicts(c, 'failed').find((x) => x.from.startsWith('pw-pod-node-1-'))!;
+    expect(fromOne.diagnosis).toEqual({ subsystem: 'mtu', nodes: ['node-2'], text: 'the 1500-byte datagram is 1500 bytes at node-2\'s eth0, whose MTU is 1400: too big there, and no ICMP "fragmentation needed" came back' });
+    expect(c.diagnosis!.nodes).toEqual(['node-2']);
+  });
+
   test('without links recorded, the sender\'s pod MTU is all there is', async () => {
     const c = checkOf(judge(await loadBundle('mtu-blackhole')), 'NM-5.1');
     expect(verdicts(c, 'failed')[0]!.diagnosis!.text).toMatch(/^the 1500-byte DF datagram left node-\d and vanished without an ICMP "fragmentation needed": the path from node-\d to node-\d is smaller than node-\d's MTUs \(pod 1500\) allow$/);
