@@ -784,6 +784,9 @@ def snapshot(argv):
 def firewall_snapshot():
     """The node's nat and filter tables: iptables-save (nf_tables or legacy, as the node's tools are), and nft's ruleset where nft exists."""
     out = [snapshot(['iptables-save', '-t', 'nat']), snapshot(['iptables-save', '-t', 'filter'])]
+    # iptables-nft says so when the node's rules were written by the legacy backend (an older kube-proxy or CNI).
+    if any('iptables-legacy tables present' in e.get('output', '') for e in out) and tool('iptables-legacy-save'):
+        out += [snapshot(['iptables-legacy-save', '-t', 'nat']), snapshot(['iptables-legacy-save', '-t', 'filter'])]
     if tool('nft') or all('output' not in e for e in out):
         out.append(snapshot(['nft', 'list', 'ruleset']))
     return out

@@ -141,7 +141,7 @@ export const linkByName = (links: readonly LinkInfo[] | undefined, name: string 
 
 // ------------------------------------------------------------------ firewall
 
-const isIptables = (s: CommandSnapshot) => s.command.startsWith('iptables-save') || s.command.startsWith('ip6tables-save');
+const isIptables = (s: CommandSnapshot) => /^(ip6?tables|iptables-legacy)-save\b/.test(s.command);
 const isNft = (s: CommandSnapshot) => s.command.startsWith('nft');
 
 /** The rules that rewrite sources: MASQUERADE and SNAT (iptables-save lines, nft statements). */

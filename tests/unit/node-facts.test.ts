@@ -158,6 +158,10 @@ describe('nat and filter tables', () => {
     expect(snatRules([{ command: 'iptables-save -t nat', error: 'iptables-save is not installed in the probe image' }])).toEqual([]);
     expect(snatRules([{ command: 'iptables-save -t filter', output: '-A FORWARD -j ACCEPT\n' }])).toEqual([]);
     expect(snatRules(undefined)).toEqual([]);
+    // Rules the legacy backend holds (iptables-nft points at them), and IPv6's, count; other commands' text does not.
+    expect(snatRules([{ command: 'iptables-legacy-save -t nat', output: '-A POSTROUTING -j MASQUERADE\n' }, { command: 'ip6tables-save -t nat', output: '-A POSTROUTING -s fd00::/64 -j MASQUERADE\n' }]))
+      .toEqual(['-A POSTROUTING -j MASQUERADE', '-A POSTROUTING -s fd00::/64 -j MASQUERADE']);
+    expect(snatRules([{ command: 'cat rules', output: '-A POSTROUTING -j MASQUERADE\n' }])).toEqual([]);
   });
 
   test('the rules that match a packet by their own address conditions, those naming its source first', () => {
