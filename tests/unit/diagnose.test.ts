@@ -6,9 +6,9 @@ import { describe, expect, test } from 'vitest';
 import type { RunBundle } from '../../src/bundle/model.js';
 import type { CheckResult, CommandSnapshot, Diagnosis } from '../../src/conformance/model.js';
 import { summarizeDiagnoses } from '../../src/judge/diagnose.js';
-import { diagnosisLine } from '../../src/report/diagnosis-text.js';
+import { diagnosisLine, SUBSYSTEM_LABEL } from '../../src/report/diagnosis-text.js';
 import type { ConformanceReport } from '../../src/report/model.js';
-import { checkOf, judge, loadBundle, nodeOf, setPodCIDRs, verdicts } from '../helpers/bundles.js';
+import { checkOf, judge, loadBundle, nodeOf, podLike, setPodCIDRs, verdicts } from '../helpers/bundles.js';
 
 const failedChecks = (r: ConformanceReport) => r.checks.filter((c) => c.result === 'failed');
 const host = (b: RunBundle, node: string) => b.probes.inventory[`pw-host-${node}`]!;
@@ -344,5 +344,43 @@ describe('a check\'s diagnosis from its flows\'', () => {
   test('one line for people', () => {
     expect(diagnosisLine({ subsystem: 'masquerade', nodes: ['node-1', 'node-2'], text: 'what shows it', explains: 3, of: 4 })).toBe('masquerade/SNAT on node-1, node-2: what shows it (3 of 4 failed)');
     expect(diagnosisLine({ subsystem: 'forward-policy', nodes: ['node-2'], text: 't', explains: 1, of: 1 })).toBe('FORWARD policy on node-2: t (1 of 1 failed)');
+  });
+});
+
+describe('more facts', () => {
+  test('an ICMP error from a node\'s address names that node: it refused to forward', async () => {
+    const b = await loadBundle('missing-route');
+    b.api.nodes.items.find((n) => n.metadata!.name === 'node-2')!.status!.addresses!.push({ type: 'InternalIP', address: '172.18.0.1' });
+    const f = verdicts(checkOf(judge(b), 'NM-2.2'), 'failed')[0]!;
+    expect(f.diagnosis).toEqual({ subsystem: 'route', nodes: ['node-2'], text: expect.stringMatching(/^ICMP destination unreachable: network unreachable from 172\.18\.0\.1 \(packet #\d+ at pw-host-node-1\): 172\.18\.0\.1 is node-2's address, which refused to forward it$/) });
+  });
+
+  test('two live pods on two nodes with one address, pod CIDRs apart: IPAM on the node listed later, for the finding and the flows to it', async () => {
+    const b = await loadBundle('clean-hostgw');
+    const ip = b.probes.probes.find((p) => p.name === 'pw-pod-node-2-a')!.ip;
+    const twin = podLike(b, 'pw-pod-node-1-b', { name: 'twin', namespace: 'other', ips: [ip] });
+    b.api.pods.items.push(twin);
+    const r = judge(b);
+    expect(checkOf(r, 'NM-3.1').diagnosis).toEqual({
+      subsystem: 'ipam', nodes: ['node-2'], explains: 1, of: 1,
+      text: `${ip} is held by 2 live pods (${b.api.pods.items.find((p) => p.metadata!.name === 'pw-pod-node-2-a')!.metadata!.namespace}/pw-pod-node-2-a on node-2, other/twin on node-1): IPAM handed it out twice`,
+    });
+    b.api.nodes.items.reverse();
+    expect(checkOf(judge(b), 'NM-3.1').diagnosis!.nodes).toEqual(['node-1']);
+  });
+
+  test('the uplink a pod\'s unmasqueraded egress left by is named from the node\'s links', async () => {
+    const b = await loadBundle('no-egress-snat');
+    const up = b.probes.inventory['pw-host-node-1']!.uplinks![0]!.devices[0]!;
+    host(b, 'node-1').links = [{ name: 'lo', ifindex: 1 }, { name: `${up.name}-named`, ifindex: up.ifindex }];
+    const f = verdicts(checkOf(judge(b), 'NM-4.1'), 'failed').find((x) => x.from.startsWith('pw-pod-node-1-'))!;
+    expect(f.diagnosis!.text).toContain(`left node-1's uplink ${up.name}-named with the pod's address`);
+  });
+
+  test('each subsystem has its words', () => {
+    expect(SUBSYSTEM_LABEL).toEqual({
+      route: 'route', masquerade: 'masquerade/SNAT', 'forward-policy': 'FORWARD policy', mtu: 'MTU', ipam: 'IPAM',
+      'interface-address': 'address on the interface', arp: 'ARP (neighbour resolution)', unknown: 'unknown',
+    });
   });
 });
