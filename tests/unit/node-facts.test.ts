@@ -62,6 +62,20 @@ describe('routes', () => {
     expect(longestMatch(r, 'main', 'fd00::1')?.prefix).toBe('::/0');
   });
 
+  test('every route type ip(8) prints is read as a type; of two equally long matches the first wins', () => {
+    const r = parseRoutes('unicast 10.0.0.0/8 dev a\nmulticast ff00::/8 dev eth0 table local pref medium\nanycast fe80:: dev eth0 table local pref medium\nnat 10.9.0.0/16 via 10.1.1.1\n\n10.0.0.0/8 dev b\n');
+    expect(r.map((x) => [x.prefix, x.type, x.dev ?? '-'])).toEqual([
+      ['10.0.0.0/8', 'unicast', 'a'], ['ff00::/8', 'multicast', 'eth0'], ['fe80::/128', 'anycast', 'eth0'], ['10.9.0.0/16', 'nat', '-'], ['10.0.0.0/8', 'unicast', 'b'],
+    ]);
+    expect(longestMatch(r, 'main', '10.1.2.3')?.dev).toBe('a');
+    expect(parseRoutes('10.0.0.0/8 dev a mtu 0\n10.0.0.0/8 dev a mtu lock\n').map((x) => x.mtu)).toEqual([undefined, undefined]);
+  });
+
+  test.each(['not', 'fwmark', 'iif', 'oif', 'uidrange', 'ipproto', 'sport', 'dport', 'tos', 'dsfield', 'l3mdev'])('a rule selecting by %s cannot be evaluated', (w) => {
+    expect(parseRules(`10:\tfrom all ${w} x lookup 7\n`)[0]!.opaque).toBe(true);
+    expect(parseRules(`10:\tfrom all to 10.0.0.0/8 table 7\n20:\tfrom all iif lo\n`).map((r) => [r.pref, r.table, r.opaque])).toEqual([[10, '7', false]]);
+  });
+
   test('default, dropping and ordinary routes', () => {
     const [def, , , , , , , , v6def] = parseRoutes(HOSTGW);
     expect([isDefault(def!), isDefault(v6def!), isDefault(parseRoutes('10.0.0.0/8 dev x')[0]!)]).toEqual([true, true, false]);
