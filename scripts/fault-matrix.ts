@@ -5,6 +5,7 @@
 import { CHECKS } from '../src/conformance/catalogue.js';
 import { FAULTS } from '../src/lab/faults.js';
 import { PROFILES, expectedOn } from '../src/lab/profiles.js';
+import { SUBSYSTEM_LABEL } from '../src/report/diagnosis-text.js';
 
 export const MATRIX_BEGIN = '<!-- fault-matrix:begin — generated from src/lab/faults.ts by `npm run docs`; edit the declaration, not this table -->';
 export const MATRIX_END = '<!-- fault-matrix:end -->';
@@ -46,7 +47,8 @@ export function faultMatrixMarkdown(): string {
   const all = PROFILES.length;
   const list = FAULTS.map((f) => {
     const on = Object.entries(f.on ?? {}).map(([d, o]) => ` On ${d}: ${o!.why}.`).join('');
-    return `- \`${f.name}\`${f.dataplanes.length < all ? ` (${f.dataplanes.join(', ')} only)` : ''}: ${f.summary} Models: ${f.models}${on}`;
+    const cause = `${SUBSYSTEM_LABEL[f.diagnosis.subsystem]} on ${f.diagnosis.node === 'sender' ? 'each failing flow\'s sending node' : `node-${f.diagnosis.node}`}`;
+    return `- \`${f.name}\`${f.dataplanes.length < all ? ` (${f.dataplanes.join(', ')} only)` : ''}: ${f.summary} Models: ${f.models}${on} Likely cause reported: ${cause}.`;
   });
   const checks = CHECKS.map((c) => `${c.id} ${c.title}`).join('; ');
   return [head, rule, ...clean, ...rows, '', legend, '', `Checks: ${checks}.`, '', ...list].join('\n');

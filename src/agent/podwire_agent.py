@@ -15,7 +15,9 @@
 #              "<line>.from.<POD_NAME>\n". Exit 1 when no port is free.
 #              PODWIRE_LOOPBACK_ONLY=1 binds 127.0.0.1 and ::1 instead (tests).
 #   inventory  Prints ONE JSON object: addresses, addrText, routes, rules,
-#              mtu (pod probes), port or portError, uplinks; with a `capture`
+#              links, mtu (pod probes), port or portError, uplinks, and for
+#              host probes firewall (the node's nat and filter tables, each
+#              command's output or why there is none); with a `capture`
 #              argument it also starts tcpdump (detached, confirmed listening)
 #              and adds capture {pid, pcap, log} or captureError.
 #   send       Prints one JSON object per line per flow, in completion order:
@@ -725,6 +727,83 @@ def stop_mode(args):
     return 0
 
 
+# ----------------------------------------------------------------- node snapshot
+
+SNAPSHOT_MAX = 65536
+MAX_LINKS = 2000
+# kube-proxy's per-Service chains: thousands of lines on a big cluster, and no
+# part of pod-to-pod forwarding or masquerade.
+SERVICE_CHAINS = ('KUBE-SVC-', 'KUBE-SEP-', 'KUBE-FW-', 'KUBE-XLB-', 'KUBE-EXT-', 'KUBE-SVL-', 'KUBE-SERVICES')
+
+
+def tool(name):
+    return shutil.which(name) or next((p for p in ('/usr/sbin/' + name, '/sbin/' + name) if os.path.exists(p)), None)
+
+
+def bounded(text):
+    """(text, omitted): per-Service chain lines left out, then cut at SNAPSHOT_MAX characters."""
+    kept, dropped = [], 0
+    for line in text.splitlines():
+        words = line.split()
+        chain = words[1] if len(words) > 1 and words[0] == '-A' else (line[1:].split(' ', 1)[0] if line.startswith(':') else '')
+        if chain.startswith(SERVICE_CHAINS) or (len(words) > 1 and words[0] == 'chain' and words[1].startswith(SERVICE_CHAINS)):
+            dropped += 1
+            continue
+        kept.append(line)
+    out = '\n'.join(kept) + ('\n' if kept else '')
+    omitted = []
+    if dropped:
+        omitted.append('%d lines of kube-proxy per-Service chains' % dropped)
+    if len(out) > SNAPSHOT_MAX:
+        omitted.append('%d characters beyond %d' % (len(out) - SNAPSHOT_MAX, SNAPSHOT_MAX))
+        out = out[:SNAPSHOT_MAX]
+    return out, '; '.join(omitted)
+
+
+def snapshot(argv):
+    """One command of the node snapshot: output, or why there is none. Never raises."""
+    entry = {'command': ' '.join(argv)}
+    path = tool(argv[0])
+    if not path:
+        entry['error'] = '%s is not installed in the probe image' % argv[0]
+        return entry
+    try:
+        p = subprocess.run([path] + argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=20)
+    except (OSError, subprocess.SubprocessError) as e:
+        entry['error'] = ' '.join(str(e).split())[:300]
+        return entry
+    if p.returncode != 0:
+        entry['error'] = ('exit %d: %s' % (p.returncode, ' '.join(p.stderr.split())))[:300]
+        return entry
+    entry['output'], omitted = bounded(p.stdout)
+    if omitted:
+        entry['omitted'] = omitted
+    return entry
+
+
+def firewall_snapshot():
+    """The node's nat and filter tables: iptables-save (nf_tables or legacy, as the node's tools are), and nft's ruleset where nft exists."""
+    out = [snapshot(['iptables-save', '-t', 'nat']), snapshot(['iptables-save', '-t', 'filter'])]
+    # iptables-nft says so when the node's rules were written by the legacy backend (an older kube-proxy or CNI).
+    if any('iptables-legacy tables present' in e.get('output', '') for e in out) and tool('iptables-legacy-save'):
+        out += [snapshot(['iptables-legacy-save', '-t', 'nat']), snapshot(['iptables-legacy-save', '-t', 'filter'])]
+    if tool('nft') or all('output' not in e for e in out):
+        out.append(snapshot(['nft', 'list', 'ruleset']))
+    return out
+
+
+def link_list(links):
+    out = []
+    for name, l in sorted(links.items(), key=lambda kv: kv[1]['ifindex'])[:MAX_LINKS]:
+        e = {'name': name, 'ifindex': l['ifindex']}
+        if l['mtu']:
+            e['mtu'] = l['mtu']
+        if l['kind']:
+            e['kind'] = l['kind']
+        out.append(e)
+    return out
+
+
 # ----------------------------------------------------------------- inventory
 
 def inventory_mode(args):
@@ -747,7 +826,10 @@ def inventory_mode(args):
         'routes': ip_text(['-4', 'route', 'show', 'table', 'all']) + ip_text(['-6', 'route', 'show', 'table', 'all']),
         'rules': ip_text(['-4', 'rule', 'show']) + ip_text(['-6', 'rule', 'show']),
         'uplinks': uplinks(args.get('uplinkQueries') or [], links, addresses),
+        'links': link_list(links),
     }
+    if role == 'host':
+        inv['firewall'] = firewall_snapshot()
     if role == 'pod':
         mtu = None
         try:

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
+import type { CommandSnapshot, LinkInfo } from './model.js';
 
 export class AgentError extends Error {}
 
@@ -121,6 +122,10 @@ export interface AgentInventory {
   /** No port file, or the port did not answer as this pod's listener on loopback (then `port` is still the file's). */
   portError?: string;
   uplinks: UplinkAnswer[];
+  /** The interfaces the probe sees (an older agent prints none). */
+  links?: LinkInfo[];
+  /** Host probes: the node's nat and filter tables, each command's output or why there is none. */
+  firewall?: CommandSnapshot[];
   capture?: CaptureHandle;
   /** Why tcpdump could not be started. */
   captureError?: string;
@@ -242,6 +247,28 @@ function parseAddress(v: unknown, where: string): AgentAddress {
   };
 }
 
+function parseLink(v: unknown, where: string): LinkInfo {
+  if (!isObj(v)) throw new AgentError(`${where} is not an object`);
+  const mtu = field(v, 'mtu', where, (x): x is number => int(x) && x > 0, 'a positive integer', true);
+  const kind = field(v, 'kind', where, str, 'a string', true);
+  return {
+    name: field(v, 'name', where, str, 'a string')!, ifindex: field(v, 'ifindex', where, int, 'an integer')!,
+    ...(mtu !== undefined ? { mtu } : {}), ...(kind !== undefined ? { kind } : {}),
+  };
+}
+
+function parseSnapshot(v: unknown, where: string): CommandSnapshot {
+  if (!isObj(v)) throw new AgentError(`${where} is not an object`);
+  const output = field(v, 'output', where, str, 'a string', true);
+  const error = field(v, 'error', where, str, 'a string', true);
+  const omitted = field(v, 'omitted', where, str, 'a string', true);
+  if (output === undefined && error === undefined) throw new AgentError(`${where} has neither output nor error`);
+  return {
+    command: field(v, 'command', where, str, 'a string')!,
+    ...(output !== undefined ? { output } : {}), ...(error !== undefined ? { error } : {}), ...(omitted !== undefined ? { omitted } : {}),
+  };
+}
+
 function parseUplink(v: unknown, where: string): UplinkAnswer {
   if (!isObj(v)) throw new AgentError(`${where} is not an object`);
   const devices = field(v, 'devices', where, Array.isArray, 'a list')!.map((d, i) => {
@@ -277,6 +304,8 @@ export function parseInventoryOutput(stdout: string): AgentInventory {
   const p = field(v, 'port', w, port, 'a port number', true);
   const portError = field(v, 'portError', w, str, 'a string', true);
   if (p === undefined && portError === undefined) throw new AgentError('inventory has neither port nor portError');
+  const links = field(v, 'links', w, Array.isArray, 'a list', true);
+  const firewall = field(v, 'firewall', w, Array.isArray, 'a list', true);
   return {
     addresses: field(v, 'addresses', w, Array.isArray, 'a list')!.map((a, i) => parseAddress(a, `${w}.addresses[${i}]`)),
     addrText: field(v, 'addrText', w, str, 'a string')!,
@@ -286,6 +315,8 @@ export function parseInventoryOutput(stdout: string): AgentInventory {
     ...(p !== undefined ? { port: p } : {}),
     ...(portError !== undefined ? { portError } : {}),
     uplinks: field(v, 'uplinks', w, Array.isArray, 'a list')!.map((u, i) => parseUplink(u, `${w}.uplinks[${i}]`)),
+    ...(links ? { links: links.map((l, i) => parseLink(l, `${w}.links[${i}]`)) } : {}),
+    ...(firewall ? { firewall: firewall.map((f, i) => parseSnapshot(f, `${w}.firewall[${i}]`)) } : {}),
     ...captureOf(v, w),
   };
 }

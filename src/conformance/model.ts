@@ -32,6 +32,31 @@ export interface ProbeInventory {
   addrText: string;
   /** Host probes: where pod traffic leaves the node, per (pod IP, destination). */
   uplinks?: Uplink[];
+  /** `ip rule` of both families (bundles before the node snapshot lack it). */
+  rules?: string;
+  /** The interfaces the probe sees (a host probe: the node's), with MTU and tunnel kind: names an SLL2 interface index. */
+  links?: LinkInfo[];
+  /** Host probes: the node's NAT and filter tables, best-effort (each command's output or why there is none). */
+  firewall?: CommandSnapshot[];
+}
+
+export interface LinkInfo {
+  name: string;
+  ifindex: number;
+  mtu?: number;
+  /** Tunnel kind (vxlan, geneve, wireguard, …), when the link is one. */
+  kind?: string;
+}
+
+/** One command of a node snapshot: its output, or why there is none. */
+export interface CommandSnapshot {
+  /** As run, e.g. `iptables-save -t nat`. */
+  command: string;
+  output?: string;
+  /** Not installed, or its exit status and stderr. */
+  error?: string;
+  /** What was left out to keep the snapshot bounded (kube-proxy's per-Service chains, the size cap). */
+  omitted?: string;
 }
 
 export type FlowKind = 'pod-pod-same' | 'pod-pod-cross' | 'host-pod-same' | 'host-pod-cross' | 'pod-node' | 'pod-external' | 'pod-pod-mtu';
@@ -127,6 +152,26 @@ export interface FlowObservation {
   arpAtSender: Sighting[];
 }
 
+/** The part of a node's dataplane a diagnosis blames. */
+export type Subsystem = 'route' | 'masquerade' | 'forward-policy' | 'mtu' | 'ipam' | 'interface-address' | 'arp' | 'unknown';
+export const SUBSYSTEMS: readonly Subsystem[] = ['route', 'masquerade', 'forward-policy', 'mtu', 'ipam', 'interface-address', 'arp', 'unknown'];
+
+/** The likely cause of a failure: the node(s) and subsystem the evidence points at, in one line. */
+export interface Diagnosis {
+  subsystem: Subsystem;
+  /** Nodes most likely at fault; several when each failing flow points at its own node; none for `unknown`. */
+  nodes: string[];
+  /** What the evidence shows, e.g. `172.18.0.11 is node-1's address (eth0): masquerade on node-1`. */
+  text: string;
+}
+
+/** A check's diagnosis: the one that explains most of its failed flows, and how many. */
+export interface CheckDiagnosis extends Diagnosis {
+  /** Failed flows (or findings) it explains, of all failed ones. */
+  explains: number;
+  of: number;
+}
+
 export type Verdict = 'passed' | 'failed' | 'inconclusive' | 'skipped';
 export type Profile = 'core' | 'strict' | 'extended';
 export const PROFILES: readonly Profile[] = ['core', 'strict', 'extended'];
@@ -148,6 +193,8 @@ export interface FlowVerdict {
   retried?: boolean;
   /** A remark that does not change the verdict (e.g. an IP also held by a finished pod). */
   note?: string;
+  /** Failed flows: the likely cause (src/judge/diagnose.ts). */
+  diagnosis?: Diagnosis;
 }
 
 export interface DecisivePacket {
@@ -170,6 +217,8 @@ export interface CheckResult {
   reason: string;
   flows: FlowVerdict[];
   evidence?: string;
+  /** Failed checks: the likely cause (node and subsystem). */
+  diagnosis?: CheckDiagnosis;
 }
 
 /** The hostNetwork probe of a node: the node's own view (uplink, addresses). */

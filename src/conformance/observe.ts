@@ -81,6 +81,8 @@ export interface CaptureIndex {
   icmpErrors: Map<string, Sighting[]>;
   /** ARP requests keyed `sender|target`. */
   arpRequests: Map<string, Sighting[]>;
+  /** ARP replies keyed `sender|target` (the sender is the address that was asked for). */
+  arpReplies: Map<string, Sighting[]>;
 }
 
 /**
@@ -103,11 +105,13 @@ export function indexOptionsFor(flows: readonly Flow[]): IndexOptions {
 
 export function indexCapture(cap: CaptureData, opts: IndexOptions = {}): CaptureIndex {
   const intern = opts.intern ?? interner();
-  const idx: CaptureIndex = { probe: cap.probe, complete: cap.complete, tokens: new Map(), segments: new Map(), segmentsAnySource: new Map(), icmpErrors: new Map(), arpRequests: new Map() };
+  const idx: CaptureIndex = { probe: cap.probe, complete: cap.complete, tokens: new Map(), segments: new Map(), segmentsAnySource: new Map(), icmpErrors: new Map(), arpRequests: new Map(), arpReplies: new Map() };
   for (const p of cap.packets) {
     const arp = p.layers.find((l) => l.kind === 'arp');
     if (arp && arp.kind === 'arp') {
-      if (arp.op === 1) push(idx.arpRequests, `${arp.senderIP}|${arp.targetIP}`, { capture: cap.probe, src: arp.senderIP, dst: arp.targetIP, packet: p.index, encapsulation: [] });
+      const seen = { capture: cap.probe, src: arp.senderIP, dst: arp.targetIP, packet: p.index, encapsulation: [] };
+      if (arp.op === 1) push(idx.arpRequests, `${arp.senderIP}|${arp.targetIP}`, seen);
+      else if (arp.op === 2) push(idx.arpReplies, `${arp.senderIP}|${arp.targetIP}`, seen);
       continue;
     }
     // A sighting is made only for a packet the index keeps (most TCP segments of a busy capture are not kept).

@@ -4,6 +4,7 @@
 // flow verdicts add up to a check's result. Pure.
 import { combine, decisiveOf, type DecisivePacket, type Probe, type FlowKind, type FlowObservation, type FlowVerdict, type Sighting, type Verdict } from './model.js';
 import type { Observations } from './observations.js';
+import { icmpShortName } from '../decode/icmp.js';
 
 const probeIndexes = new WeakMap<readonly Probe[], { byName: Map<string, Probe>; hostOf: Map<string, Probe> }>();
 
@@ -66,15 +67,12 @@ export function absenceUnproven(o: Observations, probe: string | undefined, dire
   return undefined;
 }
 
-const ICMP_NAMES: Record<string, string> = {
-  '3/0': 'network unreachable', '3/1': 'host unreachable', '3/2': 'protocol unreachable', '3/3': 'port unreachable', '3/4': 'fragmentation needed',
-  '3/9': 'network prohibited', '3/10': 'host prohibited', '3/13': 'administratively prohibited', '11/0': 'TTL exceeded in transit',
-};
-
-/** `ICMP host unreachable from 172.18.0.1 (packet #12 at pw-pod-node-1-a)`. */
+/** `ICMP host unreachable from 172.18.0.1 (packet #12 at pw-pod-node-1-a)`; ICMPv6 by its own names. */
 export function icmpText(s: Sighting): string {
-  const name = ICMP_NAMES[`${s.icmpType}/${s.icmpCode}`] ?? `type ${s.icmpType} code ${s.icmpCode}`;
-  return `ICMP ${name}${s.icmpMtu !== undefined && s.icmpType === 3 && s.icmpCode === 4 ? ` (next-hop MTU ${s.icmpMtu})` : ''} from ${s.src} (packet #${s.packet} at ${s.capture})`;
+  const v6 = s.src.includes(':');
+  const name = icmpShortName(v6, s.icmpType ?? -1, s.icmpCode ?? -1);
+  const mtu = s.icmpMtu !== undefined && (v6 ? s.icmpType === 2 : s.icmpType === 3 && s.icmpCode === 4) ? ` (next-hop MTU ${s.icmpMtu})` : '';
+  return `ICMP ${name}${mtu} from ${s.src} (packet #${s.packet} at ${s.capture})`;
 }
 
 /** For a flow that never arrived: the packet as sent (sender's capture), or the connection attempt when no data left. */

@@ -1,19 +1,29 @@
 // Renderings of a decoded packet: one human line, or one JSON line (the
 // documented `podwire decode --json` schema, see README). Pure.
+import { icmpMessage } from './icmp.js';
 import type { DecodedPacket, Layer } from './layers.js';
+
+/** What the reader knows beyond the packet: the capturing host's interface names by index (its `ip link`). */
+export interface FormatContext {
+  ifname?: (ifindex: number) => string | undefined;
+}
 
 export function formatTime(sec: number, nsec: number): string {
   return `${sec}.${String(nsec).padStart(9, '0')}`;
 }
 
-function layerText(l: Layer): string {
+function layerText(l: Layer, ctx: FormatContext): string {
   switch (l.kind) {
     case 'eth':
       return `ETH ${l.src} > ${l.dst}`;
     case 'vlan':
       return `VLAN ${l.id}${l.tpid === 0x8100 ? '' : ` (0x${l.tpid.toString(16)})`}`;
     case 'sll':
-      return l.version === 1 ? 'SLL' : `SLL2 if ${l.ifindex}`;
+      if (l.version === 1) return 'SLL';
+      {
+        const name = l.ifindex !== undefined ? ctx.ifname?.(l.ifindex) : undefined;
+        return name ? `SLL2 ${name} (if ${l.ifindex})` : `SLL2 if ${l.ifindex}`;
+      }
     case 'arp':
       return l.op === 1 ? `ARP who-has ${l.targetIP} tell ${l.senderIP}` : `ARP ${l.senderIP} is-at ${l.senderMAC}`;
     case 'ipv4': {
@@ -31,7 +41,7 @@ function layerText(l: Layer): string {
       return `UDP ${l.srcPort} > ${l.dstPort}${l.quoted ? '' : ` len ${l.payloadLength}`}`;
     case 'icmp':
     case 'icmpv6':
-      return `${l.kind === 'icmp' ? 'ICMP' : 'ICMP6'} type ${l.type} code ${l.code}${l.mtu !== undefined ? ` mtu ${l.mtu}` : ''}`;
+      return `${l.kind === 'icmp' ? 'ICMP' : 'ICMP6'} type ${l.type} code ${l.code} (${icmpMessage(l.kind === 'icmpv6', l.type, l.code)})${l.mtu !== undefined ? ` mtu ${l.mtu}` : ''}`;
     case 'vxlan':
       return `VXLAN vni ${l.vni}`;
     case 'geneve':
@@ -46,10 +56,10 @@ function layerText(l: Layer): string {
 }
 
 /** `#index time LAYER / LAYER / … [quoting …] token … [truncated] [error …]` */
-export function formatPacket(p: DecodedPacket): string {
+export function formatPacket(p: DecodedPacket, ctx: FormatContext = {}): string {
   const outer: string[] = [];
   const quoted: string[] = [];
-  for (const l of p.layers) ('quoted' in l && l.quoted ? quoted : outer).push(layerText(l));
+  for (const l of p.layers) ('quoted' in l && l.quoted ? quoted : outer).push(layerText(l, ctx));
   let s = `#${p.index} ${formatTime(p.tsSec, p.tsNsec)} ${outer.join(' / ') || '(no layers decoded)'}`;
   if (quoted.length) s += ` quoting [${quoted.join(' / ')}]`;
   if (p.token) s += ` token ${p.token}`;

@@ -11,6 +11,7 @@ import { decodeCapture } from '../decode/buffer.js';
 import { captureComplete, type RunBundle } from '../bundle/model.js';
 import { REPORT_API_VERSION, summarize, summarizeProfiles, type ConformanceReport, type Coverage, type PairCoverage } from '../report/model.js';
 import { runsToCover } from '../conformance/flows.js';
+import { diagnoseCheck, diagnoseContext } from './diagnose.js';
 
 export interface JudgeOptions {
   profile?: ProfileChoice;
@@ -39,12 +40,14 @@ function indexCaptures(b: RunBundle) {
   return { indexes, handshakes };
 }
 
-/** The observations and the handshake times; the captures' indexes are dropped before the checks run (they are most of the judge's memory). */
+/** The observations and the handshake times; the captures' indexes (but their ARP) are dropped before the checks run (they are most of the judge's memory). */
 function observeBundle(b: RunBundle, inventory: Map<string, ProbeInventory>) {
   const { indexes, handshakes } = indexCaptures(b);
   const sent = new Map(b.flows.sent.map((s) => [s.id, s]));
   const { observations, controls } = observe({ flows: b.flows.flows, sent, probes: b.probes.probes, inventory, captures: [], indexes });
-  return { observations, controls, latency: pathLatency(observations, handshakes) };
+  // Of the indexes only the ARP exchanges are kept, for the diagnosis of a gateway nobody answers.
+  const arp = new Map([...indexes].map(([probe, i]) => [probe, { arpRequests: i.arpRequests, arpReplies: i.arpReplies }]));
+  return { observations, controls, latency: pathLatency(observations, handshakes), arp };
 }
 
 const lazyCapture = (c: RunBundle['captures'][number]): CaptureData => ({
@@ -84,14 +87,15 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
   const egressSnat = opts.egressSnat ?? b.run.options.egressSnat;
   const checks = selectChecks(b.run.options.only, b.run.options.skip, profile);
   const inventory = new Map(Object.entries(b.probes.inventory));
-  const { observations, controls, latency } = observeBundle(b, inventory);
+  const { observations, controls, latency, arp } = observeBundle(b, inventory);
   const nodes = b.api.nodes.items.map(nodeFacts);
   const obs: Observations = {
     probes: b.probes.probes, inventory, flows: observations, controls,
     nodes, pods: b.api.pods.items.map(podFacts), ...(b.run.external ? { external: b.run.external } : {}),
     egressSnat, coverage: b.probes.coverage.filter((c) => !c.leftOut),
   };
-  const results: CheckResult[] = CHECKS.filter((c) => checks.includes(c)).map((c) => ({ id: c.id, title: c.title, rule: c.rule, profile: c.profile, ...c.judge(obs) }));
+  const diagnosis = diagnoseContext({ obs, indexes: arp });
+  const results: CheckResult[] = CHECKS.filter((c) => checks.includes(c)).map((c) => diagnoseCheck({ id: c.id, title: c.title, rule: c.rule, profile: c.profile, ...c.judge(obs) }, diagnosis));
   const report: ConformanceReport = {
     apiVersion: REPORT_API_VERSION,
     kind: 'ConformanceReport',

@@ -2,6 +2,7 @@
 // applies, and, for each, the checks that must catch it. This declaration is
 // the single source of the detection matrix: the matrix test asserts it, the
 // README's table is generated from it. Pure data.
+import type { Subsystem } from '../conformance/model.js';
 import type { Dataplane } from './plan.js';
 
 export const FAULT_NAMES = [
@@ -53,6 +54,8 @@ export interface FaultDef {
   undecided: readonly string[];
   /** Flows the fault can affect; every other flow must pass. */
   touches: (f: MatrixFlow) => boolean;
+  /** What the diagnosis of each check it fails names. */
+  diagnosis: ExpectedDiagnosis;
   /**
    * Where a profile changes the outcome (profiles.ts expectedOn): the complete
    * failed and inconclusive sets on that profile, its strict failures by
@@ -61,10 +64,22 @@ export interface FaultDef {
   on?: Partial<Record<Dataplane, ProfileOutcome>>;
 }
 
+/**
+ * The likely cause every check the fault fails must name (report
+ * `diagnosis`): its subsystem, and the node it was applied to, or `sender`
+ * for faults applied on every node (each failed flow names its sending node).
+ */
+export interface ExpectedDiagnosis {
+  subsystem: Subsystem;
+  node: number | 'sender';
+}
+
 export interface ProfileOutcome {
   failed: readonly string[];
   undecided: readonly string[];
   why: string;
+  /** Where the reported cause differs on this profile. */
+  diagnosis?: ExpectedDiagnosis;
 }
 
 /** Profiles that masquerade pod → node traffic: a node's reply to a pod's probe goes back to the node address, by the underlay. */
@@ -84,6 +99,7 @@ const crossNode = (f: MatrixFlow) => !f.to || !f.from || f.from.node !== f.to.no
 export const FAULTS: readonly FaultDef[] = [
   {
     name: 'masquerade-all',
+    diagnosis: { subsystem: 'masquerade', node: 'sender' },
     summary: 'The CNI bridge plugin runs with ipMasq on: every node masquerades pod traffic leaving its pod subnet.',
     models: 'A bridge CNI config with `ipMasq: true` (common in sample configs): the plugin masquerades each pod\'s traffic to anything outside its own node\'s subnet, other nodes\' pods included, so receivers see the node address; the classic "pods see the node IP" report.',
     dataplanes: PODCIDR_IPAM,
@@ -94,6 +110,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'overlapping-pod-cidr',
+    diagnosis: { subsystem: 'ipam', node: FAULT_NODE },
     summary: `Node-${FAULT_NODE} is handed node-1's pod CIDR: the two nodes' IPAM hands out the same addresses.`,
     models: 'Duplicate podCIDR allocation: a node re-registered with a stale spec.podCIDR, or --cluster-cidr/--node-cidr-mask-size mismatches, so two nodes allocate from one range (IPAM handing out duplicates).',
     dataplanes: PODCIDR_IPAM,
@@ -111,6 +128,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'missing-route',
+    diagnosis: { subsystem: 'route', node: ROUTELESS_NODE },
     summary: `Node-${ROUTELESS_NODE} lacks the route to node-${FAULT_NODE}'s pod CIDR; that traffic follows the default route and dies at the router.`,
     models: 'A route that was never programmed or was flushed: a host-gw/BGP peer down, a flannel subnet lease not seen by one node, a route table edited by hand.',
     dataplanes: NODE_ROUTED,
@@ -127,6 +145,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'no-egress-snat',
+    diagnosis: { subsystem: 'masquerade', node: 'sender' },
     summary: 'Nodes do not masquerade pod traffic leaving the cluster: it reaches the internet with the pod IP as source.',
     models: 'Egress masquerade disabled or bypassed (flannel --ip-masq=false, Calico natOutgoing false, ip-masq-agent with 0.0.0.0/0 as non-masquerade): pod IPs leak out and replies never come back.',
     dataplanes: ALL,
@@ -142,6 +161,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'node-to-pod-snat',
+    diagnosis: { subsystem: 'masquerade', node: FAULT_NODE },
     summary: `Node-${FAULT_NODE} SNATs its own traffic to pods to a second address of its (172.18.0.${100 + FAULT_NODE}).`,
     models: 'A node-level rule that rewrites host-originated traffic to pods (kube-proxy --masquerade-all, an SNAT pinned to a VIP or floating address), so pods cannot tell which node talks to them.',
     dataplanes: NODE_ROUTED,
@@ -152,6 +172,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'pod-to-node-snat',
+    diagnosis: { subsystem: 'masquerade', node: 'sender' },
     summary: 'Nodes masquerade pod traffic to node addresses: the egress rule exempts only the pod CIDR.',
     models: 'A masquerade rule whose exceptions list only the pod CIDR (ip-masq-agent nonMasqueradeCIDRs without the node network), so pods reaching kubelets or hostNetwork services appear as the node. kindnet, calico and flannel do this by design.',
     dataplanes: NODE_EXEMPT,
@@ -162,6 +183,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'wrong-status-ip',
+    diagnosis: { subsystem: 'interface-address', node: FAULT_NODE },
     summary: `The API reports, for every pod on node-${FAULT_NODE}, an address that is not the one on its interface (a stale one).`,
     models: 'A runtime or CNI result that disagrees with the interface: the IP of a previous sandbox kept after a sandbox restart, or a chained plugin reporting another interface\'s address.',
     dataplanes: ALL,
@@ -186,6 +208,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'mtu-blackhole',
+    diagnosis: { subsystem: 'mtu', node: 'sender' },
     summary: 'Pods and the VXLAN device get the underlay MTU (1500) instead of 1450; nodes\' NICs pass the 1550-byte frames, the underlay drops them silently.',
     models: 'A CNI MTU that does not subtract the tunnel overhead, on an underlay smaller than the NICs believe (jumbo NICs behind a 1500 hop, ICMP filtered): small packets work, full-size ones vanish.',
     dataplanes: ['vxlan', 'flannel'],
@@ -203,10 +226,13 @@ export const FAULTS: readonly FaultDef[] = [
     matrix: ['host-gw', 'vxlan', 'vpc'],
     caughtBy: ['NM-5.1'],
     undecided: [],
+    // The smaller hop is node-2's fabric port, which no node snapshot shows: the check names the node every failing pair has in common.
+    diagnosis: { subsystem: 'mtu', node: FAULT_NODE },
     touches: (f) => f.kind === 'pod-pod-mtu' && (onNode(f.from, FAULT_NODE) || onNode(f.to, FAULT_NODE)),
   },
   {
     name: 'forward-drop',
+    diagnosis: { subsystem: 'forward-policy', node: FAULT_NODE },
     summary: `Node-${FAULT_NODE}'s iptables FORWARD policy is DROP: it stops forwarding for its pods (bridged traffic included, through br_netfilter).`,
     models: 'Docker 1.13 and later set the FORWARD policy to DROP on every host it runs on (kubernetes/kubernetes#40182): pods on such a node lose every forwarded path.',
     // flannel's FLANNEL-FWD accepts pod traffic whatever the policy.
@@ -218,6 +244,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'nonmasq-node-cidr',
+    diagnosis: { subsystem: 'masquerade', node: 'sender' },
     summary: 'kindnetd\'s non-masquerade CIDR is each node\'s own podCIDR instead of the cluster\'s pod range: pod traffic to other nodes\' pods is masqueraded.',
     models: 'kindnetd (an ip-masq-agent) started with the node\'s podCIDR as its non-masquerade list (a POD_SUBNET set per node, or ip-masq-agent nonMasqueradeCIDRs listing one node\'s range): cross-node pod traffic arrives from the sending node\'s address, as in AKS#2031.',
     dataplanes: ['kindnet'],
@@ -228,6 +255,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'no-proxy-arp',
+    diagnosis: { subsystem: 'arp', node: FAULT_NODE },
     summary: `Proxy ARP is off on node-${FAULT_NODE}'s cali* veths: its pods never resolve their gateway 169.254.1.1.`,
     models: 'calico\'s host-side veth without proxy_arp (a felix that did not configure the interface, a sysctl reset by a node tuning profile): the pod\'s default route via 169.254.1.1 has no neighbour, so every packet a pod on that node sends is dropped in the pod.',
     dataplanes: ['calico'],
@@ -239,6 +267,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'missing-policy-rule',
+    diagnosis: { subsystem: 'route', node: FAULT_NODE },
     summary: `Node-${FAULT_NODE} lacks the \`from <pod prefix> lookup 100\` rule: its pods' traffic takes the main table and leaves by eth0, where no SNAT applies, so their egress reaches the internet with the pod IP.`,
     models: 'AWS VPC CNI\'s per-pod policy rule missing (a rule flushed by a node agent or netplan re-applying, an IPAM restart that did not restore it, aws/amazon-vpc-cni-k8s reports): pod traffic leaves by the wrong ENI and skips the SNAT bound to the pods\' NIC.',
     dataplanes: ['vpc'],
@@ -249,6 +278,7 @@ export const FAULTS: readonly FaultDef[] = [
   },
   {
     name: 'flannel-no-ip-masq',
+    diagnosis: { subsystem: 'masquerade', node: 'sender' },
     summary: 'flanneld runs without --ip-masq: subnet.env says FLANNEL_IPMASQ=false, so the meta-plugin turns the bridge\'s ipMasq on, which masquerades pod traffic leaving the node\'s subnet, other nodes\' pods included.',
     models: 'kube-flannel\'s --ip-masq argument dropped (a customised manifest, a Helm value): flannel\'s CNI plugin then sets `ipMasq: !FLANNEL_IPMASQ` on the bridge delegate (flannel-io/cni-plugin), and cross-node pod traffic arrives from the node address.',
     dataplanes: ['flannel'],

@@ -3,6 +3,7 @@
 // prints), rendered from the report model and the probes' inventory. Pure.
 import type { CheckResult, FlowVerdict, Probe, ProbeInventory, Verdict } from '../conformance/model.js';
 import type { ConformanceReport, Summary } from './model.js';
+import { SUBSYSTEM_LABEL } from './diagnosis-text.js';
 
 export type CellState = Verdict | 'not-tested';
 
@@ -44,6 +45,7 @@ table.matrix td.cell{padding:2px 4px;white-space:nowrap}
 .check{border-left:4px solid #ccc;padding-left:10px;margin:14px 0;break-inside:avoid-page}
 .check.r-failed{border-left-color:var(--fail)}.check.r-inconclusive{border-left-color:var(--inc)}.check.r-passed{border-left-color:var(--pass)}
 .reason{margin:2px 0 6px}
+.diagnosis{margin:4px 0 8px;padding:4px 8px;background:#fff7e6;border:1px solid #e0b050;border-radius:3px}
 .small{font-size:12px;color:#444}
 @media print{body{max-width:none;padding:0;font-size:11px}a{color:inherit}.badge,.pm,th{-webkit-print-color-adjust:exact;print-color-adjust:exact}h2{break-after:avoid}}
 `;
@@ -116,7 +118,7 @@ function badFlowsHtml(check: CheckResult): string {
   const bad = check.flows.filter((f) => f.verdict === 'failed' || f.verdict === 'inconclusive');
   if (!bad.length) return '';
   const rows = bad.map((f) => `<tr data-flow="${esc(f.flow)}"><td>${badge(f.verdict)}</td><td class="mono">${esc(f.flow)}</td><td>${esc(f.proto)}</td>`
-    + `<td class="mono">${esc(f.from)} → ${esc(f.to)}</td><td class="mono">${esc(f.expected)}</td><td>${esc(f.observed)}${f.retried ? '<br><span class="small">sent twice (no reply to the first try)</span>' : ''}${f.note ? `<br><span class="small">note: ${esc(f.note)}</span>` : ''}</td>`
+    + `<td class="mono">${esc(f.from)} → ${esc(f.to)}</td><td class="mono">${esc(f.expected)}</td><td>${esc(f.observed)}${f.retried ? '<br><span class="small">sent twice (no reply to the first try)</span>' : ''}${f.note ? `<br><span class="small">note: ${esc(f.note)}</span>` : ''}${f.diagnosis ? `<br><span class="small flow-diagnosis">likely cause: ${esc(SUBSYSTEM_LABEL[f.diagnosis.subsystem])}${f.diagnosis.nodes.length ? ` on ${esc(f.diagnosis.nodes.join(', '))}` : ''}</span>` : ''}</td>`
     + `<td>${decisiveHtml(check, f)}</td></tr>`);
   return `<table class="flows"><tr><th>verdict</th><th>flow</th><th>proto</th><th>from → to</th><th>expected</th><th>observed</th><th>decisive packet</th></tr>${rows.join('')}</table>`;
 }
@@ -129,6 +131,14 @@ function reasonHtml(check: CheckResult): string {
   return `<p class="reason">${esc(lead)} (below).</p><details class="small"><summary>the full reason</summary>${esc(check.reason)}</details>`;
 }
 
+/** The likely cause, shown first under a failed check: subsystem and nodes in bold, then what shows it. */
+function diagnosisHtml(check: CheckResult): string {
+  const d = check.diagnosis;
+  if (!d) return '';
+  const where = d.nodes.length ? ` on <strong>${esc(d.nodes.join(', '))}</strong>` : '';
+  return `<p class="diagnosis" data-subsystem="${esc(d.subsystem)}" data-nodes="${esc(d.nodes.join(' '))}">Likely cause: <strong>${esc(SUBSYSTEM_LABEL[d.subsystem])}</strong>${where}. ${esc(d.text)} <span class="small">(${d.explains} of ${d.of} failed)</span></p>`;
+}
+
 function checkHtml(check: CheckResult, nodes: readonly string[], probes: readonly Probe[]): string {
   const net = networkFlows(check);
   const evidence = check.evidence
@@ -138,6 +148,7 @@ function checkHtml(check: CheckResult, nodes: readonly string[], probes: readonl
 <h3>${badge(check.result)} ${esc(check.id)} ${esc(check.title)} <span class="small">(${esc(check.profile)})</span></h3>
 <p class="small">${esc(check.rule)}</p>
 ${reasonHtml(check)}
+${diagnosisHtml(check)}
 ${net.length ? matrixHtml(check, matrixOf(check, nodes, probes)) : ''}
 ${badFlowsHtml(check)}
 ${evidence}

@@ -2,6 +2,7 @@
 import junit, { type Builder } from 'junit-report-builder';
 import type { CheckResult } from '../conformance/model.js';
 import type { ConformanceReport, Summary } from './model.js';
+import { diagnosisLine } from './diagnosis-text.js';
 
 const MARK = { passed: 'PASS', failed: 'FAIL', inconclusive: 'INCONCLUSIVE', skipped: 'SKIP' } as const;
 
@@ -70,6 +71,7 @@ export function consoleSummary(r: ConformanceReport, paths: { dir: string; bundl
   const row = (c: CheckResult) => {
     const out = [`  ${MARK[c.result].padEnd(12)} ${c.id.padEnd(w)}  ${c.title}`];
     if (c.result !== 'passed') out.push(...checkDetail(c, 17 + w, width, max));
+    if (c.diagnosis) out.push(...wrapped(`likely cause: ${diagnosisLine(c.diagnosis)}`, 17 + w, width));
     if (c.evidence) out.push(`${' '.repeat(17 + w)}evidence: ${c.evidence}`);
     return out;
   };
@@ -91,7 +93,7 @@ export function junitXml(r: ConformanceReport): string {
     const failed = c.flows.filter((f) => f.verdict === 'failed');
     if (c.result === 'failed') {
       tc.failure(c.reason, 'NetworkModelViolation');
-      tc.standardOutput(failed.map((f) => `${f.flow} ${f.proto} ${f.from} -> ${f.to}: expected ${f.expected}, observed ${f.observed}`).join('\n') + (c.evidence ? `\nevidence: ${c.evidence}` : ''));
+      tc.standardOutput((c.diagnosis ? `likely cause: ${diagnosisLine(c.diagnosis)}\n` : '') + failed.map((f) => `${f.flow} ${f.proto} ${f.from} -> ${f.to}: expected ${f.expected}, observed ${f.observed}`).join('\n') + (c.evidence ? `\nevidence: ${c.evidence}` : ''));
     } else if (c.result === 'skipped' || c.result === 'inconclusive') {
       tc.skipped();
       tc.standardOutput(`${c.result}: ${c.reason}${c.evidence ? `\nevidence: ${c.evidence}` : ''}`);

@@ -219,7 +219,8 @@ async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarge
       if (!inv.capture) throw new Error(`its capture did not start: ${inv.captureError ?? 'unknown'}`);
       inventory[p.name] = {
         addresses: inv.addresses.filter((a) => a.family === 4 && (p.role === 'host' || a.ifname === 'eth0')).map((a) => a.address),
-        routes: inv.routes, addrText: inv.addrText, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
+        routes: inv.routes, addrText: inv.addrText, rules: inv.rules, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
+        ...(inv.links ? { links: inv.links } : {}), ...(inv.firewall ? { firewall: inv.firewall } : {}),
       };
       return { ...p, port: inv.port };
     } catch (err) {
@@ -469,7 +470,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       pairs = resolvePairs(opts, readyNodes.length);
       const peers = remotePeers(readyNodes, pairs);
       phases.deploy = since(t0);
-      log('inventory: addresses, routes, uplinks, listener ports');
+      log('inventory: addresses, routes, rules, links, uplinks, nat and filter tables, listener ports');
       t0 = performance.now();
       const inv = await inventoryProbes(ctx, ready, external, failed, peers);
       phases.inventory = since(t0);

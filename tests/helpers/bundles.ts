@@ -19,7 +19,9 @@ export const BUNDLES = `${ROOT}fixtures/bundles`;
 export const CASES = [
   'clean-hostgw', 'clean-vxlan', 'missing-route', 'pod-to-node-snat', 'masquerade-all', 'no-egress-snat', 'mtu-blackhole', 'wrong-status-ip',
 ] as const;
-export type Case = (typeof CASES)[number];
+/** Recorded with the nodes' snapshots (rules, links, nat and filter tables) for the diagnosis tests; 2-node labs, `--profile strict`. */
+export const DIAGNOSIS_CASES = ['forward-drop', 'no-proxy-arp', 'node-to-pod-snat', 'overlapping-pod-cidr', 'missing-policy-rule'] as const;
+export type Case = (typeof CASES)[number] | (typeof DIAGNOSIS_CASES)[number];
 
 const loaded = new Map<Case, Promise<RunBundle>>();
 

@@ -5,7 +5,9 @@
 // leave exactly the declared ones undecided, pass the rest, and pass every
 // flow the fault does not touch; a clean lab fails only its profile's. Every failed
 // flow decided by packets names its decisive packet, and the evidence holds
-// that packet. The README's matrix is generated from the same declaration.
+// that packet. Every failed check carries a diagnosis; the fault's checks name
+// the node it was applied to and its subsystem (FaultDef.diagnosis). The
+// README's matrix is generated from the same declaration.
 import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import { FAULTS, matrixFlow, type FaultDef } from '../../src/lab/faults.js';
 import { DATAPLANES, type Dataplane } from '../../src/lab/plan.js';
 import { expectedOn, profileDef } from '../../src/lab/profiles.js';
 import type { ConformanceReport } from '../../src/report/model.js';
+import { SUBSYSTEM_LABEL } from '../../src/report/diagnosis-text.js';
 import { CLI, cli, describeLab, labName, startLab } from '../helpers/lab.js';
 import { leftovers, podwireRun } from '../helpers/run.js';
 
@@ -66,6 +69,36 @@ function assertDecisiveEvidence(report: ConformanceReport, runDir: string): void
   }
 }
 
+/**
+ * Every failed check has a likely cause, shown on the console and in its
+ * evidence; the checks the fault fails (not the profile's strict failures by
+ * design) name the fault's subsystem and node: the node it was applied to,
+ * or, for faults on every node, each failed flow's sending node.
+ */
+function assertDiagnosis(report: ConformanceReport, runDir: string, stdout: string, fault: FaultDef | undefined, dataplane: Dataplane, byDesign: readonly string[]): void {
+  for (const c of report.checks.filter((x) => x.result === 'failed')) {
+    const d = c.diagnosis;
+    expect(d, `${c.id} has a diagnosis`).toBeDefined();
+    expect(d!.subsystem, `${c.id}: ${d!.text}`).not.toBe('unknown');
+    expect(d!.nodes.length).toBeGreaterThan(0);
+    // The console wraps long lines (continuations indented): compare with the line breaks undone.
+    expect(stdout.replace(/\n +/g, ' ')).toContain(`likely cause: ${SUBSYSTEM_LABEL[d!.subsystem]} on ${d!.nodes.join(', ')}: ${d!.text}`);
+    expect(readFileSync(join(runDir, c.evidence!, 'flows.txt'), 'utf8')).toContain(`likely cause: ${SUBSYSTEM_LABEL[d!.subsystem]} on ${d!.nodes.join(', ')}`);
+    if (!fault || byDesign.includes(c.id)) continue;
+    const want = fault.on?.[dataplane]?.diagnosis ?? fault.diagnosis;
+    expect(d!.subsystem, `${c.id} of ${fault.name}: ${d!.text}`).toBe(want.subsystem);
+    if (want.node !== 'sender') {
+      expect(d!.nodes, `${c.id} of ${fault.name}: ${d!.text}`).toEqual([`node-${want.node}`]);
+      continue;
+    }
+    for (const f of c.flows.filter((x) => x.verdict === 'failed')) {
+      const from = matrixFlow(c.id, f).from;
+      expect(from, `${c.id} ${f.flow}: a sender`).toBeDefined();
+      expect(f.diagnosis, `${c.id} ${f.flow} ${f.from} -> ${f.to}: ${f.observed}`).toMatchObject({ subsystem: want.subsystem, nodes: [`node-${from!.node}`] });
+    }
+  }
+}
+
 /** `podwire judge` on the run's bundle gives the same check results and flow verdicts, and the same exit code. */
 async function assertJudgeReproduces(report: ConformanceReport, runDir: string, exitCode: number): Promise<void> {
   const out = mkdtempSync(join(reportsRoot, 'judge-'));
@@ -112,6 +145,7 @@ describeLab('fault gallery: the detection matrix', () => {
       // Each failing check fails on flows the fault touches, not just on aggregate.
       for (const id of failed.filter((x) => !byDesign.includes(x))) expect(report!.checks.find((c) => c.id === id)!.flows.some((f) => f.verdict === 'failed')).toBe(true);
       assertDecisiveEvidence(report!, r.runDir!);
+      assertDiagnosis(report!, r.runDir!, String(r.stdout), fault, dataplane, byDesign);
       await assertJudgeReproduces(report!, r.runDir!, failed.length ? 1 : 0);
       if (fault?.name === 'missing-route') {
         // node-1 has no route to node-2's pods: node-2's SYNs reach node-1, whose SYN-ACKs die. The verdict names that direction.

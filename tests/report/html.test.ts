@@ -130,6 +130,13 @@ describe('report.html in Chromium, offline', () => {
       await expect(nm12.innerText()).resolves.toMatch(/the return path from node-1 to node-2 is broken/);
       await expect(nm12.innerText()).resolves.toMatch(/#14 in pw-pod-node-1-a/);
       await expect(page.locator('section[data-check="NM-1.1"] table.flows').count()).resolves.toBe(0);
+      // Each failed check shows its likely cause, visible, under the reason: node-1's missing route.
+      for (const id of ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4']) {
+        const d = page.locator(`section[data-check="${id}"] p.diagnosis`);
+        await expect(d.isVisible()).resolves.toBe(true);
+        await expect(d.innerText()).resolves.toMatch(/^Likely cause: route on node-1\. .*node-1 has no route to node-2's pod CIDR 10\.244\.2\.0\/24.* \(\d of \d failed\)$/);
+      }
+      await expect(page.locator('section[data-result="passed"] p.diagnosis, section[data-result="inconclusive"] p.diagnosis').count()).resolves.toBe(0);
       await screenshot(page, 'missing-route');
       expect(offline).toEqual([]);
     } finally {

@@ -186,6 +186,15 @@ describe('parsers', () => {
 
   test('a good inventory parses whole', () => {
     expect(parseInventoryOutput(JSON.stringify(inventory) + '\n')).toEqual(inventory);
+    const snap = {
+      ...inventory,
+      links: [{ name: 'lo', ifindex: 1, mtu: 65536 }, { name: 'flannel.1', ifindex: 5, mtu: 1450, kind: 'vxlan' }, { name: 'odd', ifindex: 9 }],
+      firewall: [
+        { command: 'iptables-save -t nat', output: '*nat\nCOMMIT\n', omitted: '3 lines of kube-proxy per-Service chains' },
+        { command: 'nft list ruleset', error: 'nft is not installed in the probe image' },
+      ],
+    };
+    expect(parseInventoryOutput(JSON.stringify(snap))).toEqual(snap);
     const { port: _p, ...noPort } = inventory;
     expect(parseInventoryOutput(JSON.stringify({ ...noPort, portError: 'no port file' }))).toMatchObject({ portError: 'no port file' });
   });
@@ -202,6 +211,14 @@ describe('parsers', () => {
     [JSON.stringify({ ...inventory, port: undefined }), /neither port nor portError/],
     [JSON.stringify({ ...inventory, uplinks: [{ src: 'a', dst: 'b', devices: [] }] }), /uplinks\[0\] has no devices and no reason/],
     [JSON.stringify({ ...inventory, uplinks: [{ src: 'a', dst: 'b', devices: [{ name: 'eth0' }] }] }), /uplinks\[0\]\.devices\[0\]\.ifindex is missing/],
+    [JSON.stringify({ ...inventory, links: {} }), /inventory\.links is not a list/],
+    [JSON.stringify({ ...inventory, links: [{ name: 'eth0', ifindex: 2, mtu: 0 }] }), /inventory\.links\[0\]\.mtu is not a positive integer/],
+    [JSON.stringify({ ...inventory, links: [{ ifindex: 2 }] }), /inventory\.links\[0\]\.name is missing/],
+    [JSON.stringify({ ...inventory, links: ['eth0'] }), /inventory\.links\[0\] is not an object/],
+    [JSON.stringify({ ...inventory, firewall: [{ command: 'iptables-save -t nat' }] }), /inventory\.firewall\[0\] has neither output nor error/],
+    [JSON.stringify({ ...inventory, firewall: [{ output: '' }] }), /inventory\.firewall\[0\]\.command is missing/],
+    [JSON.stringify({ ...inventory, firewall: [{ command: 'x', output: 1 }] }), /inventory\.firewall\[0\]\.output is not a string/],
+    [JSON.stringify({ ...inventory, firewall: [7] }), /inventory\.firewall\[0\] is not an object/],
   ])('a malformed inventory is an AgentError naming what is wrong (%#)', (out, why) => {
     expect(() => parseInventoryOutput(out)).toThrow(AgentError);
     expect(() => parseInventoryOutput(out)).toThrow(why);
@@ -418,6 +435,35 @@ describe('inventory', () => {
     await new Promise((r) => setTimeout(r, 100));
     const dead = parseInventoryOutput((await execAgent('inventory', { run: 'stale', pod: 'p', role: 'host', portWaitMs: 200 })).stdout);
     expect(dead.portError).toMatch(/did not answer on 127\.0\.0\.1/);
+  });
+
+  test('links name every interface by index with its MTU; a host probe adds the node\'s nat and filter tables, or why each is missing', async () => {
+    const host = parseInventoryOutput((await execAgent('inventory', { run: 'snap', pod: 'p', role: 'host', portWaitMs: 0 })).stdout);
+    const ip = spawnSync('ip', ['-o', 'link', 'show']).stdout.toString().split('\n').filter(Boolean)
+      .map((l) => { const m = /^(\d+): ([^:@]+)[:@].* mtu (\d+)/.exec(l)!; return { name: m[2]!, ifindex: Number(m[1]), mtu: Number(m[3]) }; });
+    expect(host.links!.map(({ name, ifindex, mtu }) => ({ name, ifindex, mtu }))).toEqual(ip);
+    expect(host.firewall!.slice(0, 2).map((f) => f.command)).toEqual(['iptables-save -t nat', 'iptables-save -t filter']);
+    for (const f of host.firewall!) expect(f.output !== undefined || /^(exit \d+|.* is not installed in the probe image)/.test(f.error ?? '')).toBe(true);
+    const nft = host.firewall!.find((f) => f.command === 'nft list ruleset');
+    if (!spawnSync('sh', ['-c', 'command -v nft || ls /usr/sbin/nft /sbin/nft']).stdout.length) expect(nft).toBeUndefined();
+    const pod = parseInventoryOutput((await execAgent('inventory', { run: 'snap', pod: 'p', role: 'pod', portWaitMs: 0 })).stdout);
+    expect(pod.firewall).toBeUndefined();
+    expect(pod.links!.length).toBe(ip.length);
+  });
+
+  test('a snapshot command that is missing or fails is recorded, not fatal; kube-proxy\'s per-Service chains and text beyond the cap are left out', () => {
+    const py = (code: string) => JSON.parse(spawnSync(PY, ['-c', `import sys, json; sys.path.insert(0, 'src/agent'); import podwire_agent as a; print(json.dumps(${code}))`]).stdout.toString());
+    expect(py("a.snapshot(['podwire-no-such-tool', '-x'])")).toEqual({ command: 'podwire-no-such-tool -x', error: 'podwire-no-such-tool is not installed in the probe image' });
+    expect(py("a.snapshot(['sh', '-c', 'echo oops >&2; exit 3'])")).toEqual({ command: 'sh -c echo oops >&2; exit 3', error: 'exit 3: oops' });
+    expect(py("a.snapshot(['echo', '-A POSTROUTING -j MASQUERADE'])")).toEqual({ command: 'echo -A POSTROUTING -j MASQUERADE', output: '-A POSTROUTING -j MASQUERADE\n' });
+    const kube = ['*nat', ':KUBE-SVC-ABC - [0:0]', ':POSTROUTING ACCEPT [0:0]', '-A KUBE-SERVICES -d 10.96.0.1/32 -j KUBE-SVC-ABC', '-A KUBE-SVC-ABC -j KUBE-SEP-XYZ',
+      '-A KUBE-SEP-XYZ -j DNAT --to-destination 172.18.0.11:6443', '-A PREROUTING -j KUBE-SERVICES', '-A POSTROUTING -j MASQUERADE', 'COMMIT'].join('\n');
+    expect(py(`a.bounded(${JSON.stringify(kube)})`)).toEqual(['*nat\n:POSTROUTING ACCEPT [0:0]\n-A PREROUTING -j KUBE-SERVICES\n-A POSTROUTING -j MASQUERADE\nCOMMIT\n', '4 lines of kube-proxy per-Service chains']);
+    expect(py("a.bounded('table ip kube-proxy {\\nchain KUBE-SVC-ABC {\\n}\\n')")).toEqual(['table ip kube-proxy {\n}\n', '1 lines of kube-proxy per-Service chains']);
+    const [big, why] = py("a.bounded('x' * 70000)") as [string, string];
+    expect(big.length).toBe(65536);
+    expect(why).toBe('4465 characters beyond 65536'); // 70000 x and the newline
+    expect(py("a.bounded('')")).toEqual(['', '']);
   });
 
   test('uplink queries it cannot answer come back with no devices and the reason', async () => {

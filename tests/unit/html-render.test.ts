@@ -31,6 +31,7 @@ test('hostile report text is shown, never interpreted; evidence links are percen
   c.title = '<script>alert(1)</script>';
   c.reason = '"><img src=x onerror=alert(1)>';
   c.flows[0]!.observed = '</td></tr></table><iframe>';
+  c.diagnosis = { subsystem: 'route', nodes: ['<img>'], text: '<script>x</script>', explains: 1, of: 2 };
   c.evidence = 'evidence/NM-1.2 "x"';
   report.probes[0]!.name = `pw-"'<b>`;
   const html = htmlReport(report, { [report.probes[0]!.name]: { addresses: ['10.0.0.1'], routes: '<script>', addrText: '</pre><script>' } });
@@ -46,4 +47,13 @@ test('the API server is shown without its scheme, so the page holds no URL even 
   const html = htmlReport(report);
   expect(html).toContain(`API server ${report.cluster.server.replace('https://', '')}`);
   expect(html).not.toContain('https://');
+});
+
+test('a failed check shows its likely cause (subsystem, nodes, what shows it), and each failed flow its own', async () => {
+  const { report } = judgeBundle(await readBundle(join(ROOT, 'fixtures', 'bundles', 'masquerade-all')));
+  const html = htmlReport(report);
+  const nm12 = html.slice(html.indexOf('data-check="NM-1.2" data-result'), html.indexOf('</section>', html.indexOf('data-check="NM-1.2" data-result')));
+  expect(nm12).toMatch(/<p class="diagnosis" data-subsystem="masquerade" data-nodes="node-1 node-2">Likely cause: <strong>masquerade\/SNAT<\/strong> on <strong>node-1, node-2<\/strong>\. 172\.18\.0\.1\d is node-\d&#39;s address \(eth0\): .* <span class="small">\(4 of 4 failed\)<\/span><\/p>/);
+  expect(nm12.match(/<span class="small flow-diagnosis">likely cause: masquerade\/SNAT on node-\d<\/span>/g)).toHaveLength(4);
+  expect(html.match(/<p class="diagnosis"/g)).toHaveLength(report.checks.filter((c) => c.result === 'failed').length);
 });

@@ -49,6 +49,7 @@ describe('NM-3.1 pod IPs unique: live pods only, per family, status.podIP as fal
     expect(verdictOf(checkOf(judge(b), 'NM-3.1'), '10.244.2.3')).toEqual({
       flow: '10.244.2.3', kind: 'api', proto: '-', from: 'api', to: 'api', verdict: 'failed', captures: [],
       expected: '10.244.2.3 held by one live pod', observed: `IPv4 10.244.2.3 is held by 2 live pods: ${ns(b)}/pw-pod-node-2-b, other/twin`,
+      diagnosis: { subsystem: 'ipam', nodes: ['node-2'], text: `10.244.2.3 is held by 2 live pods (${ns(b)}/pw-pod-node-2-b on node-2, other/twin on node-2): IPAM handed it out twice` },
     });
   });
 
