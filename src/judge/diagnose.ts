@@ -430,9 +430,12 @@ export function diagnoseCheck(c: CheckResult, ctx: DiagnoseContext): CheckResult
  * has one node in common and pairs without it pass, that node's link is the
  * smaller hop, and the check names it.
  */
-function commonNode(flows: readonly CheckResult['flows'][number][], ctx: DiagnoseContext, summary: CheckDiagnosis): CheckDiagnosis {
+export function commonNode(flows: readonly CheckResult['flows'][number][], ctx: DiagnoseContext, summary: CheckDiagnosis): CheckDiagnosis {
   const nodeOf = new Map(ctx.obs.probes.map((p) => [p.name, p.node]));
-  const ends = (v: CheckResult['flows'][number]) => [nodeOf.get(v.from), nodeOf.get(v.to ?? '')].filter((n): n is string => n !== undefined);
+  const ends = (v: CheckResult['flows'][number]) => {
+    const f = ctx.byFlow.get(v.flow)?.flow;
+    return [nodeOf.get(f?.from ?? ''), nodeOf.get(f?.to ?? '')].filter((n): n is string => n !== undefined);
+  };
   const failed = flows.filter((v) => v.verdict === 'failed').map(ends);
   const passed = flows.filter((v) => v.verdict === 'passed').map(ends);
   if (failed.length < 2 || passed.length === 0) return summary;

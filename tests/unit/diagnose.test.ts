@@ -4,8 +4,8 @@
 // links, its rules) or cannot produce.
 import { describe, expect, test } from 'vitest';
 import type { RunBundle } from '../../src/bundle/model.js';
-import type { CheckResult, CommandSnapshot, Diagnosis } from '../../src/conformance/model.js';
-import { summarizeDiagnoses } from '../../src/judge/diagnose.js';
+import type { CheckDiagnosis, CheckResult, CommandSnapshot, Diagnosis } from '../../src/conformance/model.js';
+import { commonNode, summarizeDiagnoses, type DiagnoseContext } from '../../src/judge/diagnose.js';
 import { diagnosisLine, SUBSYSTEM_LABEL } from '../../src/report/diagnosis-text.js';
 import type { ConformanceReport } from '../../src/report/model.js';
 import { checkOf, judge, loadBundle, nodeOf, podLike, setPodCIDRs, verdicts } from '../helpers/bundles.js';
@@ -382,5 +382,37 @@ describe('more facts', () => {
       route: 'route', masquerade: 'masquerade/SNAT', 'forward-policy': 'FORWARD policy', mtu: 'MTU', ipam: 'IPAM',
       'interface-address': 'address on the interface', arp: 'ARP (neighbour resolution)', unknown: 'unknown',
     });
+  });
+});
+
+describe('MTU: the node every failing pair shares', () => {
+  const probes = ['node-1', 'node-2', 'node-3', 'node-4'].map((node) => ({ name: `p-${node}`, node, role: 'pod' as const, ip: '10.0.0.1' }));
+  const ctxOf = (pairs: [string, string][]) => ({
+    obs: { probes },
+    byFlow: new Map(pairs.map(([a, b], i) => [`f${i}`, { flow: { from: `p-${a}`, to: `p-${b}` } }])),
+  }) as unknown as DiagnoseContext;
+  const flow = (i: number, verdict: 'passed' | 'failed') => ({ flow: `f${i}`, verdict, from: 'x (1.2.3.4)', to: 'y (5.6.7.8)' }) as unknown as CheckResult['flows'][number];
+  const summary: CheckDiagnosis = { subsystem: 'mtu', nodes: ['node-1', 'node-2', 'node-3'], text: 'as sent', explains: 4, of: 4 };
+  const pairs: [string, string][] = [['node-1', 'node-2'], ['node-2', 'node-1'], ['node-2', 'node-3'], ['node-3', 'node-2'], ['node-1', 'node-3'], ['node-3', 'node-1']];
+
+  test('failing pairs all with node-2 and passing pairs without it: node-2 is named', () => {
+    const flows = pairs.map((_, i) => flow(i, i < 4 ? 'failed' : 'passed'));
+    expect(commonNode(flows, ctxOf(pairs), summary)).toEqual({
+      ...summary, nodes: ['node-2'],
+      text: 'every failing pair (4) has node-2 at one end and every pair without it passes: the smaller hop is node-2\'s link, or the switch or fabric port it is on (as sent)',
+    });
+  });
+
+  test('otherwise the per-sender summary stands', () => {
+    // Every pair fails: nothing passes to compare with.
+    expect(commonNode(pairs.map((_, i) => flow(i, 'failed')), ctxOf(pairs), summary)).toBe(summary);
+    // One failing pair only.
+    expect(commonNode(pairs.map((_, i) => flow(i, i === 0 ? 'failed' : 'passed')), ctxOf(pairs), summary)).toBe(summary);
+    // Failing pairs with no node in common.
+    const apart: [string, string][] = [['node-1', 'node-2'], ['node-3', 'node-4'], ['node-1', 'node-3']];
+    expect(commonNode([flow(0, 'failed'), flow(1, 'failed'), flow(2, 'passed')], ctxOf(apart), summary)).toBe(summary);
+    // The node they share also ends a passing pair.
+    const shared: [string, string][] = [['node-1', 'node-2'], ['node-2', 'node-3'], ['node-2', 'node-1']];
+    expect(commonNode([flow(0, 'failed'), flow(1, 'failed'), flow(2, 'passed')], ctxOf(shared), summary)).toBe(summary);
   });
 });
