@@ -18,7 +18,8 @@ import { SUBSYSTEMS, hostProbe } from '../conformance/model.js';
 import type { Observations } from '../conformance/observations.js';
 import { isLive } from '../conformance/observations.js';
 import type { CaptureIndex } from '../conformance/observe.js';
-import { cidrsOverlap, familyOf, inCidr } from '../conformance/ip.js';
+import { familyOf, inCidr } from '../conformance/ip.js';
+import { overlappingCidrs } from '../conformance/checks-api.js';
 import { icmpMessage } from '../decode/icmp.js';
 import {
   dropsPackets, forwardPolicy, isDefault, linkByName, longestMatch, parseRoutes, routeLookup, snapshotGaps, snatRules, snatRulesFor, sourceRules, type Route,
@@ -84,14 +85,11 @@ function ipamOf(o: Observations, order: string[]): Map<string, { node: string; w
   const rank = (n: string) => { const i = order.indexOf(n); return i < 0 ? order.length : i; };
   const overlaps: { later: string; earlier: string; a: string; b: string }[] = [];
   const nodes = o.nodes.filter((n) => n.podCIDRs.length);
-  for (let i = 0; i < nodes.length; i++) {
-    for (let j = i + 1; j < nodes.length; j++) {
-      for (const a of nodes[i]!.podCIDRs) for (const b of nodes[j]!.podCIDRs) {
-        if (!cidrsOverlap(a, b)) continue;
-        const [first, second] = rank(nodes[i]!.name) <= rank(nodes[j]!.name) ? [[nodes[i]!.name, a], [nodes[j]!.name, b]] : [[nodes[j]!.name, b], [nodes[i]!.name, a]];
-        overlaps.push({ earlier: first![0]!, a: first![1]!, later: second![0]!, b: second![1]! });
-      }
-    }
+  // The sorted search NM-3.2 uses (O(N log N); comparing every pair of nodes is quadratic at thousands of nodes).
+  for (const { i, x, j, y } of overlappingCidrs(nodes)) {
+    const [a, b] = [nodes[i]!.podCIDRs[x]!, nodes[j]!.podCIDRs[y]!];
+    const [first, second] = rank(nodes[i]!.name) <= rank(nodes[j]!.name) ? [[nodes[i]!.name, a], [nodes[j]!.name, b]] : [[nodes[j]!.name, b], [nodes[i]!.name, a]];
+    overlaps.push({ earlier: first![0]!, a: first![1]!, later: second![0]!, b: second![1]! });
   }
   const owners = new Map<string, { pod: string; node?: string }[]>();
   for (const p of o.pods.filter(isLive)) for (const ip of p.podIPs) owners.set(ip, [...(owners.get(ip) ?? []), { pod: `${p.namespace}/${p.name}`, ...(p.node ? { node: p.node } : {}) }]);
