@@ -264,7 +264,13 @@ describeLab('the probe agent in a host-gw lab', () => {
       left = await files();
     }
     expect(left).toEqual([]);
-    expect(await alive(kube, 'h1b', inv.capture!.pid)).toBe(false);
+    // tcpdump dies of the SIGKILL the listener sends it, which can land a moment after its files are gone.
+    let running = await alive(kube, 'h1b', inv.capture!.pid);
+    while (running && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      running = await alive(kube, 'h1b', inv.capture!.pid);
+    }
+    expect(running).toBe(false);
   });
 });
 
