@@ -89,16 +89,16 @@ export class LabRuntime {
     try {
       await ipBatch(netns, ['link set lo up']);
       const { ip } = await cniAdd(this.cniCall({ id, netns, node }, podRef));
-      await this.afterAdd(node, id, netns, ip).catch(async (err: unknown) => {
-        await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
-        throw err;
-      });
-      const holder = await startHolder(netns, podHostname(podRef.name)).catch(async (err: unknown) => {
+      try {
+        await this.afterAdd(node, id, netns, ip);
+        const holder = await startHolder(netns, podHostname(podRef.name));
+        return { id, netns, ip, hostNetwork, node, holder };
+      } catch (err) {
+        // Undo what the address brought: its /32 routes (--cni-config), then the plugins' ADD.
         if (this.lab.cniConfig) await this.routePod(node, ip, 'del').catch(() => undefined);
         await cniDel(this.cniCall({ id, netns, node }, podRef)).catch(() => undefined);
         throw err;
-      });
-      return { id, netns, ip, hostNetwork, node, holder };
+      }
     } catch (err) {
       await run('ip', ['netns', 'del', netns]).catch(() => undefined);
       throw err;
