@@ -41,8 +41,10 @@ export interface RunMeta {
     egressSnat: EgressSnat;
     only: string[];
     skip: string[];
-    /** As given (`--external-target`), or null. */
+    /** As given (`--external-target`, comma-separated when given once per family), or null. */
     externalTarget: string | null;
+    /** `--ip-family`, when given. */
+    ipFamily?: 'ipv4' | 'ipv6' | 'dual';
     probeImage: string;
     requireAllNodes: boolean;
     /** As given: all, sample:K, or auto (all up to 32 nodes). */
@@ -50,8 +52,12 @@ export interface RunMeta {
     /** `--concurrency`: the cap on concurrent API requests and execs (absent in older bundles). */
     concurrency?: number;
   };
-  /** The external target the run used (given or advertised by the cluster), or null. */
+  /** The external target the run used (given or advertised by the cluster), or null; with one per family, the first. */
   external: ExternalTarget | null;
+  /** Every external target the run used, at most one per family (absent in bundles from before dual-stack). */
+  externals?: ExternalTarget[];
+  /** The IP families the run sent flows in (absent in bundles from before dual-stack: IPv4). */
+  families?: (4 | 6)[];
   /** The node pairs the run sent cross-node flows between (`--pairs`, resolved: the seed of a sample is here). */
   pairs: Pairs;
   /**

@@ -5,6 +5,7 @@
 // CNIs do not meet on purpose; extended is health beyond the model.
 import { decisiveOf, replyToken, type FlowKind, type FlowObservation, type FlowVerdict, type Profile, type Sighting } from './model.js';
 import type { Observations } from './observations.js';
+import { familyName } from './families.js';
 import { addressPlan, podsInNodeCidr, uniquePodIPs } from './checks-api.js';
 import {
   absenceUnproven, byKind, flowBase, hostOf, ipOf, judgeDelivery, nodeAddresses, nodeOfProbe, nothingToJudge, outcome, undelivered, type CheckOutcome,
@@ -86,6 +87,14 @@ function identity(o: Observations): CheckOutcome {
     flows.push({
       flow: `addr-${p.name}`, kind: 'inventory', proto: '-', from: p.name, to: p.name, expected: `eth0 has ${p.ip}`, observed: `eth0 has ${addrs.join(', ') || 'nothing'}`, captures: [],
       verdict: addrs.length === 0 ? 'inconclusive' : addrs.includes(p.ip) ? 'passed' : 'failed',
+    });
+  }
+  // A dual-stack cluster's pod without an address of this family (IPAM of one family failed for it).
+  const fam = familyName(o.family ?? 4);
+  for (const name of o.lacking ?? []) {
+    flows.push({
+      flow: `addr-${name}`, kind: 'inventory', proto: '-', from: name, to: name, verdict: 'failed', captures: [],
+      expected: `an ${fam} address in status.podIPs, as the other probes have`, observed: `status.podIPs has no ${fam} address`,
     });
   }
   for (const f of byKind(o, 'pod-pod-same', 'pod-pod-cross')) {

@@ -3,13 +3,13 @@
 // podCIDR (NM-3.4). Per family; live pods only (FIELD.md §2). Pure.
 import type { FlowVerdict, Verdict } from './model.js';
 import { familyOf, inCidr, parseCidr, type Family } from './ip.js';
+import { familyName } from './families.js';
 import { isLive, type ApiNode, type ApiPod, type Observations } from './observations.js';
 import type { CheckOutcome } from './verdicts.js';
 
 const finding = (what: string, observed: string, verdict: Verdict, expected = '', note?: string): FlowVerdict =>
   ({ flow: what, kind: 'api', proto: '-', from: 'api', to: 'api', verdict, expected, observed, captures: [], ...(note ? { note } : {}) });
 
-const famName = (f: Family) => (f === 4 ? 'IPv4' : 'IPv6');
 const podRef = (p: ApiPod) => `${p.namespace}/${p.name}`;
 
 function apiOutcome(findings: FlowVerdict[], okReason: string): CheckOutcome {
@@ -28,14 +28,14 @@ export function uniquePodIPs(o: Observations): CheckOutcome {
   const stale = new Map<string, string[]>();
   for (const p of o.pods.filter((x) => !x.hostNetwork && !isLive(x))) for (const ip of p.podIPs) stale.set(ip, [...(stale.get(ip) ?? []), `${podRef(p)} (${p.phase})`]);
   const findings = [...owners].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ip, who]) => {
-    const fam = famName(familyOf(ip) ?? 4);
+    const fam = familyName(familyOf(ip) ?? 4);
     if (who.length > 1) return finding(ip, `${fam} ${ip} is held by ${who.length} live pods: ${who.join(', ')}`, 'failed', `${ip} held by one live pod`);
     const kept = stale.get(ip);
     return finding(ip, `${fam} ${ip} is held by ${who[0]} only`, 'passed', `${ip} held by one live pod`,
       kept ? `also kept by finished pod(s) ${kept.join(', ')}: a stale IP, reused as Kubernetes allows, not a duplicate` : undefined);
   });
   const perFamily = ([4, 6] as const).map((f) => [f, [...owners.keys()].filter((ip) => familyOf(ip) === f).length] as const).filter(([, n]) => n > 0);
-  return apiOutcome(findings, `${perFamily.map(([f, n]) => `${n} ${famName(f)}`).join(' and ')} pod IP(s) of ${live.length} live pod(s), all unique`);
+  return apiOutcome(findings, `${perFamily.map(([f, n]) => `${n} ${familyName(f)}`).join(' and ')} pod IP(s) of ${live.length} live pod(s), all unique`);
 }
 
 /**

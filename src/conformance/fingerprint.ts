@@ -8,6 +8,8 @@ export interface PathFingerprint {
   /** Bytes added per packet by the encapsulation (outer minus inner IP length). */
   overheadBytes: number | null;
   samples: number;
+  /** The IP family of the flows (runs covering more than one family fingerprint each). */
+  family?: 4 | 6;
 }
 
 function describe(path: PathFingerprint['path'], sightings: Sighting[]): PathFingerprint {

@@ -7,6 +7,8 @@
 import { makeToken } from '../decode/token.js';
 import { type Flow, type FlowKind, type Probe, type Proto } from './model.js';
 import type { ExternalTarget } from './observations.js';
+import { runFamilies, targetOf, viewProbes, type Family } from './families.js';
+import { familyOf } from './ip.js';
 
 /** `--pairs`: every ordered pair of nodes, or a sample in which each node sends to and receives from K others. */
 export type Pairs = { mode: 'all' } | { mode: 'sample'; k: number; seed: number };
@@ -67,13 +69,28 @@ export function uplinkQueries(node: string, podIPs: ReadonlyMap<string, { a?: st
  * Probes without a bound port (their listener did not start) receive no
  * flows. `peers`, when given, are the remote nodes each node sends to (as
  * chosen before the inventory, for the nodes then ready); nodes without
- * probes drop out of it.
+ * probes drop out of it. Every flow is planned once per family (default:
+ * every family all pod probes have an address of), with that family's
+ * addresses, node addresses and external target.
  */
-export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, string>, external?: ExternalTarget, pairs: Pairs = { mode: 'all' }, chosen?: ReadonlyMap<string, readonly string[]>): Flow[] {
+export function planFlows(run: string, probes: Probe[], nodeIPs: ReadonlyMap<string, string | readonly string[]>, external?: ExternalTarget | readonly ExternalTarget[], pairs: Pairs = { mode: 'all' }, chosen?: ReadonlyMap<string, readonly string[]>, families?: readonly Family[]): Flow[] {
   const flows: Flow[] = [];
-  let n = 0;
+  const counter = { n: 0 };
+  const targets: readonly ExternalTarget[] = external === undefined ? [] : 'ip' in external ? [external] : external;
+  for (const f of families ?? runFamilies(probes)) {
+    const ips = new Map<string, string>();
+    for (const [node, v] of nodeIPs) {
+      const ip = (typeof v === 'string' ? [v] : v).find((x) => familyOf(x) === f);
+      if (ip) ips.set(node, ip);
+    }
+    planFamily(flows, counter, run, viewProbes(probes, f).probes, ips, targetOf(targets, f), pairs, chosen);
+  }
+  return flows;
+}
+
+function planFamily(flows: Flow[], counter: { n: number }, run: string, probes: Probe[], nodeIPs: Map<string, string>, external: ExternalTarget | undefined, pairs: Pairs, chosen?: ReadonlyMap<string, readonly string[]>): void {
   const add = (kind: FlowKind, proto: Proto, from: Probe, to: Probe | undefined, dstIP: string, dstPort: number, mtu = false) => {
-    const id = `f${++n}`;
+    const id = `f${++counter.n}`;
     flows.push({ id, token: makeToken(run, id), kind, proto, from: from.name, ...(to ? { to: to.name } : {}), dstIP, dstPort, ...(mtu ? { mtu: true } : {}) });
   };
   const listening = (p: Probe | undefined): p is Probe & { port: number } => !!p && p.port !== undefined;
@@ -120,5 +137,4 @@ export function planFlows(run: string, probes: Probe[], nodeIPs: Map<string, str
       if (external) add('pod-external', 'tcp', a, undefined, external.ip, external.port);
     }
   }
-  return flows;
 }

@@ -43,3 +43,14 @@ export function cidrsOverlap(a: string, b: string): boolean {
   if (!x || !y || x.family !== y.family) return false;
   return inCidr(x.net.toString(), b) || inCidr(y.net.toString(), a);
 }
+
+/**
+ * The address in the form captures print (RFC 5952 for IPv6: lowercase, zeros
+ * compressed), so an API's or a tool's spelling compares equal to the
+ * packets'; anything that is not an address is returned as given.
+ */
+export function canonicalIP(ip: string): string {
+  // IPv4 text is left alone: ipaddr.js also reads octal and shorthand forms (010.1.1.1 as 8.1.1.1), which no API or packet prints.
+  if (!ip.includes(':') || !ipaddr.IPv6.isValid(ip)) return ip;
+  return ipaddr.IPv6.parse(ip).toRFC5952String();
+}

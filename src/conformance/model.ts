@@ -7,8 +7,10 @@ export interface Probe {
   name: string;
   node: string;
   role: ProbeRole;
-  /** status.podIP (for a host probe: the node's address the API reports). */
+  /** status.podIP (for a host probe: the node's address the API reports); in a family's view (families.ts), its address of that family. */
   ip: string;
+  /** Every address: status.podIPs (a host probe: its node's InternalIPs), primary first; absent in bundles from before dual-stack. */
+  ips?: string[];
   /** The port the probe's listener bound (TCP and UDP), chosen per run. */
   port?: number;
 }
@@ -178,6 +180,8 @@ export const PROFILES: readonly Profile[] = ['core', 'strict', 'extended'];
 
 export interface FlowVerdict {
   flow: string;
+  /** The IP family of the flow (set when the run covered more than one). */
+  family?: 4 | 6;
   kind: FlowKind | 'api' | 'inventory';
   proto: Proto | '-';
   from: string;
@@ -218,6 +222,16 @@ export interface CheckResult {
   flows: FlowVerdict[];
   evidence?: string;
   /** Failed checks: the likely cause (node and subsystem). */
+  diagnosis?: CheckDiagnosis;
+  /** Runs covering more than one family: the check's verdict in each (the check fails if it fails in either). */
+  families?: FamilyResult[];
+}
+
+/** A check's verdict in one IP family. */
+export interface FamilyResult {
+  family: 4 | 6;
+  result: Verdict;
+  reason: string;
   diagnosis?: CheckDiagnosis;
 }
 

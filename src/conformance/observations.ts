@@ -4,6 +4,12 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { FlowObservation, Probe, ProbeInventory } from './model.js';
 import type { CaptureControl } from './observe.js';
+import { canonicalIP } from './ip.js';
+
+const canonicalCidr = (c: string) => {
+  const [addr, bits] = c.split('/');
+  return bits === undefined ? canonicalIP(c) : `${canonicalIP(addr!)}/${bits}`;
+};
 
 export interface ApiNode {
   name: string;
@@ -53,23 +59,30 @@ export interface Observations {
   controls: Map<string, CaptureControl>;
   nodes: ApiNode[];
   pods: ApiPod[];
+  /** The external target of the family judged (set by the family view; a single-family run may set it directly). */
   external?: ExternalTarget;
+  /** Every external target of the run, at most one per family. */
+  externals?: ExternalTarget[];
   egressSnat: EgressSnat;
   coverage: NodeCoverage[];
+  /** The family this view judges (families.ts forFamily); absent: the run as listed. */
+  family?: 4 | 6;
+  /** Pod probes with no address of the view's family (status.podIPs lacks it): NM-3.3 fails them. */
+  lacking?: string[];
 }
 
 export function nodeFacts(n: V1Node): ApiNode {
   return {
     name: n.metadata?.name ?? '',
-    addresses: (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address),
-    podCIDRs: n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : [],
+    addresses: (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => canonicalIP(a.address)),
+    podCIDRs: (n.spec?.podCIDRs?.length ? n.spec.podCIDRs : n.spec?.podCIDR ? [n.spec.podCIDR] : []).map(canonicalCidr),
   };
 }
 
 /** status.podIPs, or status.podIP where an older API server gives only that. */
 export function podFacts(p: V1Pod): ApiPod {
   const listed = (p.status?.podIPs ?? []).map((x) => x.ip).filter((ip): ip is string => !!ip);
-  const podIPs = listed.length ? listed : p.status?.podIP ? [p.status.podIP] : [];
+  const podIPs = (listed.length ? listed : p.status?.podIP ? [p.status.podIP] : []).map(canonicalIP);
   return {
     namespace: p.metadata?.namespace ?? '',
     name: p.metadata?.name ?? '',

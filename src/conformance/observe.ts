@@ -4,7 +4,8 @@
 // say where they stopped (the connection's SYN and SYN-ACK, ICMP errors, ARP).
 // Each capture is indexed once, so the cost is captures + flows, not their
 // product. Pure.
-import { innermostIp, inner, outermostIp, type DecodedPacket } from '../decode/layers.js';
+import { innermostIp, inner, outermostIp, type DecodedPacket, type IpLayer } from '../decode/layers.js';
+import { addressOf, flowFamily } from './families.js';
 import { replyToken, type Flow, type FlowObservation, type Probe, type ProbeInventory, type SentFlow, type Sighting, type Uplink } from './model.js';
 
 export interface CaptureData {
@@ -35,6 +36,9 @@ function interner(): Intern {
 /** Shared by the sightings of unencapsulated packets (never written to). */
 const NO_ENCAPSULATION: DecodedPacket['encapsulation'] = [];
 
+/** An IP packet's length, header included. */
+const ipLength = (ip: IpLayer) => (ip.kind === 'ipv4' ? ip.totalLength : 40 + ip.payloadLength);
+
 function sighting(capture: string, p: DecodedPacket, intern: Intern = (s) => s): Sighting | undefined {
   const ip = innermostIp(p);
   if (!ip) return undefined;
@@ -43,6 +47,11 @@ function sighting(capture: string, p: DecodedPacket, intern: Intern = (s) => s):
     s.length = ip.totalLength;
     s.df = ip.df;
     s.fragment = ip.mf || ip.fragmentOffset > 0;
+  } else {
+    // IPv6: no router fragments (as if DF were always set); only the sender can, with a fragment header.
+    s.length = 40 + ip.payloadLength;
+    s.df = true;
+    s.fragment = ip.fragment !== undefined;
   }
   const tcp = inner(p, 'tcp');
   if (tcp) s.tcpFlags = intern(tcp.flags);
@@ -50,7 +59,7 @@ function sighting(capture: string, p: DecodedPacket, intern: Intern = (s) => s):
   if (out && out !== ip) {
     s.outerSrc = intern(out.src);
     s.outerDst = intern(out.dst);
-    if (out.kind === 'ipv4' && ip.kind === 'ipv4') s.overhead = out.totalLength - ip.totalLength;
+    s.overhead = ipLength(out) - ipLength(ip);
   }
   const sll = inner(p, 'sll');
   if (sll) {
@@ -190,7 +199,7 @@ export function observe(input: ObserveInput): Observed {
     const sender = byName.get(flow.from);
     const host = sender ? hosts.get(sender.node) : undefined;
     const sent = input.sent.get(flow.id);
-    const src = sent?.src ?? sender?.ip ?? '';
+    const src = sent?.src ?? (sender ? addressOf(sender, flowFamily(flow.dstIP)) ?? sender.ip : '');
     const sports = sent?.sports ?? [];
     const obs: FlowObservation = {
       flow,
@@ -228,7 +237,8 @@ export function observe(input: ObserveInput): Observed {
     }
     // Only the uplink checks (NM-4.1 egress, NM-4.2 cross-node) read the uplink: pod flows leaving the node.
     if (sender?.role === 'pod' && (flow.kind === 'pod-external' || flow.kind === 'pod-pod-cross')) {
-      const u = uplinkOf(input, host, sender.ip, flow.dstIP);
+      // The route lookup was made for the pod's address of the flow's family.
+      const u = uplinkOf(input, host, addressOf(sender, flowFamily(flow.dstIP)) ?? sender.ip, flow.dstIP);
       if ('devices' in u) {
         const devs = new Set(u.devices.map((d) => d.ifindex));
         const leaving = (s: Sighting) => s.outgoing === true && s.ifindex !== undefined && devs.has(s.ifindex);

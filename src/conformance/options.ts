@@ -6,12 +6,18 @@ import { PROFILE_CHOICES, selectChecks, type CheckDef, type ProfileChoice } from
 import { EGRESS_SNAT, type EgressSnat, type ExternalTarget } from './observations.js';
 import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K } from './flows.js';
 import { DEFAULT_PROBE_IMAGE } from './probes.js';
+import { IP_FAMILY_CHOICES, familiesOfChoice, familyName, type Family, type IpFamilyChoice } from './families.js';
+import { canonicalIP, familyOf } from './ip.js';
 
 export interface RunOptions {
   kubeconfig?: string;
   context?: string;
   probeImage: string;
-  externalTarget?: ExternalTarget;
+  /** `--external-target`, at most one per family. */
+  externalTargets?: ExternalTarget[];
+  /** `--ip-family`: the families to test; absent, every family the cluster's pods have. */
+  ipFamily?: IpFamilyChoice;
+  families?: Family[];
   only: string[];
   skip: string[];
   checks: CheckDef[];
@@ -61,7 +67,8 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'profile', value: Object.keys(PROFILE_CHOICES).join('|'), help: 'checks that decide the exit code: core (the model), extended (health beyond it), strict (stricter readings many CNIs do not meet on purpose)', default: 'extended' },
     { name: 'egress-snat', value: EGRESS_SNAT.join('|'), help: 'where the cluster SNATs egress to the internet: on the node, off the node (a NAT gateway), or not at all', default: 'node' },
     { name: 'probe-image', value: 'IMAGE', help: 'probe image (needs sh, tcpdump, ip, socat, timeout, python3)', default: DEFAULT_PROBE_IMAGE },
-    { name: 'external-target', value: 'IP:PORT', help: 'a TCP server outside the cluster for the egress checks; not a node or pod address', default: 'the cluster\'s podwire.dev/external-target annotation, else none' },
+    { name: 'external-target', value: 'IP:PORT', repeatable: true, help: 'a TCP server outside the cluster for the egress checks, once per family (IPv6 as [IP]:PORT); not a node or pod address', default: 'the cluster\'s podwire.dev/external-target annotation, else none' },
+    { name: 'ip-family', value: IP_FAMILY_CHOICES.join('|'), help: 'IP families to test: one, or both (dual); a family the cluster\'s pods lack is an error', default: 'every family the probe pods have' },
     { name: 'only', value: 'IDS', help: 'run only these checks (comma-separated ids or id prefixes)' },
     { name: 'skip', value: 'IDS', help: 'leave these checks out (comma-separated ids or id prefixes)' },
     { name: 'report-dir', value: 'DIR', help: 'where the run directory is written', default: 'reports' },
@@ -103,14 +110,41 @@ export function parseEgressSnat(v: string | undefined): EgressSnat {
   return v as EgressSnat;
 }
 
+/** `IP:PORT`, or `[IPv6]:PORT`. */
 export function parseExternalTarget(v: string): ExternalTarget {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(v);
-  const octets = m ? m.slice(1, 5).map(Number) : [];
-  const port = m ? Number(m[5]) : 0;
-  if (!m || octets.some((o) => o > 255) || port < 1 || port > 65535) {
-    throw new UsageError(`expected \`--external-target\` to be IPv4:PORT (e.g. 203.0.113.10:443), got \`${v}\``);
+  const bad = () => new UsageError(`expected \`--external-target\` to be IPv4:PORT or [IPv6]:PORT (e.g. 203.0.113.10:443, [2001:db8::10]:443), got \`${v}\``);
+  const m6 = /^\[([0-9A-Fa-f:.]+)\]:(\d{1,5})$/.exec(v);
+  const m4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3}):(\d{1,5})$/.exec(v);
+  const port = Number(m6?.[2] ?? m4?.[5] ?? 0);
+  if (port < 1 || port > 65535) throw bad();
+  if (m6) {
+    if (familyOf(m6[1]!) !== 6 || !m6[1]!.includes(':')) throw bad();
+    return { ip: canonicalIP(m6[1]!), port };
   }
+  const octets = m4 ? m4.slice(1, 5).map(Number) : [];
+  if (!m4 || octets.some((o) => o > 255)) throw bad();
   return { ip: octets.join('.'), port };
+}
+
+/** A target as the flag takes it: IPv6 in brackets. */
+export const targetText = (t: ExternalTarget) => (t.ip.includes(':') ? `[${t.ip}]:${t.port}` : `${t.ip}:${t.port}`);
+
+/** `--external-target` given once per family at most. */
+export function parseExternalTargets(vs: readonly string[]): ExternalTarget[] {
+  const out: ExternalTarget[] = [];
+  for (const v of vs) {
+    const t = parseExternalTarget(v);
+    const same = out.find((x) => familyOf(x.ip) === familyOf(t.ip));
+    if (same) throw new UsageError(`\`--external-target\` is given twice for ${familyName(familyOf(t.ip) ?? 4)} (\`${targetText(same)}\`, \`${v}\`): give at most one per family`);
+    out.push(t);
+  }
+  return out;
+}
+
+export function parseIpFamily(v: string | undefined): IpFamilyChoice | undefined {
+  if (v === undefined) return undefined;
+  if (!(IP_FAMILY_CHOICES as readonly string[]).includes(v)) throw new UsageError(`expected \`--ip-family\` to be one of ${IP_FAMILY_CHOICES.join(', ')}, got \`${v}\``);
+  return v as IpFamilyChoice;
 }
 
 const ids = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -118,7 +152,7 @@ const ids = (v: string | undefined) => (v ?? '').split(',').map((s) => s.trim())
 export function parseRunOptions(argv: string[]): RunOptions {
   const f = parseFlags(RUN_COMMAND, argv);
   const values = {
-    kubeconfig: f.string('kubeconfig'), context: f.string('context'), 'probe-image': f.string('probe-image'), 'external-target': f.string('external-target'),
+    kubeconfig: f.string('kubeconfig'), context: f.string('context'), 'probe-image': f.string('probe-image'), 'external-target': f.list('external-target'), 'ip-family': f.string('ip-family'),
     only: f.string('only'), skip: f.string('skip'), 'report-dir': f.string('report-dir'), keep: f.bool('keep'), timeout: f.string('timeout'),
     profile: f.string('profile'), 'egress-snat': f.string('egress-snat'), 'require-all-nodes': f.bool('require-all-nodes'),
     pairs: f.string('pairs'), seed: f.string('seed'), concurrency: f.string('concurrency'), baseline: f.string('baseline'),
@@ -127,6 +161,7 @@ export function parseRunOptions(argv: string[]): RunOptions {
   const skip = ids(values.skip);
   const profile = parseProfile(values.profile);
   const egressSnat = parseEgressSnat(values['egress-snat']);
+  const ipFamily = parseIpFamily(values['ip-family']);
   let checks: CheckDef[];
   try {
     checks = selectChecks(only, skip, profile);
@@ -144,7 +179,8 @@ export function parseRunOptions(argv: string[]): RunOptions {
     ...(values.kubeconfig !== undefined ? { kubeconfig: values.kubeconfig } : {}),
     ...(values.context !== undefined ? { context: values.context } : {}),
     probeImage: image,
-    ...(values['external-target'] !== undefined ? { externalTarget: parseExternalTarget(values['external-target']) } : {}),
+    ...(values['external-target'].length ? { externalTargets: parseExternalTargets(values['external-target']) } : {}),
+    ...(ipFamily ? { ipFamily, families: familiesOfChoice(ipFamily) } : {}),
     only,
     skip,
     checks,

@@ -9,6 +9,7 @@ import { InfraError } from '../errors.js';
 import { ROLE_LABEL, RUN_LABEL } from '../names.js';
 import { listenerContainer } from './agent.js';
 import type { Probe, ProbeRole } from './model.js';
+import { canonicalIP } from './ip.js';
 
 /** Runs one API call under the run's cap on concurrent calls (`--concurrency`); identity when there is none. */
 export type CallLimit = <T>(fn: () => Promise<T>) => Promise<T>;
@@ -260,6 +261,16 @@ export async function waitProbes(core: CoreV1Api, namespace: string, names: stri
   });
 }
 
-export function probeOf(pod: V1Pod): Probe {
-  return { name: pod.metadata!.name!, node: pod.spec!.nodeName!, role: pod.metadata!.labels![ROLE_LABEL] as ProbeRole, ip: pod.status!.podIP! };
+/**
+ * A ready probe pod as the run knows it: its status.podIP and every address of
+ * status.podIPs (primary first). A host probe also holds its node's
+ * InternalIPs (`nodeIPs`): a kubelet that knows one node IP per family gives
+ * hostNetwork pods both, an older one only the first.
+ */
+export function probeOf(pod: V1Pod, nodeIPs: readonly string[] = []): Probe {
+  const role = pod.metadata!.labels![ROLE_LABEL] as ProbeRole;
+  const ip = canonicalIP(pod.status!.podIP!);
+  const listed = (pod.status?.podIPs ?? []).map((x) => x.ip).filter((x): x is string => !!x).map(canonicalIP);
+  const ips = [...new Set([ip, ...listed, ...(role === 'host' ? nodeIPs.map(canonicalIP) : [])])];
+  return { name: pod.metadata!.name!, node: pod.spec!.nodeName!, role, ip, ...(ips.length > 1 ? { ips } : {}) };
 }

@@ -9,9 +9,11 @@ import { nodeFacts, podFacts, type EgressSnat, type Observations } from '../conf
 import { indexCapture, indexOptionsFor, observe, type CaptureData, type CaptureIndex } from '../conformance/observe.js';
 import { decodeCapture } from '../decode/buffer.js';
 import { captureComplete, type RunBundle } from '../bundle/model.js';
-import { REPORT_API_VERSION, summarize, summarizeProfiles, type ConformanceReport, type Coverage, type PairCoverage } from '../report/model.js';
+import { REPORT_API_VERSION, summarize, summarizeFamilies, summarizeProfiles, type ConformanceReport, type Coverage, type PairCoverage } from '../report/model.js';
 import { runsToCover } from '../conformance/flows.js';
 import { diagnoseCheck, diagnoseContext } from './diagnose.js';
+import { FAMILIES, familiesOf, familiesOfChoice, forFamily, runFamilies, type Family } from '../conformance/families.js';
+import { mergeFamilies } from './per-family.js';
 
 export interface JudgeOptions {
   profile?: ProfileChoice;
@@ -82,6 +84,15 @@ function pairCoverage(b: RunBundle): PairCoverage {
   };
 }
 
+/** The families a bundle is judged in: those it sent flows in, else its probes' (at least one). */
+export function judgedFamilies(b: RunBundle): Family[] {
+  if (b.run.families?.length) return b.run.families;
+  const fromFlows = familiesOf(b.flows.flows.map((f) => f.dstIP));
+  if (fromFlows.length) return fromFlows;
+  const fromProbes = runFamilies(b.probes.probes);
+  return fromProbes.length ? fromProbes : [4];
+}
+
 export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
   const profile = opts.profile ?? b.run.options.profile;
   const egressSnat = opts.egressSnat ?? b.run.options.egressSnat;
@@ -91,11 +102,25 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
   const nodes = b.api.nodes.items.map(nodeFacts);
   const obs: Observations = {
     probes: b.probes.probes, inventory, flows: observations, controls,
-    nodes, pods: b.api.pods.items.map(podFacts), ...(b.run.external ? { external: b.run.external } : {}),
+    nodes, pods: b.api.pods.items.map(podFacts), externals: b.run.externals ?? (b.run.external ? [b.run.external] : []),
     egressSnat, coverage: b.probes.coverage.filter((c) => !c.leftOut),
   };
-  const diagnosis = diagnoseContext({ obs, indexes: arp });
-  const results: CheckResult[] = CHECKS.filter((c) => checks.includes(c)).map((c) => diagnoseCheck({ id: c.id, title: c.title, rule: c.rule, profile: c.profile, ...c.judge(obs) }, diagnosis));
+  // Each check is judged once per family: a flow check in each family the run sent flows in (bundles from before
+  // dual-stack: their probes' family), a check of the API's objects in each family they hold (narrowed by --ip-family).
+  const flowFamilies = judgedFamilies(b);
+  const wanted = b.run.options.ipFamily ? familiesOfChoice(b.run.options.ipFamily) : undefined;
+  const apiFamilies = familiesOf([...nodes.flatMap((n) => [...n.podCIDRs.map((c) => c.split('/')[0]!), ...n.addresses]), ...obs.pods.flatMap((p) => p.podIPs)]).filter((f) => !wanted || wanted.includes(f));
+  const views = new Map(FAMILIES.filter((f) => flowFamilies.includes(f) || apiFamilies.includes(f)).map((family) => {
+    const view = forFamily(obs, family);
+    return [family, { view, diagnosis: diagnoseContext({ obs: view, indexes: arp }) }] as const;
+  }));
+  const results: CheckResult[] = CHECKS.filter((c) => checks.includes(c)).map((c) => {
+    const fams = c.flowKinds.length || apiFamilies.length === 0 ? flowFamilies : apiFamilies;
+    return mergeFamilies(fams.map((family) => {
+      const { view, diagnosis } = views.get(family) ?? { view: forFamily(obs, family), diagnosis: diagnoseContext({ obs: forFamily(obs, family), indexes: arp }) };
+      return { family, check: diagnoseCheck({ id: c.id, title: c.title, rule: c.rule, profile: c.profile, ...c.judge(view) }, diagnosis) };
+    }));
+  });
   const report: ConformanceReport = {
     apiVersion: REPORT_API_VERSION,
     kind: 'ConformanceReport',
@@ -105,7 +130,7 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
     durationMs: Date.parse(b.run.finishedAt) - Date.parse(b.run.startedAt),
     implementation: b.run.implementation,
     cluster: { ...b.run.cluster, nodes },
-    dataplane: fingerprint(observations),
+    dataplane: flowFamilies.length > 1 ? flowFamilies.flatMap((f) => fingerprint(views.get(f)!.view.flows).map((d) => ({ ...d, family: f }))) : fingerprint(observations),
     latency,
     options: { ...b.run.options, profile, egressSnat },
     summary: summarize(results),
@@ -124,6 +149,8 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
       ...(b.run.counts.maxExecsInFlight !== undefined ? { maxExecsInFlight: b.run.counts.maxExecsInFlight } : {}),
     },
     ...(b.run.phases ? { phases: b.run.phases } : {}),
+    families: flowFamilies,
+    ...(flowFamilies.length > 1 ? { familySummaries: summarizeFamilies(results, flowFamilies) } : {}),
     checks: results,
   };
   return { report, captures: b.captures.map(lazyCapture) };

@@ -5,6 +5,7 @@ import type { PathFingerprint } from '../conformance/fingerprint.js';
 import type { PathLatency } from '../conformance/latency.js';
 import type { CheckResult, Probe, Profile, Verdict } from '../conformance/model.js';
 import type { ApiNode } from '../conformance/observations.js';
+import { familyName } from '../conformance/families.js';
 
 export const REPORT_API_VERSION = 'podwire.dev/v1alpha1';
 
@@ -79,6 +80,10 @@ export interface ConformanceReport {
   };
   /** Wall time per phase of the collection, in ms, as the bundle recorded it (informational; absent for older bundles). */
   phases?: RunPhases;
+  /** The IP families the run was judged in (absent in reports from before dual-stack: IPv4). */
+  families?: (4 | 6)[];
+  /** Runs judged in more than one family: the checks' verdicts counted per family. */
+  familySummaries?: { family: 4 | 6; summary: Summary }[];
   checks: CheckResult[];
 }
 
@@ -86,6 +91,28 @@ export function summarize(checks: readonly CheckResult[]): Summary {
   const s = { passed: 0, failed: 0, skipped: 0, inconclusive: 0, total: checks.length };
   for (const c of checks) s[c.result]++;
   return s;
+}
+
+/** The families a check's verdict is in, as the console and JUnit name them: `[IPv6]` when it is only in some. */
+export function familyTag(c: CheckResult, verdict: Verdict = c.result): string {
+  if (!c.families || c.families.length < 2) return '';
+  const hit = c.families.filter((f) => f.result === verdict);
+  if (hit.length === 0 || hit.length === c.families.length) return '';
+  return ` [${hit.map((f) => familyName(f.family)).join(', ')}]`;
+}
+
+/** The checks' verdicts counted per family, for checks judged in more than one (a check judged in one family counts there). */
+export function summarizeFamilies(checks: readonly CheckResult[], families: readonly (4 | 6)[]): { family: 4 | 6; summary: Summary }[] {
+  return families.map((family) => {
+    const s = { passed: 0, failed: 0, skipped: 0, inconclusive: 0, total: 0 };
+    for (const c of checks) {
+      const r = c.families ? c.families.find((f) => f.family === family)?.result : c.result;
+      if (!r) continue;
+      s[r]++;
+      s.total++;
+    }
+    return { family, summary: s };
+  });
 }
 
 /** Summaries per profile, in profile order, for the profiles present. */

@@ -19,7 +19,9 @@ import {
 import { ALL_PAIRS_UP_TO, DEFAULT_SAMPLE_K, planFlows, remotePeers, uplinkQueries, type Pairs } from '../conformance/flows.js';
 import type { Flow, FlowKind, Probe, ProbeInventory, ProbeRole, SentFlow } from '../conformance/model.js';
 import type { ExternalTarget, NodeCoverage } from '../conformance/observations.js';
-import { parseExternalTarget, type RunOptions } from '../conformance/options.js';
+import { parseExternalTarget, targetText, type RunOptions } from '../conformance/options.js';
+import { canonicalIP, familyOf } from '../conformance/ip.js';
+import { familyName, runFamilies, targetOf, viewProbes, type Family } from '../conformance/families.js';
 import { watchPods } from '../kube/watch.js';
 import { apiMessage, elideAgentSource, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
 import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle, type RunPhases } from '../bundle/model.js';
@@ -84,14 +86,16 @@ export function leftOutReason(n: V1Node): string | undefined {
   return undefined;
 }
 
-function captureFilter(role: ProbeRole, portBase: number, external?: ExternalTarget): string {
+function captureFilter(role: ProbeRole, portBase: number, externals: readonly ExternalTarget[] = []): string {
   const ports = `portrange ${portBase}-${portBase + PORT_SPAN - 1}`;
   // ICMP errors (unreachable, time exceeded) say where a flow stopped; "fragmentation needed" answers full-size DF datagrams.
+  // ICMPv6 likewise: destination unreachable (1), packet too big (2, the PMTU signal), time exceeded (3), read at the
+  // first header after IPv6's (an extension header in between hides one: the flow is then judged without it).
   // ARP: a destination nothing answers for on the link (an address no interface holds) shows as unanswered requests.
-  const parts = [`tcp ${ports}`, `udp ${ports}`, 'icmp[icmptype] == icmp-unreach', 'icmp[icmptype] == icmp-timxceed', 'arp'];
-  if (external) parts.push(`(host ${external.ip} and tcp port ${external.port})`);
-  // On the uplink, encapsulated pod traffic shows up under the tunnel's headers.
-  if (role === 'host') parts.push('udp port 8472', 'udp port 4789', 'udp port 6081', 'udp port 51820', 'udp port 51871', 'ip proto 4', 'ip proto 41', 'ip proto 47', 'ip proto 50');
+  const parts = [`tcp ${ports}`, `udp ${ports}`, 'icmp[icmptype] == icmp-unreach', 'icmp[icmptype] == icmp-timxceed', '(icmp6 and ip6[40] >= 1 and ip6[40] <= 3)', 'arp'];
+  for (const t of externals) parts.push(`(host ${t.ip} and tcp port ${t.port})`);
+  // On the uplink, encapsulated pod traffic shows up under the tunnel's headers (over an IPv4 or an IPv6 underlay).
+  if (role === 'host') parts.push('udp port 8472', 'udp port 4789', 'udp port 6081', 'udp port 51820', 'udp port 51871', 'ip proto 4', 'ip proto 41', 'ip proto 47', 'ip proto 50', 'ip6 proto 4', 'ip6 proto 41', 'ip6 proto 47', 'ip6 proto 50');
   return parts.join(' or ');
 }
 
@@ -154,6 +158,8 @@ interface Ctx {
   phase: (what: string, total: number) => PhaseProgress;
   /** The cap on concurrent API requests and execs (`--concurrency`): every call to the cluster goes through it. */
   limit: Limiter;
+  /** Each node's InternalIPs (every family, as listed). */
+  nodeIPs: Map<string, string[]>;
 }
 
 /** An exec under the run's cap. */
@@ -194,7 +200,7 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
     const tail = /CrashLoopBackOff|exited/.test(reason) ? await lastLogLines(ctx, name) : '';
     failed.set(name, tail ? `${reason}; last log lines: ${tail}` : reason);
   }
-  return { specs, ready: [...wait.ready.values()].map(probeOf) };
+  return { specs, ready: [...wait.ready.values()].map((p) => probeOf(p, ctx.nodeIPs.get(p.spec?.nodeName ?? '') ?? [])) };
 }
 
 /**
@@ -202,13 +208,15 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
  * for host probes, where each local pod's traffic to each destination leaves
  * the node. A probe whose inventory fails is recorded in `failed`.
  */
-async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarget | undefined, failed: Map<string, string>, peers: ReadonlyMap<string, readonly string[]>) {
+async function inventoryProbes(ctx: Ctx, ready: Probe[], externals: readonly ExternalTarget[], failed: Map<string, string>, peers: ReadonlyMap<string, readonly string[]>, families: readonly Family[]) {
   const inventory: Record<string, ProbeInventory> = {};
   const handles = new Map<string, CaptureHandle>();
-  const podIPs = podIPsByNode(ready);
+  // Per family: the pods' addresses of that family, and the external target of that family.
+  const perFamily = families.map((f) => ({ podIPs: podIPsByNode(viewProbes(ready, f).probes), external: targetOf(externals, f) }));
   const probes = await Promise.all(ready.map(async (p): Promise<Probe | undefined> => {
+    const queries = p.role === 'host' ? perFamily.flatMap((x) => uplinkQueries(p.node, x.podIPs, peers, x.external)) : [];
     const { command, stdin } = agentExec('inventory', {
-      run: ctx.runId, pod: p.name, role: p.role, capture: captureSpec(p.role, ctx.portBase, external), ...(p.role === 'host' ? { uplinkQueries: uplinkQueries(p.node, podIPs, peers, external) } : {}),
+      run: ctx.runId, pod: p.name, role: p.role, capture: captureSpec(p.role, ctx.portBase, externals), ...(p.role === 'host' ? { uplinkQueries: queries } : {}),
     });
     try {
       const r = await exec(ctx, ctx.kube.kc, { namespace: ctx.ns, pod: p.name }, command, { stdin, timeoutMs: 30_000 });
@@ -218,7 +226,8 @@ async function inventoryProbes(ctx: Ctx, ready: Probe[], external: ExternalTarge
       if (inv.port === undefined) throw new Error(`its listener has no port: ${inv.portError ?? 'unknown'}`);
       if (!inv.capture) throw new Error(`its capture did not start: ${inv.captureError ?? 'unknown'}`);
       inventory[p.name] = {
-        addresses: inv.addresses.filter((a) => a.family === 4 && (p.role === 'host' || a.ifname === 'eth0')).map((a) => a.address),
+        // Both families; link-local addresses (every IPv6 interface has one) are no pod's or node's identity.
+        addresses: inv.addresses.filter((a) => a.scope !== 'link' && (p.role === 'host' || a.ifname === 'eth0')).map((a) => canonicalIP(a.address)),
         routes: inv.routes, addrText: inv.addrText, rules: inv.rules, ...(inv.mtu !== undefined ? { mtu: inv.mtu } : {}), ...(p.role === 'host' ? { uplinks: inv.uplinks } : {}),
         ...(inv.links ? { links: inv.links } : {}), ...(inv.firewall ? { firewall: inv.firewall } : {}),
       };
@@ -254,8 +263,9 @@ function coverageOf(candidates: string[], specs: V1Pod[], failed: Map<string, st
 }
 
 /** What each probe's capture keeps: host probes see everything their node forwards, so headers and the token only, up to a bound. */
-export function captureSpec(role: ProbeRole, portBase: number, external: ExternalTarget | undefined): CaptureSpecArgs {
-  return { filter: captureFilter(role, portBase, external), ...(role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}) };
+export function captureSpec(role: ProbeRole, portBase: number, externals: ExternalTarget | readonly ExternalTarget[] | undefined): CaptureSpecArgs {
+  const targets = externals === undefined ? [] : 'ip' in externals ? [externals] : externals;
+  return { filter: captureFilter(role, portBase, targets), ...(role === 'host' ? { snaplen: HOST_SNAPLEN, maxPackets: HOST_MAX_PACKETS } : {}) };
 }
 
 interface SendJob {
@@ -427,13 +437,17 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const { candidates, leftOut } = candidateNodes(nodeList.items);
   if (candidates.length === 0) throw new InfraError(`the cluster has no node to probe (${leftOut.map((c) => `${c.node}: ${c.reason}`).join('; ') || 'no nodes'})`);
   const annotated = nodeList.items.map((n) => n.metadata?.annotations?.[EXTERNAL_TARGET_ANNOTATION]).find(Boolean);
-  if (opts.externalTarget) {
+  const given = opts.externalTargets ?? [];
+  if (given.length) {
     // Refused before anything is created: a target inside the cluster would fail NM-4.1 on a healthy cluster.
     const pods = await listAllPods(kube, limit);
-    const conflict = externalTargetConflict(opts.externalTarget, nodeList.items, pods.items);
-    if (conflict) throw new UsageError(conflict);
+    for (const t of given) {
+      const conflict = externalTargetConflict(t, nodeList.items, pods.items);
+      if (conflict) throw new UsageError(conflict);
+    }
   }
-  const external = opts.externalTarget ?? (annotated ? annotatedTarget(annotated) : undefined);
+  const externals = given.length ? given : annotated ? annotatedTargets(annotated) : [];
+  const nodeIPs = new Map(nodeList.items.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => canonicalIP(a.address))]));
   const kinds = new Set<FlowKind>(opts.checks.flatMap((c) => c.flowKinds));
 
   const runId = newRunId();
@@ -449,14 +463,15 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       if (key) phases[key] = since(start);
     } };
   };
-  const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit };
-  log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${external ? `, external target ${external.ip}:${external.port}` : ''}`);
+  const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs };
+  log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${externals.length ? `, external target ${externals.map(targetText).join(', ')}` : ''}`);
 
   let coverage: NodeCoverage[] = candidates.map((node) => ({ node, covered: true }));
   let probes: Probe[] = [];
   let inventory: Record<string, ProbeInventory> = {};
   let flows: Flow[] = [];
   let pairs: Pairs = { mode: 'all' };
+  let families: Family[] = [];
   let traffic: { sent: SentFlow[]; captures: BundleCapture[] } = { sent: [], captures: [] };
   try {
     if (kinds.size > 0) {
@@ -469,10 +484,16 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       const readyNodes = coverageOf(candidates, specs, failed).filter((c) => c.covered).map((c) => c.node);
       pairs = resolvePairs(opts, readyNodes.length);
       const peers = remotePeers(readyNodes, pairs);
+      families = runFamilies(ready, opts.families);
+      const missing = (opts.families ?? []).filter((f) => !families.includes(f));
+      if (missing.length && ready.some((p) => p.role === 'pod')) {
+        throw new InfraError(`\`--ip-family\` asks for ${missing.map(familyName).join(' and ')}, but no probe pod got an address of it (status.podIPs: ${ready.find((p) => p.role === 'pod')?.ips?.join(', ') ?? ready.find((p) => p.role === 'pod')?.ip}): the cluster is not ${missing.includes(6) ? 'IPv6' : 'IPv4'}-enabled`);
+      }
+      if (families.length > 1 || families[0] === 6) log(`families: ${families.map(familyName).join(' and ')}`);
       phases.deploy = since(t0);
       log('inventory: addresses, routes, rules, links, uplinks, nat and filter tables, listener ports');
       t0 = performance.now();
-      const inv = await inventoryProbes(ctx, ready, external, failed, peers);
+      const inv = await inventoryProbes(ctx, ready, kinds.has('pod-external') ? externals : [], failed, peers, families);
       phases.inventory = since(t0);
       coverage = coverageOf(candidates, specs, failed);
       for (const c of coverage.filter((x) => !x.covered)) log(`node ${c.node} not covered: ${c.reason}`);
@@ -481,9 +502,8 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       const probing = new Set(probes.map((p) => p.name));
       inventory = Object.fromEntries(Object.entries(inv.inventory).filter(([name]) => probing.has(name)));
       if (probes.length === 0) throw new InfraError(`no node could be probed: ${coverage.map((c) => `${c.node}: ${c.reason}`).slice(0, 3).join('; ')}`);
-      const nodeIPs = new Map(nodeList.items.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).find((a) => a.type === 'InternalIP')?.address ?? '']));
       if (pairs.mode === 'sample') log(`pairs: a sample of ${pairs.k} per node (seed ${pairs.seed}; --pairs all for every pair)`);
-      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? external : undefined, pairs, peers).filter((f) => kinds.has(f.kind));
+      flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? externals : [], pairs, peers, families).filter((f) => kinds.has(f.kind));
       // Captures of probes on nodes that are not covered (another of their probes failed) are not read: end them.
       await Promise.all(ready.filter((p) => inv.handles.has(p.name) && !probing.has(p.name)).map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
       if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, inv.handles);
@@ -497,11 +517,13 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
         cluster: { server: kube.server, version },
         options: {
           profile: opts.profile, egressSnat: opts.egressSnat, only: opts.only, skip: opts.skip,
-          externalTarget: opts.externalTarget ? `${opts.externalTarget.ip}:${opts.externalTarget.port}` : null, probeImage: opts.probeImage, requireAllNodes: opts.requireAllNodes,
+          externalTarget: given.length ? given.map(targetText).join(',') : null, ...(opts.ipFamily ? { ipFamily: opts.ipFamily } : {}), probeImage: opts.probeImage, requireAllNodes: opts.requireAllNodes,
           pairs: opts.pairs === 'auto' || opts.pairs === 'all' ? opts.pairs : `sample:${opts.pairs.k}`,
           concurrency: opts.concurrency,
         },
-        external: external ?? null,
+        external: externals[0] ?? null,
+        externals,
+        families,
         pairs,
         // The namespace's deletion comes after the bundle: its requests are not in these counts.
         counts: { execs: execCounter.calls - execsBefore, apiRequests: limit.calls - (execCounter.calls - execsBefore), maxInFlight: limit.maxInFlight, maxExecsInFlight: execCounter.maxInFlight },
@@ -522,11 +544,16 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   }
 }
 
-/** A target advertised by the cluster; one that does not parse is ignored (the check then says none was given). */
-function annotatedTarget(v: string): ExternalTarget | undefined {
-  try {
-    return parseExternalTarget(v.trim());
-  } catch {
-    return undefined;
+/** The targets a cluster advertises (comma-separated, one per family); one that does not parse is ignored (its family's check then says none was given). */
+export function annotatedTargets(v: string): ExternalTarget[] {
+  const out: ExternalTarget[] = [];
+  for (const part of v.split(',')) {
+    try {
+      const t = parseExternalTarget(part.trim());
+      if (!out.some((x) => familyOf(x.ip) === familyOf(t.ip))) out.push(t);
+    } catch {
+      /* ignored */
+    }
   }
+  return out;
 }

@@ -795,6 +795,13 @@ describe('selection and options', () => {
   test.each([
     [['--external-target', '1.2.3.4'], /IPv4:PORT/],
     [['--external-target', '1.2.3.4:0'], /IPv4:PORT/],
+    [['--external-target', '[1.2.3.4]:80'], /\[IPv6\]:PORT/],
+    [['--external-target', '2001:db8::1:80'], /\[IPv6\]:PORT/],
+    [['--external-target', '[2001:db8::g]:80'], /\[IPv6\]:PORT/],
+    [['--external-target', '[2001:db8::1]:70000'], /\[IPv6\]:PORT/],
+    [['--external-target', '1.2.3.4:80', '--external-target', '5.6.7.8:80'], /given twice for IPv4 \(`1.2.3.4:80`, `5.6.7.8:80`\): give at most one per family/],
+    [['--ip-family', 'ipv5'], /`--ip-family` to be one of ipv4, ipv6, dual, got `ipv5`/],
+    [['--ip-family', 'dual', '--ip-family', 'ipv4'], /takes one value/],
     [['--only', 'NM-1', '--skip', 'NM-1'], /leave no check/],
     [['--only', 'NM-9'], /unknown check id `NM-9`.* in `--only`\/`--skip`/],
     [['--timeout', 'soon'], /`--timeout`/],
@@ -813,7 +820,12 @@ describe('selection and options', () => {
     });
     expect(parseRunOptions([]).checks.map((c) => c.id)).toEqual(selectChecks([], [], 'extended').map((c) => c.id));
     const o = parseRunOptions(['--profile', 'strict', '--egress-snat', 'off-node', '--require-all-nodes', '--only', 'NM-2', '--external-target', '203.0.113.10:443']);
-    expect(o).toMatchObject({ profile: 'strict', egressSnat: 'off-node', requireAllNodes: true, only: ['NM-2'], externalTarget: { ip: '203.0.113.10', port: 443 } });
+    expect(o).toMatchObject({ profile: 'strict', egressSnat: 'off-node', requireAllNodes: true, only: ['NM-2'], externalTargets: [{ ip: '203.0.113.10', port: 443 }] });
+    expect(o).not.toHaveProperty('families');
+    // One target per family, IPv6 in brackets (written in any form, kept in the form captures print); the families to test.
+    const d = parseRunOptions(['--external-target', '[2001:DB8:0::10]:443', '--external-target', '203.0.113.10:80', '--ip-family', 'dual']);
+    expect(d).toMatchObject({ externalTargets: [{ ip: '2001:db8::10', port: 443 }, { ip: '203.0.113.10', port: 80 }], ipFamily: 'dual', families: [4, 6] });
+    expect(parseRunOptions(['--ip-family', 'ipv6']).families).toEqual([6]);
     expect(o.checks.map((c) => c.id)).toEqual(['NM-2.1', 'NM-2.2', 'NM-2.3', 'NM-2.4']);
   });
 });

@@ -80,7 +80,8 @@ describe('evidence without a token, on crafted captures', () => {
     expect(idx.tokens.get('podwire/fx/icmp-echo-1')!.map((s) => `${s.src}>${s.dst}`)).toEqual(['10.244.1.2>10.244.2.2', '10.244.2.2>10.244.1.2']);
     expect([...idx.segments.keys()].sort()).toEqual(['10.244.1.2|40092|10.244.2.2|8080', 'fd00:77::1|40090|fd00:77::2|8080']);
     expect(idx.segments.get('10.244.1.2|40092|10.244.2.2|8080')).toEqual([{ capture: 'c', src: '10.244.1.2', dst: '10.244.2.2', packet: 2, encapsulation: [], length: 52, df: true, fragment: false, tcpFlags: 'S' }]);
-    expect(idx.segments.get('fd00:77::1|40090|fd00:77::2|8080')![0]).not.toHaveProperty('length');
+    // IPv6: the length is the header's 40 bytes and the payload length (a SYN: 20 bytes of TCP header, 20 of options); no router fragments it (DF in effect), no fragment header here.
+    expect(idx.segments.get('fd00:77::1|40090|fd00:77::2|8080')![0]).toMatchObject({ length: 40 + 40, df: true, fragment: false });
     expect([...idx.icmpErrors.keys()].sort()).toEqual([
       '10.244.1.2|40060|198.51.100.10|9999', '10.244.1.2|40061|198.51.100.10|8080', 'fd00:10:244:1::2|40062|2001:db8::10|9999', 'fd00:10:244:1::2|40063|2001:db8::10|8080']);
     expect([...idx.arpRequests.keys()]).toEqual(['10.244.1.2|10.244.1.1']);
@@ -332,10 +333,10 @@ describe('evidence rules, on hand-made packets', () => {
     expect(i.tokens.get('podwire/x/f1')![0]).toMatchObject({ fragment: true, df: true, length: 60 });
   });
 
-  test('tunnel overhead is measured between IPv4 headers only (6in4 and 4in6 are named, not measured)', () => {
+  test('tunnel overhead is measured across families too: IPv6 in IPv4 costs the outer IPv4 header, IPv4 in IPv6 the outer IPv6 header', () => {
     const i = indexCapture({ probe: 'c', packets: packets('ip6in4.pcap'), complete: true });
     const seen = [...i.tokens.values()].flat();
-    expect(seen.map((x) => [x.encapsulation.join('/'), x.outerSrc, x.overhead])).toEqual([['ipip', '172.18.0.11', undefined], ['ip6ip', 'fd00:77::1', undefined]]);
+    expect(seen.map((x) => [x.encapsulation.join('/'), x.outerSrc, x.overhead])).toEqual([['ipip', '172.18.0.11', 20], ['ip6ip', 'fd00:77::1', 40]]);
   });
 
   test('SLL v1 has no interface index; its packet type still says whether the host sent it', () => {
