@@ -5,10 +5,11 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { inCidr } from './ip.js';
 import type { ExternalTarget } from './observations.js';
+import { targetText } from './options.js';
 
 /** Why `target` lies inside the cluster, or undefined when it does not. */
 export function externalTargetConflict(target: ExternalTarget, nodes: V1Node[], pods: V1Pod[]): string | undefined {
-  const flag = `\`--external-target ${target.ip}:${target.port}\``;
+  const flag = `\`--external-target ${targetText(target)}\``;
   const why = `: egress checks need a server outside the cluster`;
   for (const n of nodes) {
     const name = n.metadata?.name ?? '?';

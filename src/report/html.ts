@@ -4,6 +4,7 @@
 import type { CheckResult, FlowVerdict, Probe, ProbeInventory, Verdict } from '../conformance/model.js';
 import type { ConformanceReport, Summary } from './model.js';
 import { SUBSYSTEM_LABEL } from './diagnosis-text.js';
+import { familyName } from '../conformance/families.js';
 
 export type CellState = Verdict | 'not-tested';
 
@@ -105,6 +106,15 @@ function matrixHtml(check: CheckResult, m: Matrix): string {
   return `<table class="matrix" data-check="${esc(check.id)}">${head}${rows.join('')}</table>`;
 }
 
+/** One matrix, or one per family (captioned) when the check was judged in several. */
+function matricesHtml(check: CheckResult, nodes: readonly string[], probes: readonly Probe[]): string {
+  if (!check.families) return matrixHtml(check, matrixOf(check, nodes, probes));
+  return check.families.map((f) => {
+    const mine = { ...check, flows: check.flows.filter((x) => x.family === f.family) };
+    return networkFlows(mine).length ? `<h4>${esc(familyName(f.family))}</h4>${matrixHtml(check, matrixOf(mine, nodes, probes))}` : '';
+  }).join('');
+}
+
 function decisiveHtml(check: CheckResult, f: FlowVerdict): string {
   const d = f.decisive;
   if (!d) return '<span class="small">none</span>';
@@ -117,7 +127,7 @@ function decisiveHtml(check: CheckResult, f: FlowVerdict): string {
 function badFlowsHtml(check: CheckResult): string {
   const bad = check.flows.filter((f) => f.verdict === 'failed' || f.verdict === 'inconclusive');
   if (!bad.length) return '';
-  const rows = bad.map((f) => `<tr data-flow="${esc(f.flow)}"><td>${badge(f.verdict)}</td><td class="mono">${esc(f.flow)}</td><td>${esc(f.proto)}</td>`
+  const rows = bad.map((f) => `<tr data-flow="${esc(f.flow)}"><td>${badge(f.verdict)}</td><td class="mono">${esc(f.flow)}${f.family ? ` <span class="small">${esc(familyName(f.family))}</span>` : ''}</td><td>${esc(f.proto)}</td>`
     + `<td class="mono">${esc(f.from)} → ${esc(f.to)}</td><td class="mono">${esc(f.expected)}</td><td>${esc(f.observed)}${f.retried ? '<br><span class="small">sent twice (no reply to the first try)</span>' : ''}${f.note ? `<br><span class="small">note: ${esc(f.note)}</span>` : ''}${f.diagnosis ? `<br><span class="small flow-diagnosis">likely cause: ${esc(SUBSYSTEM_LABEL[f.diagnosis.subsystem])}${f.diagnosis.nodes.length ? ` on ${esc(f.diagnosis.nodes.join(', '))}` : ''}</span>` : ''}</td>`
     + `<td>${decisiveHtml(check, f)}</td></tr>`);
   return `<table class="flows"><tr><th>verdict</th><th>flow</th><th>proto</th><th>from → to</th><th>expected</th><th>observed</th><th>decisive packet</th></tr>${rows.join('')}</table>`;
@@ -147,9 +157,10 @@ function checkHtml(check: CheckResult, nodes: readonly string[], probes: readonl
   return `<section class="check r-${check.result}" id="${esc(`check-${check.id}`)}" data-check="${esc(check.id)}" data-result="${check.result}">
 <h3>${badge(check.result)} ${esc(check.id)} ${esc(check.title)} <span class="small">(${esc(check.profile)})</span></h3>
 <p class="small">${esc(check.rule)}</p>
+${check.families ? `<p class="families">${check.families.map((f) => `<span data-family="${f.family}">${esc(familyName(f.family))}: ${badge(f.result)}</span>`).join(' · ')}</p>` : ''}
 ${reasonHtml(check)}
 ${diagnosisHtml(check)}
-${net.length ? matrixHtml(check, matrixOf(check, nodes, probes)) : ''}
+${net.length ? matricesHtml(check, nodes, probes) : ''}
 ${badFlowsHtml(check)}
 ${evidence}
 </section>`;
@@ -159,7 +170,8 @@ const summaryRow = (name: string, s: Summary) => `<tr><th scope="row">${esc(name
 
 function summaryHtml(r: ConformanceReport): string {
   const rows = Object.entries(r.profiles).map(([p, s]) => summaryRow(p, s!));
-  return `<table class="summary"><tr><th>profile</th><th>passed</th><th>failed</th><th>inconclusive</th><th>skipped</th><th>checks</th></tr>${rows.join('')}${summaryRow('all', r.summary)}</table>`;
+  const fams = (r.familySummaries ?? []).map((f) => summaryRow(familyName(f.family), f.summary));
+  return `<table class="summary"><tr><th>profile</th><th>passed</th><th>failed</th><th>inconclusive</th><th>skipped</th><th>checks</th></tr>${rows.join('')}${summaryRow('all', r.summary)}${fams.join('')}</table>`;
 }
 
 function coverageHtml(r: ConformanceReport): string {
@@ -170,7 +182,7 @@ function coverageHtml(r: ConformanceReport): string {
 }
 
 function dataplaneHtml(r: ConformanceReport): string {
-  const dp = `<table><tr><th>path</th><th>encapsulation</th><th>overhead</th><th>samples</th></tr>${r.dataplane.map((d) => `<tr><td>${esc(d.path)}</td><td>${esc(d.encapsulation)}</td><td>${d.overheadBytes === null ? '?' : `${d.overheadBytes} B`}</td><td>${d.samples}</td></tr>`).join('')}</table>`;
+  const dp = `<table><tr><th>path</th><th>encapsulation</th><th>overhead</th><th>samples</th></tr>${r.dataplane.map((d) => `<tr><td>${d.family ? `${esc(familyName(d.family))} ` : ''}${esc(d.path)}</td><td>${esc(d.encapsulation)}</td><td>${d.overheadBytes === null ? '?' : `${d.overheadBytes} B`}</td><td>${d.samples}</td></tr>`).join('')}</table>`;
   const lat = r.latency?.length
     ? `<h3>Path latency (TCP handshake at the sender, informational)</h3><table class="latency"><tr><th>path</th><th>encapsulation</th><th>median</th><th>p90</th><th>max</th><th>samples</th></tr>${r.latency.map((l) => `<tr><td>${esc(l.path)}</td><td>${esc(l.encapsulation)}</td><td>${l.medianMs.toFixed(3)} ms</td><td>${l.p90Ms.toFixed(3)} ms</td><td>${l.maxMs.toFixed(3)} ms</td><td>${l.samples}</td></tr>`).join('')}</table>`
     : '';
@@ -178,7 +190,7 @@ function dataplaneHtml(r: ConformanceReport): string {
 }
 
 function probesHtml(r: ConformanceReport, inventory: Readonly<Record<string, ProbeInventory>>): string {
-  const table = `<table><tr><th>probe</th><th>node</th><th>role</th><th>status IP</th><th>port</th><th>addresses seen</th></tr>${r.probes.map((p) => `<tr><td class="mono">${esc(p.name)}</td><td>${esc(p.node)}</td><td>${esc(p.role)}</td><td class="mono">${esc(p.ip)}</td><td>${esc(p.port ?? '-')}</td><td class="mono">${esc(inventory[p.name]?.addresses.join(', ') ?? '-')}</td></tr>`).join('')}</table>`;
+  const table = `<table><tr><th>probe</th><th>node</th><th>role</th><th>status IP</th><th>port</th><th>addresses seen</th></tr>${r.probes.map((p) => `<tr><td class="mono">${esc(p.name)}</td><td>${esc(p.node)}</td><td>${esc(p.role)}</td><td class="mono">${esc((p.ips ?? [p.ip]).join(', '))}</td><td>${esc(p.port ?? '-')}</td><td class="mono">${esc(inventory[p.name]?.addresses.join(', ') ?? '-')}</td></tr>`).join('')}</table>`;
   const details = r.probes.map((p) => {
     const inv = inventory[p.name];
     if (!inv) return '';
