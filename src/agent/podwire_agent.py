@@ -781,9 +781,12 @@ def snapshot(argv):
     return entry
 
 
-def firewall_snapshot():
-    """The node's nat and filter tables: iptables-save (nf_tables or legacy, as the node's tools are), and nft's ruleset where nft exists."""
+def firewall_snapshot(ipv6=False):
+    """The node's nat and filter tables: iptables-save (nf_tables or legacy, as the node's tools are), ip6tables-save
+    on a node with a global IPv6 address, and nft's ruleset where nft exists."""
     out = [snapshot(['iptables-save', '-t', 'nat']), snapshot(['iptables-save', '-t', 'filter'])]
+    if ipv6:
+        out += [snapshot(['ip6tables-save', '-t', 'nat']), snapshot(['ip6tables-save', '-t', 'filter'])]
     # iptables-nft says so when the node's rules were written by the legacy backend (an older kube-proxy or CNI).
     if any('iptables-legacy tables present' in e.get('output', '') for e in out) and tool('iptables-legacy-save'):
         out += [snapshot(['iptables-legacy-save', '-t', 'nat']), snapshot(['iptables-legacy-save', '-t', 'filter'])]
@@ -829,7 +832,7 @@ def inventory_mode(args):
         'links': link_list(links),
     }
     if role == 'host':
-        inv['firewall'] = firewall_snapshot()
+        inv['firewall'] = firewall_snapshot(any(a['family'] == 6 and a['scope'] == 'global' for a in addresses))
     if role == 'pod':
         mtu = None
         try:
