@@ -21,6 +21,7 @@ describeLab('a cluster whose PodSecurity policy keeps podwire\'s namespace at ba
   const lab = useLab('tadmpsa', ['--nodes', '2', '--pod-security', 'baseline', '--pin-pod-security']);
 
   test('the run exits 2 with one line naming PodSecurity, its level and a probe, and leaves nothing', async () => {
+    expect((await lab().status()).admission).toEqual({ podSecurity: 'baseline', pinPodSecurity: true, denyProbes: [] });
     const r = await podwireRun(lab(), dir);
     expect(r.exitCode, String(r.stderr)).toBe(2);
     const lines = String(r.stderr).trim().split('\n').filter((l) => !PROGRESS.test(l));
@@ -37,6 +38,7 @@ describeLab('a cluster with an admission webhook that refuses the probes on one 
   const kubectl = (args: string[]) => execa('kubectl', ['--kubeconfig', lab().kubeconfig, ...args], { reject: false, timeout: 60_000 });
 
   test('partial coverage: node-2 is not covered with the webhook\'s reason, the other nodes are judged, nothing is left', async () => {
+    expect((await lab().status()).admission).toEqual({ podSecurity: 'baseline', pinPodSecurity: false, denyProbes: ['node-2'] });
     const r = await podwireRun(lab(), dir);
     expect(r.exitCode, String(r.stdout) + String(r.stderr)).toBe(0);
     const report = r.report!;
