@@ -57,7 +57,7 @@ describeLab('a cluster with an admission webhook that refuses the probes on one 
     expect(await leftovers(lab())).toEqual([]);
   });
 
-  test('kubectl creating a violating pod gets the API server\'s PodSecurity Forbidden text; a privileged namespace admits it', async () => {
+  test('kubectl creating a violating pod gets the API server\'s PodSecurity Forbidden text, a probe look-alike the webhook\'s; a privileged namespace admits it', async () => {
     writeFileSync(join(dir, 'ns.yaml'), [
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: psa-default}',
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: psa-open, labels: {pod-security.kubernetes.io/enforce: privileged}}',
@@ -71,6 +71,10 @@ describeLab('a cluster with an admission webhook that refuses the probes on one 
     writeFileSync(join(dir, 'open.yaml'), pod('psa-open'));
     const open = await kubectl(['create', '-f', join(dir, 'open.yaml'), '--validate=false']);
     expect(open.exitCode, String(open.stderr)).toBe(0);
+    // A pod labelled like podwire's probes, bound to node-2: the webhook's refusal, in a webhook's words.
+    writeFileSync(join(dir, 'probe.yaml'), `apiVersion: v1\nkind: Pod\nmetadata: {name: lookalike, namespace: psa-open, labels: {app.kubernetes.io/name: podwire-probe}}\nspec:\n  nodeName: node-2\n  containers:\n  - {name: c, image: any, command: [sleep, "60"]}\n`);
+    const hooked = await kubectl(['create', '-f', join(dir, 'probe.yaml'), '--validate=false']);
+    expect(String(hooked.stderr).trim()).toBe(`Error from server (Forbidden): error when creating "${join(dir, 'probe.yaml')}": pods "lookalike" is forbidden: admission webhook "${PROBE_WEBHOOK}" denied the request: probe pods are not allowed on node node-2 (lab --deny-probes)`);
     // A label value PodSecurity cannot parse is refused at namespace creation.
     writeFileSync(join(dir, 'typo.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: psa-typo, labels: {pod-security.kubernetes.io/enforce: strict}}\n');
     const typo = await kubectl(['create', '-f', join(dir, 'typo.yaml'), '--validate=false']);
