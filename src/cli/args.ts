@@ -4,6 +4,9 @@
 import { defaultMTU } from '../lab/underlay.js';
 import { DATAPLANES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS, type Dataplane, type Uplinks } from '../lab/plan.js';
 import { FAULT_NAMES, type FaultName } from '../lab/faults.js';
+import { admissionConflict } from '../lab/admission-options.js';
+import type { AdmissionConfig } from '../lab/apiserver/admission.js';
+import { LEVELS, type Level } from '../lab/apiserver/pod-security.js';
 import { UsageError } from '../errors.js';
 import { parseFlags, wantsHelp } from '../flags.js';
 import { parseEgressSnat, parseProfile, parseRunOptions, type RunOptions } from '../conformance/options.js';
@@ -18,7 +21,7 @@ export type Command =
   /** topic: '' for the command list, else a command path (`run`, `lab`, `lab up`). */
   | { kind: 'help'; topic: string }
   | { kind: 'version' }
-  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean; cniConfig?: string; cniBinDir?: string }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean; cniConfig?: string; cniBinDir?: string; admission?: AdmissionConfig }
   | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
@@ -88,6 +91,19 @@ export function parseFaults(v: string[]): FaultName[] {
   return out;
 }
 
+/** `lab up --pod-security`, `--pin-pod-security`, `--deny-probes` for a lab of `nodes` nodes; undefined when none is given. */
+export function parseAdmission(level: string | undefined, pin: boolean, deny: string[], nodes: number): AdmissionConfig | undefined {
+  if (level !== undefined && !(LEVELS as readonly string[]).includes(level)) {
+    throw new UsageError(`expected \`--pod-security\` to be one of ${LEVELS.join(', ')}, got ${describe(level)}`);
+  }
+  const denyProbes = [...new Set(deny.flatMap((x) => x.split(',')))];
+  if (level === undefined && !pin && denyProbes.length === 0) return undefined;
+  const cfg: AdmissionConfig = { ...(level ? { podSecurity: level as Level } : {}), ...(pin ? { pinPodSecurity: true } : {}), ...(denyProbes.length ? { denyProbes } : {}) };
+  const conflict = admissionConflict(cfg, nodes);
+  if (conflict) throw new UsageError(conflict);
+  return cfg;
+}
+
 export function parsePort(v: string, flag: string): number {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new UsageError(`expected \`${flag}\` to be a port from 1 to 65535, got ${describe(v)}`);
@@ -131,9 +147,11 @@ function parseLab(sub: string | undefined, rest: string[]): Command {
       if (cniBinDir !== undefined && !cniBinDir.trim()) throw new UsageError('expected `--cni-bin-dir` to be a directory (or several, colon-separated), got `` (empty)');
       if (cniBinDir !== undefined && cniConfig === undefined) throw new UsageError('`--cni-bin-dir` goes with `--cni-config` (the profiles\' own configs use /usr/lib/cni)');
       const faults = parseFaults(f.list('fault'));
+      const nodes = parseNodes(f.string('nodes'), 3);
+      const admission = parseAdmission(f.string('pod-security'), f.bool('pin-pod-security'), f.list('deny-probes'), nodes);
       return {
-        ...(cniConfig ? { cniConfig } : {}), ...(cniBinDir ? { cniBinDir } : {}),
-        kind: 'lab-up', name: parseLabName(f.string('name')), nodes: parseNodes(f.string('nodes'), 3), dataplane: parseDataplane(f.string('dataplane')),
+        ...(cniConfig ? { cniConfig } : {}), ...(cniBinDir ? { cniBinDir } : {}), ...(admission ? { admission } : {}),
+        kind: 'lab-up', name: parseLabName(f.string('name')), nodes, dataplane: parseDataplane(f.string('dataplane')),
         uplinks: parseUplinks(f.string('uplinks')), // Without --mtu, the underlay a fault needs (jumbo-blackhole: 9001), else 1500.
         mtu: f.string('mtu') === undefined ? defaultMTU(faults) : parseMtu(f.string('mtu')), faults, ...(out ? { kubeconfigOut: out } : {}), force: f.bool('force'),
       };

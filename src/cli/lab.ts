@@ -3,6 +3,7 @@ import { PreconditionError } from '../errors.js';
 import { onInterrupt } from './signals.js';
 import { checkOutputFile } from './output-file.js';
 import type { Command } from './args.js';
+import { describeAdmission } from '../lab/admission-options.js';
 
 type Cmd<K extends Command['kind']> = Extract<Command, { kind: K }>;
 
@@ -18,7 +19,7 @@ export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => 
   const t0 = performance.now();
   const up = labUp({
     name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu,
-    ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), cniConfig: cmd.cniConfig, cniBinDir: cmd.cniBinDir, log: progress,
+    ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), cniConfig: cmd.cniConfig, cniBinDir: cmd.cniBinDir, ...(cmd.admission ? { admission: cmd.admission } : {}), log: progress,
   });
   // An interrupt lets the build finish its current step, then removes everything.
   const release = onInterrupt(async () => {
@@ -28,7 +29,8 @@ export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => 
   const r = await up;
   release();
   const cni = r.state.cniConfig ? `, CNI config ${r.state.cniConfig.source}` : '';
-  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  const admission = describeAdmission(r.state.admission);
+  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}${admission ? `, admission: ${admission}` : ''}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   console.log(`kubeconfig: ${r.kubeconfig}`);
   console.log(`try: kubectl --kubeconfig ${r.kubeconfig} get nodes -o wide`);
   return 0;

@@ -82,6 +82,45 @@ export function elideAgentSource(pods: V1Pod[], run: string): V1Pod[] {
   });
 }
 
+/** An admission plugin that refused a probe: PodSecurity (with its policy) or a validating webhook (with its name). */
+export interface AdmissionRefusal {
+  kind: 'PodSecurity' | 'webhook';
+  /** `PodSecurity "baseline:latest"`, `admission webhook "x.example.com"`: the policy, as a user searches for it. */
+  by: string;
+  /** What it said: the PodSecurity checks that failed, the webhook's message. */
+  detail: string;
+}
+
+/**
+ * The admission plugin behind a pod creation's Forbidden message, read from
+ * the API server's wording (`… is forbidden: violates PodSecurity
+ * "baseline:latest": …`, `… admission webhook "x" denied the request: …`);
+ * undefined for any other refusal (RBAC, quota, validation).
+ */
+export function admissionRefusal(message: string): AdmissionRefusal | undefined {
+  const psa = /violates PodSecurity ("[^"]*"): (.*)$/s.exec(message);
+  if (psa) return { kind: 'PodSecurity', by: `PodSecurity ${psa[1]}`, detail: psa[2]!.trim() };
+  const hook = /admission webhook ("[^"]*") denied the request(?:: | )(.*)$/s.exec(message);
+  if (hook) return { kind: 'webhook', by: `admission webhook ${hook[1]}`, detail: hook[2]!.trim() };
+  return undefined;
+}
+
+/** A probe's not-covered reason for an admission refusal: names the policy first. */
+export const refusalReason = (r: AdmissionRefusal) => `refused by ${r.by}: ${r.detail}`;
+
+/**
+ * The one line a run ends with when PodSecurity refused every probe: the
+ * policy, one probe and why, and what podwire needs. `enforce` is the level
+ * the namespace holds, when it is not the privileged podwire asked for (a
+ * policy on the cluster changed it).
+ */
+export function podSecurityRefusedAll(namespace: string, probe: string, r: AdmissionRefusal, enforce: string | undefined): string {
+  const changed = enforce !== undefined && enforce !== 'privileged'
+    ? `, which a policy on the cluster labelled enforce=${enforce} although podwire asked for privileged`
+    : '';
+  return `${r.by} refused every probe (${probe}: ${r.detail}): the probes need the privileged level (hostNetwork, NET_RAW, NET_ADMIN) in their namespace ${namespace}${changed}`;
+}
+
 /** Why a pod is not ready yet, in words a cluster admin acts on; undefined when it is Running with an IP. */
 export function notReadyReason(pod: V1Pod): { reason: string; fatal: boolean } | undefined {
   const s = pod.status;

@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dataplane, NodePlan, Uplinks } from './plan.js';
 import type { FaultName } from './faults.js';
+import type { AdmissionConfig } from './apiserver/admission.js';
 
 export interface LabState {
   apiVersion: 'podwire.dev/v1alpha1';
@@ -24,6 +25,8 @@ export interface LabState {
   cniConfig?: CniConfigSource;
   /** `--cni-config`: pod ranges beyond the cluster's pod CIDR (LabPlan.podRanges). */
   podRanges?: string[];
+  /** `--pod-security`, `--pin-pod-security`, `--deny-probes`: the API server's admission (absent: none, as before). */
+  admission?: AdmissionConfig;
   token: string;
   createdAt: string;
   /** Where `lab up --kubeconfig-out` wrote a copy (removed again by `lab down` while unchanged; see KubeconfigCopy). */

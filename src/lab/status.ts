@@ -7,6 +7,8 @@ import { paths, readApiEndpoint, readLabState } from './state.js';
 import { pidAlive } from './topology.js';
 import { NETNS_ANNOTATION, type Pod } from './apiserver/objects.js';
 import { LabError } from './up.js';
+import { describeAdmission } from './admission-options.js';
+import type { Level } from './apiserver/pod-security.js';
 
 export interface LabStatus {
   apiVersion: 'podwire.dev/v1alpha1';
@@ -21,6 +23,8 @@ export interface LabStatus {
   mtu: number;
   /** `lab up --cni-config`: the conflist's source file, network name, plugin types in chain order and bin dir; null for the profile's own config. */
   cniConfig: { source: string; name: string; plugins: string[]; binDir: string } | null;
+  /** `lab up --pod-security`, `--pin-pod-security`, `--deny-probes`: the API server's admission. */
+  admission: { podSecurity: Level; pinPodSecurity: boolean; denyProbes: string[] };
   stateDir: string;
   kubeconfig: string;
   api: { url: string | null; pid: number | null; running: boolean; healthy: boolean };
@@ -56,6 +60,7 @@ export async function labStatus(name: string): Promise<LabStatus> {
     uplinks: state.uplinks ?? 'single',
     mtu: state.mtu ?? UNDERLAY_MTU,
     cniConfig: state.cniConfig ? { ...state.cniConfig, binDir: state.cniBinDir } : null,
+    admission: { podSecurity: state.admission?.podSecurity ?? 'privileged', pinPodSecurity: state.admission?.pinPodSecurity ?? false, denyProbes: state.admission?.denyProbes ?? [] },
     stateDir,
     kubeconfig: p.kubeconfig,
     api: { url: api?.url ?? null, pid: api?.pid ?? null, running, healthy },
@@ -84,6 +89,7 @@ export function formatStatus(s: LabStatus): string {
     `lab ${s.name} (${s.dataplane}, uplinks ${s.uplinks}, mtu ${s.mtu}${s.faults.length ? `, faults: ${s.faults.join(', ')}` : ''})  state ${s.stateDir}`,
     `api ${s.api.url ?? '-'}  pid ${s.api.pid ?? '-'}  ${s.api.healthy ? 'healthy' : s.api.running ? 'NOT ANSWERING' : 'NOT RUNNING'}`,
     `kubeconfig ${s.kubeconfig}`,
+    ...(describeAdmission(s.admission) ? [`admission: ${describeAdmission(s.admission)}`] : []),
     ...(s.cniConfig ? [`cni config ${s.cniConfig.source} (network ${s.cniConfig.name}: ${s.cniConfig.plugins.join(' → ')}; plugins from ${s.cniConfig.binDir})`] : []),
     '',
     s.nodes.some((n) => n.ipamBlock)

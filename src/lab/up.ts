@@ -17,6 +17,8 @@ import { LAB_REQUIREMENTS, preflight } from './preflight.js';
 import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type KubeconfigCopy, type LabState } from './state.js';
 import { buildTopology, labNetns, pidAlive, startInternetListener } from './topology.js';
 import { labDown } from './down.js';
+import { admissionConflict, describeAdmission } from './admission-options.js';
+import type { AdmissionConfig } from './apiserver/admission.js';
 
 export class LabError extends PreconditionError {}
 
@@ -37,6 +39,8 @@ export interface LabUpOptions {
   /** Also write the kubeconfig here (an absolute path the caller checked); never over an existing file unless `force`. */
   kubeconfigOut?: string;
   force?: boolean;
+  /** PodSecurity default and pinning, probe-denying webhook (`--pod-security`, `--pin-pod-security`, `--deny-probes`). */
+  admission?: AdmissionConfig;
   log?: (line: string) => void;
 }
 
@@ -68,7 +72,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const uplinks = opts.uplinks ?? 'single';
   const mtu = opts.mtu ?? defaultMTU(faults);
   const conflict = faultConflict(faults, opts.dataplane, opts.nodes) ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes, dataplane: opts.dataplane })
-    ?? (opts.cniConfig === undefined ? undefined : cniConfigConflict(opts.dataplane, faults));
+    ?? (opts.cniConfig === undefined ? undefined : cniConfigConflict(opts.dataplane, faults)) ?? admissionConflict(opts.admission, opts.nodes);
   if (conflict) throw new LabError(conflict);
   if (opts.cniBinDir !== undefined && opts.cniConfig === undefined) throw new LabError('`--cni-bin-dir` goes with `--cni-config` (the profiles\' own configs use /usr/lib/cni)');
   const cniBinDir = opts.cniBinDir ?? DEFAULT_CNI_BIN_DIR;
@@ -87,6 +91,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     ...plan,
     cniBinDir,
     ...(cni ? { cniConfig: cni.info } : {}),
+    ...(opts.admission && describeAdmission(opts.admission) ? { admission: opts.admission } : {}),
     token: randomBytes(24).toString('hex'),
     createdAt: new Date().toISOString(),
     ...(opts.kubeconfigOut ? { kubeconfigOut: opts.kubeconfigOut } : {}),
@@ -97,7 +102,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       await ensureDir(p.cniDir);
       for (const [node, conf] of rendered) await writeJsonAtomic(p.cniConf(node), conf);
     }
-    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}, uplinks ${uplinks}, mtu ${mtu}${faults.length ? `, faults: ${faults.join(', ')}` : ''}${cni ? `, CNI config ${cni.info.source} (${cni.info.plugins.join(' → ')})` : ''}`);
+    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}, uplinks ${uplinks}, mtu ${mtu}${faults.length ? `, faults: ${faults.join(', ')}` : ''}${cni ? `, CNI config ${cni.info.source} (${cni.info.plugins.join(' → ')})` : ''}${describeAdmission(opts.admission) ? `, admission: ${describeAdmission(opts.admission)}` : ''}`);
     const t1 = performance.now();
     await Promise.all([
       buildTopology(plan).then(() => mark('topology', t1)),

@@ -23,7 +23,9 @@ import { parseExternalTarget, targetText, type RunOptions } from '../conformance
 import { canonicalIP, familyOf } from '../conformance/ip.js';
 import { familyName, runFamilies, targetOf, viewProbes, type Family } from '../conformance/families.js';
 import { watchPods } from '../kube/watch.js';
-import { apiMessage, elideAgentSource, namespaceSpec, probeOf, probeSpec, retrying, waitProbes } from '../conformance/probes.js';
+import {
+  admissionRefusal, apiMessage, elideAgentSource, namespaceSpec, podSecurityRefusedAll, probeOf, probeSpec, refusalReason, retrying, waitProbes, type AdmissionRefusal,
+} from '../conformance/probes.js';
 import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle, type RunPhases } from '../bundle/model.js';
 import { packageVersion } from '../version.js';
 
@@ -178,8 +180,13 @@ function candidateNodes(nodes: V1Node[]): { candidates: string[]; leftOut: NodeC
   return { candidates, leftOut };
 }
 
-/** Creates three probes per candidate node and waits for them; a probe that cannot start is recorded in `failed`, never thrown. */
-async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, string>): Promise<{ specs: V1Pod[]; ready: Probe[] }> {
+/**
+ * Creates three probes per candidate node and waits for them; a probe that
+ * cannot start is recorded in `failed`, never thrown. PodSecurity refusing
+ * every probe is the exception: the namespace's level bars them all, so the
+ * run stops with one line naming the policy and a probe.
+ */
+async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, string>, enforce: string | undefined): Promise<{ specs: V1Pod[]; ready: Probe[] }> {
   const { kube, ns, runId, portBase, opts } = ctx;
   const specs = candidates.flatMap((node) => [
     probeSpec({ run: runId, node, role: 'pod', suffix: 'a', image: opts.probeImage, portBase }),
@@ -187,12 +194,22 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
     probeSpec({ run: runId, node, role: 'host', image: opts.probeImage, portBase }),
   ]);
   ctx.log(`deploying ${specs.length} probes in namespace ${ns}`);
+  const refused = new Map<string, AdmissionRefusal>();
   await Promise.all(specs.map((body) => retrying(`creating probe ${body.metadata!.name}`, () => ctx.limit(() => kube.core.createNamespacedPod({ namespace: ns, body })))
     .catch((err: Error & { status?: number }) => {
       // Admission (PodSecurity, webhooks), quota: this probe cannot be; the others go on. Anything else stops the run.
-      if (err.status === 403 || err.status === 422 || err.status === 400) failed.set(body.metadata!.name!, `refused by the API: ${err.message}`);
-      else throw err;
+      if (!(err.status === 403 || err.status === 422 || err.status === 400)) throw err;
+      const name = body.metadata!.name!;
+      const refusal = admissionRefusal(err.message);
+      if (refusal) refused.set(name, refusal);
+      failed.set(name, refusal ? refusalReason(refusal) : `refused by the API: ${err.message}`);
     })));
+  const byPsa = specs.map((s) => s.metadata!.name!).filter((n) => refused.get(n)?.kind === 'PodSecurity');
+  if (byPsa.length === specs.length) {
+    // The host probe's refusal says the most (hostNetwork as well as capabilities).
+    const probe = byPsa.find((n) => n.startsWith('pw-host-')) ?? byPsa[0]!;
+    throw new InfraError(podSecurityRefusedAll(ns, probe, refused.get(probe)!, enforce));
+  }
   const names = specs.map((s) => s.metadata!.name!).filter((n) => !failed.has(n));
   const progress = ctx.phase('probes ready', names.length);
   const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r) => progress.update(r), (...a) => watchPods(kube.kc, ...a), ctx.limit).finally(() => progress.end());
@@ -476,10 +493,12 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   try {
     if (kinds.size > 0) {
       t0 = performance.now();
-      await retrying(`creating namespace ${ctx.ns}`, () => limit(() => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId) })));
+      const created = await retrying(`creating namespace ${ctx.ns}`, () => limit(() => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId) })));
       hooks.onNamespace?.(ctx.ns, kube);
+      // A policy on the cluster may have changed the PodSecurity level podwire asked for: said if PodSecurity then refuses the probes.
+      const enforce = created.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
       const failed = new Map<string, string>();
-      const { specs, ready } = await deployProbes(ctx, candidates, failed);
+      const { specs, ready } = await deployProbes(ctx, candidates, failed, enforce);
       // The pairs are chosen among the nodes whose probes all started, before the inventory: the host probes look up the uplinks of those flows only.
       const readyNodes = coverageOf(candidates, specs, failed).filter((c) => c.covered).map((c) => c.node);
       pairs = resolvePairs(opts, readyNodes.length);

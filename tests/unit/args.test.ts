@@ -62,7 +62,7 @@ describe('podwire command line', () => {
     [['lab', 'up', '--dataplane', 'foo'], 'expected `--dataplane` to be one of host-gw, vxlan, kindnet, calico, vpc, flannel, got `foo`'],
     [['lab', 'up', '--name', 'has-hyphen'], 'got `has-hyphen`'],
     [['lab', 'up', '--name', 'a'.repeat(17)], '`--name`'],
-    [['lab', 'up', '--frob'], 'unknown flag `--frob` for `podwire lab up` (valid: --name, --nodes, --dataplane, --uplinks, --mtu, --fault, --kubeconfig-out, --force, --cni-config, --cni-bin-dir; see `podwire lab up --help`)'],
+    [['lab', 'up', '--frob'], 'unknown flag `--frob` for `podwire lab up` (valid: --name, --nodes, --dataplane, --uplinks, --mtu, --fault, --kubeconfig-out, --force, --cni-config, --cni-bin-dir, --pod-security, --pin-pod-security, --deny-probes; see `podwire lab up --help`)'],
     [['lab', 'up', '--uplinks', 'bgp'], 'expected `--uplinks` to be one of single, ecmp, policy, got `bgp`'],
     [['lab', 'up', '--uplinks', ''], 'expected `--uplinks` to be one of single, ecmp, policy, got `` (empty)'],
     [['lab', 'up', '--mtu', '9217'], 'expected `--mtu` to be an integer from 1280 to 9216, got `9217`'],

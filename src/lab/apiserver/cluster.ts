@@ -15,6 +15,7 @@ import {
   NETNS_ANNOTATION, type Condition, type ContainerSpec, type ContainerStatus, type Namespace, type Node, type Pod,
 } from './objects.js';
 import { errors } from './status.js';
+import { admitNamespace, admitPod } from './admission.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-podwire-lab' };
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -183,8 +184,10 @@ export class Cluster {
     if (name.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
       throw errors.invalid('Namespace', name, 'metadata.name', 'a lowercase RFC 1123 label must consist of lower case alphanumeric characters or \'-\'');
     }
+    // Admission (pinning policy, PodSecurity label validation) comes before storage, as on a real API server.
+    const admitted = admitNamespace(this.lab.admission, name, meta.labels ?? {}, meta.annotations);
     if (this.namespaces.has(name)) throw errors.alreadyExists('namespaces', name);
-    const ns = this.namespaceObject(name, meta.labels ?? {}, meta.annotations);
+    const ns = this.namespaceObject(name, admitted.labels, admitted.annotations);
     this.namespaces.set(name, ns);
     return ns;
   }
@@ -256,6 +259,8 @@ export class Cluster {
     if (ns.status.phase === 'Terminating') {
       throw errors.forbidden('pods', name, `unable to create new content in namespace ${namespace} because it is being terminated`);
     }
+    const denied = admitPod(this.lab.admission, ns.metadata.labels, { name, labels: meta.labels, spec });
+    if (denied) throw denied;
     if (this.pods.has(key(namespace, name))) throw errors.alreadyExists('pods', name);
 
     const pod: Pod = {
