@@ -9,6 +9,7 @@ import type { CaptureData } from '../conformance/observe.js';
 import type { CheckResult, Probe, ProbeInventory } from '../conformance/model.js';
 import { formatPacket } from '../decode/format.js';
 import { diagnosisLine, SUBSYSTEM_LABEL } from './diagnosis-text.js';
+import { familyName } from '../conformance/families.js';
 
 const MAX_CAPTURES = 12;
 
@@ -40,16 +41,17 @@ export async function writeEvidence(
   }
   const probeText = data.probes.filter((p) => names.includes(p.name) || bad.some((f) => f.from.startsWith(p.name) || f.to.startsWith(p.name))).map((p) => {
     const inv = data.inventory.get(p.name);
-    return `== ${p.name} (${p.role} on ${p.node}, status IP ${p.ip})\n${inv?.addrText ?? ''}\n-- routes\n${inv?.routes ?? ''}\n${inv ? nodeSnapshotText(inv) : ''}`;
+    return `== ${p.name} (${p.role} on ${p.node}, status IP${p.ips && p.ips.length > 1 ? `s ${p.ips.join(', ')}` : ` ${p.ip}`})\n${inv?.addrText ?? ''}\n-- routes\n${inv?.routes ?? ''}\n${inv ? nodeSnapshotText(inv) : ''}`;
   });
   await writeFile(join(dir, 'probes.txt'), probeText.join('\n'));
   await writeFile(join(dir, 'flows.txt'), [
     `${check.id} ${check.title}: ${check.result}`,
     check.reason,
+    ...(check.families ?? []).map((x) => `${familyName(x.family)}: ${x.result}`),
     ...(check.diagnosis ? [`likely cause: ${diagnosisLine(check.diagnosis)}`] : []),
     '',
     ...bad.map((f) => [
-      `${f.verdict.toUpperCase()} ${f.flow} ${f.proto} ${f.from} -> ${f.to}`,
+      `${f.verdict.toUpperCase()} ${f.flow}${f.family ? ` ${familyName(f.family)}` : ''} ${f.proto} ${f.from} -> ${f.to}`,
       `  expected ${f.expected}`,
       `  observed ${f.observed}`,
       ...(f.note ? [`  note ${f.note}`] : []),
