@@ -2,7 +2,9 @@
 // UsageError whose message quotes the bad value and says what is valid. The
 // flags of each command come from its table in commands.ts, which help reads too.
 import { defaultMTU } from '../lab/underlay.js';
-import { DATAPLANES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS, type Dataplane, type Uplinks } from '../lab/plan.js';
+import {
+  DATAPLANES, IP_FAMILIES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, PRIMARIES, UNDERLAY_MTU, UPLINKS, type Dataplane, type IpFamily, type Primary, type Uplinks,
+} from '../lab/plan.js';
 import { FAULT_NAMES, type FaultName } from '../lab/faults.js';
 import { UsageError } from '../errors.js';
 import { parseFlags, wantsHelp } from '../flags.js';
@@ -18,7 +20,7 @@ export type Command =
   /** topic: '' for the command list, else a command path (`run`, `lab`, `lab up`). */
   | { kind: 'help'; topic: string }
   | { kind: 'version' }
-  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean; cniConfig?: string; cniBinDir?: string }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; ipFamily: IpFamily; primary?: Primary; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean; cniConfig?: string; cniBinDir?: string }
   | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
@@ -58,6 +60,18 @@ export function parseUplinks(v: string | undefined): Uplinks {
     throw new UsageError(`expected \`--uplinks\` to be one of ${UPLINKS.join(', ')}, got ${describe(v)}`);
   }
   return v as Uplinks;
+}
+
+export function parseIpFamily(v: string | undefined): IpFamily {
+  if (v === undefined) return 'ipv4';
+  if (!(IP_FAMILIES as readonly string[]).includes(v)) throw new UsageError(`expected \`--ip-family\` to be one of ${IP_FAMILIES.join(', ')}, got ${describe(v)}`);
+  return v as IpFamily;
+}
+
+export function parsePrimary(v: string | undefined): Primary | undefined {
+  if (v === undefined) return undefined;
+  if (!(PRIMARIES as readonly string[]).includes(v)) throw new UsageError(`expected \`--primary\` to be one of ${PRIMARIES.join(', ')}, got ${describe(v)}`);
+  return v as Primary;
 }
 
 export function parseMtu(v: string | undefined): number {
@@ -131,7 +145,11 @@ function parseLab(sub: string | undefined, rest: string[]): Command {
       if (cniBinDir !== undefined && !cniBinDir.trim()) throw new UsageError('expected `--cni-bin-dir` to be a directory (or several, colon-separated), got `` (empty)');
       if (cniBinDir !== undefined && cniConfig === undefined) throw new UsageError('`--cni-bin-dir` goes with `--cni-config` (the profiles\' own configs use /usr/lib/cni)');
       const faults = parseFaults(f.list('fault'));
+      const ipFamily = parseIpFamily(f.string('ip-family'));
+      const primary = parsePrimary(f.string('primary'));
+      if (primary !== undefined && ipFamily !== 'dual') throw new UsageError(`\`--primary\` orders the two families of a dual-stack lab: it needs \`--ip-family dual\`, got ${ipFamily}`);
       return {
+        ipFamily, ...(primary ? { primary } : {}),
         ...(cniConfig ? { cniConfig } : {}), ...(cniBinDir ? { cniBinDir } : {}),
         kind: 'lab-up', name: parseLabName(f.string('name')), nodes: parseNodes(f.string('nodes'), 3), dataplane: parseDataplane(f.string('dataplane')),
         uplinks: parseUplinks(f.string('uplinks')), // Without --mtu, the underlay a fault needs (jumbo-blackhole: 9001), else 1500.

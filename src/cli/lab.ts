@@ -13,11 +13,12 @@ export function requireRoot(what: string): void {
 export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => void): Promise<number> {
   requireRoot('podwire lab up');
   const kubeconfigOut = cmd.kubeconfigOut !== undefined ? await checkOutputFile(cmd.kubeconfigOut, '--kubeconfig-out', cmd.force) : undefined;
-  const { labUp } = await import('../lab/up.js');
+  const { familyText, labUp } = await import('../lab/up.js');
   const { labDown } = await import('../lab/down.js');
   const t0 = performance.now();
   const up = labUp({
-    name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu,
+    name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu, ipFamily: cmd.ipFamily,
+    ...(cmd.primary ? { primary: cmd.primary } : {}),
     ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), cniConfig: cmd.cniConfig, cniBinDir: cmd.cniBinDir, log: progress,
   });
   // An interrupt lets the build finish its current step, then removes everything.
@@ -28,7 +29,7 @@ export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => 
   const r = await up;
   release();
   const cni = r.state.cniConfig ? `, CNI config ${r.state.cniConfig.source}` : '';
-  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, ${familyText(r.state)}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   console.log(`kubeconfig: ${r.kubeconfig}`);
   console.log(`try: kubectl --kubeconfig ${r.kubeconfig} get nodes -o wide`);
   return 0;
@@ -75,7 +76,7 @@ export async function labListCommand(cmd: Cmd<'lab-list'>): Promise<number> {
 export async function labFaultsCommand(cmd: Cmd<'lab-faults'>): Promise<number> {
   const { FAULTS, faultsText } = await import('../lab/faults.js');
   console.log(cmd.json
-    ? JSON.stringify(FAULTS.map(({ name, summary, models, dataplanes, caughtBy, undecided }) => ({ name, summary, models, dataplanes, caughtBy, undecided })), null, 2)
+    ? JSON.stringify(FAULTS.map(({ name, summary, models, dataplanes, caughtBy, undecided, family, ipFamily }) => ({ name, summary, models, dataplanes, caughtBy, undecided, ...(family ? { family } : {}), ...(ipFamily ? { ipFamily } : {}) })), null, 2)
     : faultsText());
   return 0;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { UsageError, parseCommand } from '../../src/cli/args.js';
 
-const up = { kind: 'lab-up', name: 'podwire', nodes: 3, dataplane: 'host-gw', uplinks: 'single', mtu: 1500, faults: [], force: false };
+const up = { kind: 'lab-up', name: 'podwire', nodes: 3, dataplane: 'host-gw', ipFamily: 'ipv4', uplinks: 'single', mtu: 1500, faults: [], force: false };
 
 describe('podwire command line', () => {
   test.each([
