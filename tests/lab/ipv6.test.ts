@@ -5,7 +5,7 @@
 // it says at the packet level while IPv4 stays clean.
 import { execa } from 'execa';
 import ipaddr from 'ipaddr.js';
-import { expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { EXTERNAL_TARGET_ANNOTATION } from '../../src/names.js';
 import { cli, createRunningPod, describeLab, labName, podSpec, sh, skipLab, useLab, type TestLab } from '../helpers/lab.js';
@@ -80,9 +80,11 @@ for (const c of CLEAN) {
   describeLab(`IPv6 lab: ${what}`, () => {
     const lab = useLab(c.name, ['--nodes', '3', '--dataplane', c.dataplane, '--ip-family', c.family, ...(c.primary ? ['--primary', c.primary] : [])]);
     let pods: Awaited<ReturnType<typeof startPods>>;
+    beforeAll(async () => {
+      pods = await startPods(lab());
+    });
 
     test(`the API lists ${c.order.map((f) => `IPv${f}`).join(' then ')}: node podCIDRs and InternalIPs, pod podIPs, hostNetwork pods the node's`, async () => {
-      pods = await startPods(lab());
       const { nodes, pods: listed } = await apiView(lab());
       for (const n of nodes) {
         const i = Number(n.metadata!.name!.slice('node-'.length));
