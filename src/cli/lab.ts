@@ -82,8 +82,10 @@ export async function labFaultsCommand(cmd: Cmd<'lab-faults'>): Promise<number> 
 }
 
 export async function labPreflightCommand(cmd: Cmd<'lab-preflight'>, progress: (s: string) => void): Promise<number> {
-  const { LAB_REQUIREMENTS, TEST_REQUIREMENTS, preflight } = await import('../lab/preflight.js');
-  const reqs = cmd.tests ? [...LAB_REQUIREMENTS, ...TEST_REQUIREMENTS] : LAB_REQUIREMENTS;
+  const { IPV6_REQUIREMENTS, LAB_REQUIREMENTS, TEST_REQUIREMENTS, preflight } = await import('../lab/preflight.js');
+  // Every lab's needs, IPv6 labs' included (`lab up` asks for those only with --ip-family ipv6|dual).
+  const lab = [...LAB_REQUIREMENTS, ...IPV6_REQUIREMENTS];
+  const reqs = cmd.tests ? [...lab, ...TEST_REQUIREMENTS] : lab;
   const installed = await preflight(reqs, { install: cmd.install, log: progress });
   console.log(installed.length ? `installed: ${installed.join(' ')}` : 'all lab requirements are present');
   return 0;
