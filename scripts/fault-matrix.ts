@@ -34,7 +34,8 @@ export function faultMatrixMarkdown(): string {
       const e = expectedOn(f, d);
       const key = `${e.failed.join(',')}|${e.undecided.join(',')}`;
       const g = groups.get(key) ?? { labs: [], ...e };
-      g.labs.push(f.matrix.includes(d) ? d : `${d}†`);
+      // ‡: an IPv6 fault (issue 11), declared for the run's IPv6 verdicts and not measured yet.
+      g.labs.push(f.matrix.includes(d) ? d : f.family === 6 ? `${d}‡` : `${d}†`);
       groups.set(key, g);
     }
     return [...groups.values()].map((g) => `| \`${f.name}\` | ${g.labs.join(', ')} | ${cells(g.failed, g.undecided).join(' | ')} |`);
@@ -43,12 +44,14 @@ export function faultMatrixMarkdown(): string {
   const groups = new Map<string, string[]>();
   for (const p of PROFILES) groups.set(p.strictFails.join(','), [...(groups.get(p.strictFails.join(',')) ?? []), p.name]);
   const clean = [...groups].map(([fails, names]) => `| (none) | ${names.join(', ')} | ${cells(fails.split(','), []).join(' | ')} |`);
-  const legend = '**FAIL**: the check must fail; ?: it must be inconclusive (the traffic it judges never flowed, and it says why); ·: it must pass, and so must every flow the fault does not touch, in every check. Each row is the whole outcome on the labs listed, the strict checks a profile fails by design (the (none) rows; FIELD.md §1, §2) included. †: the fault applies to that profile and the outcome was measured there, but the matrix test does not run it.';
+  const legend = '**FAIL**: the check must fail; ?: it must be inconclusive (the traffic it judges never flowed, and it says why); ·: it must pass, and so must every flow the fault does not touch, in every check. Each row is the whole outcome on the labs listed, the strict checks a profile fails by design (the (none) rows; FIELD.md §1, §2) included. †: the fault applies to that profile and the outcome was measured there, but the matrix test does not run it. ‡: an IPv6 fault on a dual-stack lab of that profile (`--ip-family dual`): its cells are the IPv6 family\'s verdicts, every IPv4 verdict of the same run must pass; declared as expected, not measured yet (the run does not judge per family yet).';
   const all = PROFILES.length;
   const list = FAULTS.map((f) => {
     const on = Object.entries(f.on ?? {}).map(([d, o]) => ` On ${d}: ${o!.why}.`).join('');
     const cause = `${SUBSYSTEM_LABEL[f.diagnosis.subsystem]} on ${f.diagnosis.node === 'sender' ? 'each failing flow\'s sending node' : `node-${f.diagnosis.node}`}`;
-    return `- \`${f.name}\`${f.dataplanes.length < all ? ` (${f.dataplanes.join(', ')} only)` : ''}: ${f.summary} Models: ${f.models}${on} Likely cause reported: ${cause}.`;
+    const needs = f.ipFamily ? `\`--ip-family ${f.ipFamily}\` labs` : '';
+    const only = [...(f.dataplanes.length < all ? [`${f.dataplanes.join(', ')} only`] : []), ...(needs ? [needs] : [])];
+    return `- \`${f.name}\`${only.length ? ` (${only.join('; ')})` : ''}: ${f.summary} Models: ${f.models}${on} Likely cause reported: ${cause}.`;
   });
   const checks = CHECKS.map((c) => `${c.id} ${c.title}`).join('; ');
   return [head, rule, ...clean, ...rows, '', legend, '', `Checks: ${checks}.`, '', ...list].join('\n');

@@ -2,7 +2,9 @@
 // UsageError whose message quotes the bad value and says what is valid. The
 // flags of each command come from its table in commands.ts, which help reads too.
 import { defaultMTU } from '../lab/underlay.js';
-import { DATAPLANES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS, type Dataplane, type Uplinks } from '../lab/plan.js';
+import {
+  DATAPLANES, IP_FAMILIES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, PRIMARIES, UNDERLAY_MTU, UPLINKS, type Dataplane, type IpFamily, type Primary, type Uplinks,
+} from '../lab/plan.js';
 import { FAULT_NAMES, type FaultName } from '../lab/faults.js';
 import { admissionConflict } from '../lab/admission-options.js';
 import type { AdmissionConfig } from '../lab/apiserver/admission.js';
@@ -21,7 +23,7 @@ export type Command =
   /** topic: '' for the command list, else a command path (`run`, `lab`, `lab up`). */
   | { kind: 'help'; topic: string }
   | { kind: 'version' }
-  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean; cniConfig?: string; cniBinDir?: string; admission?: AdmissionConfig }
+  | { kind: 'lab-up'; name: string; nodes: number; dataplane: Dataplane; ipFamily: IpFamily; primary?: Primary; uplinks: Uplinks; mtu: number; faults: FaultName[]; kubeconfigOut?: string; force: boolean; cniConfig?: string; cniBinDir?: string; admission?: AdmissionConfig }
   | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
@@ -61,6 +63,18 @@ export function parseUplinks(v: string | undefined): Uplinks {
     throw new UsageError(`expected \`--uplinks\` to be one of ${UPLINKS.join(', ')}, got ${describe(v)}`);
   }
   return v as Uplinks;
+}
+
+export function parseIpFamily(v: string | undefined): IpFamily {
+  if (v === undefined) return 'ipv4';
+  if (!(IP_FAMILIES as readonly string[]).includes(v)) throw new UsageError(`expected \`--ip-family\` to be one of ${IP_FAMILIES.join(', ')}, got ${describe(v)}`);
+  return v as IpFamily;
+}
+
+export function parsePrimary(v: string | undefined): Primary | undefined {
+  if (v === undefined) return undefined;
+  if (!(PRIMARIES as readonly string[]).includes(v)) throw new UsageError(`expected \`--primary\` to be one of ${PRIMARIES.join(', ')}, got ${describe(v)}`);
+  return v as Primary;
 }
 
 export function parseMtu(v: string | undefined): number {
@@ -149,7 +163,11 @@ function parseLab(sub: string | undefined, rest: string[]): Command {
       const faults = parseFaults(f.list('fault'));
       const nodes = parseNodes(f.string('nodes'), 3);
       const admission = parseAdmission(f.string('pod-security'), f.bool('pin-pod-security'), f.list('deny-probes'), nodes);
+      const ipFamily = parseIpFamily(f.string('ip-family'));
+      const primary = parsePrimary(f.string('primary'));
+      if (primary !== undefined && ipFamily !== 'dual') throw new UsageError(`\`--primary\` orders the two families of a dual-stack lab: it needs \`--ip-family dual\`, got ${ipFamily}`);
       return {
+        ipFamily, ...(primary ? { primary } : {}),
         ...(cniConfig ? { cniConfig } : {}), ...(cniBinDir ? { cniBinDir } : {}), ...(admission ? { admission } : {}),
         kind: 'lab-up', name: parseLabName(f.string('name')), nodes, dataplane: parseDataplane(f.string('dataplane')),
         uplinks: parseUplinks(f.string('uplinks')), // Without --mtu, the underlay a fault needs (jumbo-blackhole: 9001), else 1500.

@@ -4,7 +4,7 @@
 import { RUN_COMMAND } from '../conformance/options.js';
 import { PROFILE_CHOICES } from '../conformance/catalogue.js';
 import { EGRESS_SNAT } from '../conformance/observations.js';
-import { AWS_JUMBO_MTU, DATAPLANES, JUMBO_MTU, MAX_MTU, MAX_NODES, MIN_MTU, UNDERLAY_MTU, UPLINKS } from '../lab/plan.js';
+import { AWS_JUMBO_MTU, DATAPLANES, IPV6_DATAPLANES, IP_FAMILIES, JUMBO_MTU, MAX_MTU, MAX_NODES, MIN_MTU, PRIMARIES, UNDERLAY_MTU, UPLINKS } from '../lab/plan.js';
 import { DIFF_FORMATS } from '../report/diff-render.js';
 import { commandHelp, synopsis, wrap, type CommandSpec, type FlagSpec } from '../flags.js';
 
@@ -55,6 +55,8 @@ export const COMMANDS: CommandSpec[] = [
     path: 'lab up', summary: 'Builds a lab cluster: nodes and pods as network namespaces wired by real CNI plugins, behind an HTTPS Kubernetes API server.',
     flags: [
       nameFlag('lab name', 'podwire'), nodesFlag, dataplaneFlag,
+      { name: 'ip-family', value: IP_FAMILIES.join('|'), help: `pods' and the API's address families (ipv6 and dual: ${IPV6_DATAPLANES.join(', ')} dataplanes)`, default: 'ipv4' },
+      { name: 'primary', value: PRIMARIES.join('|'), help: 'with --ip-family dual: the family listed first in podIPs, podCIDRs and InternalIPs', default: 'ipv4' },
       { name: 'uplinks', value: UPLINKS.join('|'), help: 'one uplink per node, two with a multipath default route, or a second one for node-2\'s pods by policy routing', default: 'single' },
       { name: 'mtu', value: 'N', help: `underlay MTU, ${MIN_MTU}-${MAX_MTU} (${AWS_JUMBO_MTU} by default with --fault jumbo-blackhole, which needs ${JUMBO_MTU} or more)`, default: String(UNDERLAY_MTU) },
       faultFlag,
@@ -70,7 +72,7 @@ export const COMMANDS: CommandSpec[] = [
   },
   { path: 'lab down', summary: 'Removes a lab: its API server, processes, network namespaces, state, and the --kubeconfig-out copy if unchanged.', flags: [nameFlag('lab name', 'podwire'), { name: 'all', help: 'remove every lab on this machine' }], notes: [LAB_ROOT] },
   { path: 'lab status', summary: 'Shows a lab\'s nodes, pods and API server (exit 1 when the API does not answer).', flags: [nameFlag('lab name', 'podwire'), jsonFlag('the status as JSON')], notes: [LAB_ROOT] },
-  { path: 'lab list', summary: 'Lists the labs on this machine: name, nodes, dataplane, faults, API URL and age.', flags: [jsonFlag('the list as JSON')], notes: [LAB_ROOT] },
+  { path: 'lab list', summary: 'Lists the labs on this machine: name, nodes, dataplane, IP family, faults, API URL and age.', flags: [jsonFlag('the list as JSON')], notes: [LAB_ROOT] },
   { path: 'lab faults', summary: 'Lists the faults `lab up --fault` can apply, their dataplanes and the checks that catch them.', flags: [jsonFlag('the faults as JSON')] },
   { path: 'lab preflight', summary: 'Checks the tools a lab needs (iproute2, iptables, CNI plugins, ...).', flags: [{ name: 'install', help: 'install what is missing with apt-get' }, { name: 'tests', help: 'also check what the lab tests need' }] },
 ];

@@ -14,11 +14,12 @@ export function requireRoot(what: string): void {
 export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => void): Promise<number> {
   requireRoot('podwire lab up');
   const kubeconfigOut = cmd.kubeconfigOut !== undefined ? await checkOutputFile(cmd.kubeconfigOut, '--kubeconfig-out', cmd.force) : undefined;
-  const { labUp } = await import('../lab/up.js');
+  const { familyText, labUp } = await import('../lab/up.js');
   const { labDown } = await import('../lab/down.js');
   const t0 = performance.now();
   const up = labUp({
-    name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu,
+    name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu, ipFamily: cmd.ipFamily,
+    ...(cmd.primary ? { primary: cmd.primary } : {}),
     ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), cniConfig: cmd.cniConfig, cniBinDir: cmd.cniBinDir, ...(cmd.admission ? { admission: cmd.admission } : {}), log: progress,
   });
   // An interrupt lets the build finish its current step, then removes everything.
@@ -30,7 +31,7 @@ export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => 
   release();
   const cni = r.state.cniConfig ? `, CNI config ${r.state.cniConfig.source}` : '';
   const admission = describeAdmission(r.state.admission);
-  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}${admission ? `, admission: ${admission}` : ''}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, ${familyText(r.state)}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}${admission ? `, admission: ${admission}` : ''}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   console.log(`kubeconfig: ${r.kubeconfig}`);
   console.log(`try: kubectl --kubeconfig ${r.kubeconfig} get nodes -o wide`);
   return 0;
@@ -77,14 +78,16 @@ export async function labListCommand(cmd: Cmd<'lab-list'>): Promise<number> {
 export async function labFaultsCommand(cmd: Cmd<'lab-faults'>): Promise<number> {
   const { FAULTS, faultsText } = await import('../lab/faults.js');
   console.log(cmd.json
-    ? JSON.stringify(FAULTS.map(({ name, summary, models, dataplanes, caughtBy, undecided }) => ({ name, summary, models, dataplanes, caughtBy, undecided })), null, 2)
+    ? JSON.stringify(FAULTS.map(({ name, summary, models, dataplanes, caughtBy, undecided, family, ipFamily }) => ({ name, summary, models, dataplanes, caughtBy, undecided, ...(family ? { family } : {}), ...(ipFamily ? { ipFamily } : {}) })), null, 2)
     : faultsText());
   return 0;
 }
 
 export async function labPreflightCommand(cmd: Cmd<'lab-preflight'>, progress: (s: string) => void): Promise<number> {
-  const { LAB_REQUIREMENTS, TEST_REQUIREMENTS, preflight } = await import('../lab/preflight.js');
-  const reqs = cmd.tests ? [...LAB_REQUIREMENTS, ...TEST_REQUIREMENTS] : LAB_REQUIREMENTS;
+  const { IPV6_REQUIREMENTS, LAB_REQUIREMENTS, TEST_REQUIREMENTS, preflight } = await import('../lab/preflight.js');
+  // Every lab's needs, IPv6 labs' included (`lab up` asks for those only with --ip-family ipv6|dual).
+  const lab = [...LAB_REQUIREMENTS, ...IPV6_REQUIREMENTS];
+  const reqs = cmd.tests ? [...lab, ...TEST_REQUIREMENTS] : lab;
   const installed = await preflight(reqs, { install: cmd.install, log: progress });
   console.log(installed.length ? `installed: ${installed.join(' ')}` : 'all lab requirements are present');
   return 0;

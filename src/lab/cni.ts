@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { run } from './sh.js';
 import type { CniConfList } from './cni-config.js';
 import { findPlugin } from './cni-config-file.js';
-import { UNDERLAY_MTU, type Dataplane, type NodePlan } from './plan.js';
+import { UNDERLAY_MTU, familiesOf, type Dataplane, type IpFamily, type NodePlan, type Primary } from './plan.js';
 import { podMTU } from './underlay.js';
 import type { FaultName } from './faults.js';
 
@@ -55,13 +55,33 @@ export interface IpamOnlyConf {
 
 export type CniNetConf = BridgeNetConf | PtpNetConf | IpamOnlyConf;
 
+/** The lab's families, as the pods' configs need them (absent: IPv4 only). */
+export interface LabFamilies {
+  ipFamily?: IpFamily;
+  primary?: Primary;
+}
+
+/**
+ * host-local's ranges and routes for the node's pods: one range set per
+ * family the lab has, primary first (host-local returns the addresses in
+ * that order, as kubelet lists them), a default route per family.
+ * `gateway`: name the bridge's address (bridge); ptp takes the range's first.
+ */
+export function podIpam(node: NodePlan, lab: LabFamilies, gateway: boolean): Pick<HostLocalIpam, 'ranges' | 'routes'> {
+  const fams = familiesOf(lab);
+  const range = (f: 4 | 6) => (f === 4
+    ? [{ subnet: node.podCIDR, ...(gateway ? { gateway: node.bridgeIP } : {}) }]
+    : [{ subnet: node.podCIDR6!, ...(gateway ? { gateway: node.bridgeIP6! } : {}) }]);
+  return { ranges: fams.map(range), routes: fams.map((f) => ({ dst: f === 4 ? '0.0.0.0/0' : '::/0' })) };
+}
+
 /**
  * The bridge + host-local config of a node; masquerade-all turns ipMasq on.
  * `mtu`: the underlay's (`--mtu`); pods get it in host-gw, less the tunnel
  * overhead in VXLAN (mtu-blackhole: not less), see podMTU.
  */
-export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string, faults: readonly FaultName[] = [], mtu = UNDERLAY_MTU): BridgeNetConf {
-  const podMtu = podMTU(dataplane, mtu, faults);
+export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string, faults: readonly FaultName[] = [], mtu = UNDERLAY_MTU, lab: LabFamilies = {}): BridgeNetConf {
+  const podMtu = podMTU(dataplane, mtu, faults, lab.ipFamily);
   return {
     cniVersion: CNI_VERSION,
     name: 'podwire',
@@ -71,12 +91,7 @@ export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: str
     ipMasq: faults.includes('masquerade-all'),
     hairpinMode: true,
     ...(podMtu === undefined ? {} : { mtu: podMtu }),
-    ipam: {
-      type: 'host-local',
-      ranges: [[{ subnet: node.podCIDR, gateway: node.bridgeIP }]],
-      routes: [{ dst: '0.0.0.0/0' }],
-      dataDir: ipamDir,
-    },
+    ipam: { type: 'host-local', ...podIpam(node, lab, true), dataDir: ipamDir },
   };
 }
 
@@ -86,14 +101,14 @@ export function bridgeNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: str
  * the pod's /32 to it; the pod's default route goes via that gateway.
  * masquerade-all turns the plugin's own ipMasq on (as for bridge).
  */
-export function ptpNetConf(node: NodePlan, ipamDir: string, faults: readonly FaultName[] = [], mtu = UNDERLAY_MTU): PtpNetConf {
+export function ptpNetConf(node: NodePlan, ipamDir: string, faults: readonly FaultName[] = [], mtu = UNDERLAY_MTU, lab: LabFamilies = {}): PtpNetConf {
   return {
     cniVersion: CNI_VERSION,
     name: 'kindnet',
     type: 'ptp',
     ipMasq: faults.includes('masquerade-all'),
     ...(mtu === UNDERLAY_MTU ? {} : { mtu }),
-    ipam: { type: 'host-local', ranges: [[{ subnet: node.podCIDR }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: ipamDir },
+    ipam: { type: 'host-local', ...podIpam(node, lab, false), dataDir: ipamDir },
   };
 }
 
@@ -113,12 +128,12 @@ export function blockIpamConf(node: NodePlan, ipamDir: string, name: string): Ip
 }
 
 /** The network config a pod sandbox on this node is set up with, per dataplane profile. */
-export function podNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string, faults: readonly FaultName[] = [], mtu = UNDERLAY_MTU): CniNetConf {
-  if (dataplane === 'kindnet') return ptpNetConf(node, ipamDir, faults, mtu);
+export function podNetConf(node: NodePlan, dataplane: Dataplane, ipamDir: string, faults: readonly FaultName[] = [], mtu = UNDERLAY_MTU, lab: LabFamilies = {}): CniNetConf {
+  if (dataplane === 'kindnet') return ptpNetConf(node, ipamDir, faults, mtu, lab);
   if (dataplane === 'calico') return calicoIpamConf(node, ipamDir);
   // vpc: host-local stands in for the VPC CNI's IPAM daemon (ipamd), which hands out the ENI's addresses.
   if (dataplane === 'vpc') return blockIpamConf(node, ipamDir, 'aws-cni');
-  return bridgeNetConf(node, dataplane, ipamDir, faults, mtu);
+  return bridgeNetConf(node, dataplane, ipamDir, faults, mtu, lab);
 }
 
 export interface CniResult {
@@ -256,13 +271,22 @@ async function delChain(call: CniCall, list: CniConfList): Promise<void> {
   if (file) await rm(file, { force: true });
 }
 
-export async function cniAdd(call: CniCall): Promise<{ ip: string; result: CniResult }> {
+/**
+ * ADD; `ips`: the result's addresses of each family in `families` (the
+ * lab's, primary first), one each; `ip` the first. A result lacking one
+ * of them is undone and refused.
+ */
+export async function cniAdd(call: CniCall, families: readonly (4 | 6)[] = [4]): Promise<{ ip: string; ips: string[]; result: CniResult }> {
   const result = isList(call.conf) ? await addChain(call, call.conf) : parseResult(await invoke(call, 'ADD', call.conf), call, call.conf.type);
-  const addr = result.ips?.find((i) => i.address.includes('.'))?.address;
-  // A chain that ran to the end holds resources (an address, a veth): undo it before failing.
-  if (!addr && isList(call.conf)) await delChain(call, call.conf).catch(() => undefined);
-  if (!addr) throw new Error(`CNI ADD for ${call.containerId} returned no IPv4 address: ${JSON.stringify(result)}`);
-  return { ip: addr.split('/')[0]!, result };
+  const ofFamily = (f: 4 | 6) => result.ips?.find((i) => i.address.includes(f === 4 ? '.' : ':'))?.address.split('/')[0];
+  const ips = families.map(ofFamily);
+  const lacking = families.filter((_, i) => !ips[i]);
+  if (lacking.length) {
+    // A plugin that ran holds resources (an address, a veth): undo it before failing.
+    await cniDel(call).catch(() => undefined);
+    throw new Error(`CNI ADD for ${call.containerId} returned no ${lacking.map((f) => `IPv${f}`).join(' or ')} address: ${JSON.stringify(result)}`);
+  }
+  return { ip: ips[0]!, ips: ips as string[], result };
 }
 
 export async function cniDel(call: CniCall): Promise<void> {

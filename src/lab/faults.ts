@@ -3,7 +3,7 @@
 // the single source of the detection matrix: the matrix test asserts it, the
 // README's table is generated from it. Pure data.
 import type { Subsystem } from '../conformance/model.js';
-import type { Dataplane } from './plan.js';
+import type { Dataplane, IpFamily } from './plan.js';
 
 export const FAULT_NAMES = [
   'masquerade-all',
@@ -20,6 +20,9 @@ export const FAULT_NAMES = [
   'no-proxy-arp',
   'missing-policy-rule',
   'flannel-no-ip-masq',
+  'ipv6-pod-masquerade',
+  'ipv6-missing-route',
+  'ipv6-no-egress-snat',
 ] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
@@ -62,6 +65,10 @@ export interface FaultDef {
    * design included, and why they differ from caughtBy/undecided.
    */
   on?: Partial<Record<Dataplane, ProfileOutcome>>;
+  /** The family whose verdicts the fault fails (absent: IPv4, the family every fault before issue 11 breaks); the other family's verdicts all pass. */
+  family?: 6;
+  /** The lab family the fault needs (absent: any lab with IPv4): `dual`, so the IPv4 verdicts of the same run are its control. */
+  ipFamily?: 'dual';
 }
 
 /**
@@ -93,6 +100,8 @@ const PODCIDR_IPAM: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet', 'flan
 /** Profiles whose own masquerade exempts node addresses (the others SNAT pod → node by design). */
 const NODE_EXEMPT: readonly Dataplane[] = ['host-gw', 'vxlan'];
 const IDEAL: readonly Dataplane[] = ['host-gw', 'vxlan'];
+/** Profiles that build IPv6 (plan.ts IPV6_DATAPLANES; not imported, plan.ts imports this module). */
+const IPV6: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet'];
 const onNode = (e: MatrixFlow['from'], node: number, role?: 'pod' | 'host') => !!e && e.node === node && (!role || e.role === role);
 const crossNode = (f: MatrixFlow) => !f.to || !f.from || f.from.node !== f.to.node;
 
@@ -287,6 +296,51 @@ export const FAULTS: readonly FaultDef[] = [
     undecided: [],
     touches: (f) => f.from?.role === 'pod' && crossNode(f),
   },
+  {
+    name: 'ipv6-pod-masquerade',
+    diagnosis: { subsystem: 'masquerade', node: FAULT_NODE },
+    family: 6,
+    ipFamily: 'dual',
+    summary: `Node-${FAULT_NODE} masquerades its pods' IPv6 traffic leaving its IPv6 pod subnet (other nodes' pods included); its IPv4 traffic is clean.`,
+    models: 'An IPv6 masquerade rule as the bridge plugin\'s ipMasq writes it (`-s <pod subnet> ! -d <pod subnet> -j MASQUERADE` in ip6tables) on one node of a dual-stack cluster: the IPv4 rules were fixed, the IPv6 ones were not, so receivers see that node\'s IPv6 address as the source.',
+    dataplanes: IPV6,
+    matrix: [],
+    caughtBy: ['NM-1.2', 'NM-2.3', 'NM-4.2'],
+    undecided: [],
+    touches: (f) => onNode(f.from, FAULT_NODE, 'pod') && crossNode(f),
+  },
+  {
+    name: 'ipv6-missing-route',
+    diagnosis: { subsystem: 'route', node: ROUTELESS_NODE },
+    family: 6,
+    ipFamily: 'dual',
+    summary: `Node-${ROUTELESS_NODE} lacks the IPv6 route to node-${FAULT_NODE}'s IPv6 pod CIDR (its IPv4 route is there); that traffic follows the IPv6 default route and dies at the router.`,
+    models: 'No IPv6 pod routes on a dual-stack cluster (projectcalico/calico#10834: IPv4 pod routes programmed, IPv6 ones missing, node → pod over IPv6 failed); also a BGP session or route reflector that carries only the IPv4 address family.',
+    dataplanes: IPV6,
+    matrix: [],
+    caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4'],
+    undecided: ['NM-3.3', 'NM-5.1'],
+    touches: (f) => (onNode(f.from, ROUTELESS_NODE) && onNode(f.to, FAULT_NODE)) || (onNode(f.from, FAULT_NODE) && onNode(f.to, ROUTELESS_NODE)),
+    on: {
+      kindnet: { failed: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3'], undecided: ['NM-3.3', 'NM-5.1'], why: SNAT_TO_NODE_WHY },
+    },
+  },
+  {
+    name: 'ipv6-no-egress-snat',
+    diagnosis: { subsystem: 'masquerade', node: 'sender' },
+    family: 6,
+    ipFamily: 'dual',
+    summary: 'Nodes masquerade pods\' IPv4 egress but not their IPv6 egress: it reaches the internet with the pod\'s IPv6 address as source.',
+    models: 'IPv6 egress masquerade missing on a dual-stack cluster (no ip6tables MASQUERADE, natOutgoing set on the IPv4 pool only, ip-masq-agent without its IPv6 rules): ULA pod addresses leak out and replies never come back.',
+    dataplanes: IPV6,
+    matrix: [],
+    caughtBy: ['NM-4.1'],
+    undecided: [],
+    touches: (f) => f.kind === 'pod-external',
+    on: {
+      kindnet: { failed: ['NM-4.1'], undecided: [], why: 'the lost IPv6 masquerade is also the one that SNATed IPv6 pod → node traffic: NM-2.3 passes in IPv6' },
+    },
+  },
 ];
 
 /** wrong-status-ip: the stale address the API reports (same range, 100 further on; nothing holds it). */
@@ -301,11 +355,17 @@ export function faultDef(name: FaultName): FaultDef {
 }
 
 /** Why a set of faults cannot be applied to such a lab, or undefined when it can. */
-export function faultConflict(faults: readonly FaultName[], dataplane: Dataplane, nodes: number): string | undefined {
+export function faultConflict(faults: readonly FaultName[], dataplane: Dataplane, nodes: number, ipFamily: IpFamily = 'ipv4'): string | undefined {
   for (const name of faults) {
     const f = faultDef(name);
     if (!f.dataplanes.includes(dataplane)) {
       return `fault \`${name}\` applies to the ${f.dataplanes.join(', ')} dataplane${f.dataplanes.length > 1 ? 's' : ''} only, not ${dataplane}`;
+    }
+    if (f.ipFamily === 'dual' && ipFamily !== 'dual') {
+      return `fault \`${name}\` breaks IPv6 beside a clean IPv4: it needs \`--ip-family dual\`, got ${ipFamily}`;
+    }
+    if (f.family === undefined && ipFamily === 'ipv6') {
+      return `fault \`${name}\` breaks IPv4, which an \`--ip-family ipv6\` lab's pods do not have: use \`--ip-family dual\` or ipv4`;
     }
   }
   if (faults.length && nodes < FAULT_NODE) return `faults need at least ${FAULT_NODE} nodes (they break node-${FAULT_NODE}), got --nodes ${nodes}`;
@@ -328,5 +388,5 @@ export function matrixFlow(check: string, v: { kind: string; from: string; to: s
 /** `podwire lab faults`: one block per fault. */
 export function faultsText(): string {
   const w = Math.max(...FAULTS.map((f) => f.name.length));
-  return FAULTS.map((f) => `${f.name.padEnd(w)}  ${f.summary}\n${' '.repeat(w)}  models: ${f.models}${f.dataplanes.length < ALL.length ? `\n${' '.repeat(w)}  dataplanes: ${f.dataplanes.join(', ')} only` : ''}`).join('\n');
+  return FAULTS.map((f) => `${f.name.padEnd(w)}  ${f.summary}\n${' '.repeat(w)}  models: ${f.models}${f.dataplanes.length < ALL.length ? `\n${' '.repeat(w)}  dataplanes: ${f.dataplanes.join(', ')} only` : ''}${f.ipFamily ? `\n${' '.repeat(w)}  needs: --ip-family ${f.ipFamily}` : ''}`).join('\n');
 }

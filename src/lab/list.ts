@@ -12,6 +12,8 @@ export interface LabListEntry {
   /** null: no state left (stray netns only). */
   nodes: number | null;
   dataplane: string | null;
+  /** `--ip-family` (ipv4 for labs whose state predates it), with `--primary` for dual: `dual/ipv6`. */
+  ipFamily: string | null;
   faults: string[];
   api: { url: string | null; running: boolean };
   createdAt: string | null;
@@ -26,6 +28,7 @@ export async function labList(): Promise<LabListEntry[]> {
       name,
       nodes: state?.nodes.length ?? null,
       dataplane: state?.dataplane ?? null,
+      ipFamily: state ? ((state.ipFamily ?? 'ipv4') === 'dual' ? `dual/${state.primary ?? 'ipv4'}` : state.ipFamily ?? 'ipv4') : null,
       faults: state?.faults ?? [],
       api: { url: api?.url ?? null, running: !!api && pidAlive(api.pid) },
       createdAt: state?.createdAt ?? null,
@@ -46,8 +49,8 @@ export function age(fromIso: string | null, now: number): string {
 
 export function formatLabList(labs: LabListEntry[], now: number): string {
   if (!labs.length) return 'no labs (start one with `podwire lab up`)';
-  return table(['NAME', 'NODES', 'DATAPLANE', 'FAULTS', 'API', 'AGE'], labs.map((l) => [
-    l.name, l.nodes === null ? '-' : String(l.nodes), l.dataplane ?? '-', l.faults.join(',') || '-',
+  return table(['NAME', 'NODES', 'DATAPLANE', 'FAMILY', 'FAULTS', 'API', 'AGE'], labs.map((l) => [
+    l.name, l.nodes === null ? '-' : String(l.nodes), l.dataplane ?? '-', l.ipFamily ?? '-', l.faults.join(',') || '-',
     l.api.url ? `${l.api.url}${l.api.running ? '' : ' (not running)'}` : '-', age(l.createdAt, now),
   ]));
 }

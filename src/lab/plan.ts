@@ -25,6 +25,32 @@ export const AWS_JUMBO_MTU = 9001;
 export const MIN_MTU = 1280;
 export const MAX_MTU = 9216;
 export const MAX_NODES = 64;
+
+/**
+ * IP families (issue 11): `ipv4` (the default), `ipv6` (pods and the API
+ * IPv6 only; nodes keep their IPv4 underlay address, as kind's nodes do on
+ * its dual-stack docker network, but the API reports only IPv6) and `dual`.
+ */
+export type IpFamily = 'ipv4' | 'ipv6' | 'dual';
+export const IP_FAMILIES: readonly IpFamily[] = ['ipv4', 'ipv6', 'dual'];
+/** `--primary`: the family listed first in podIPs, podCIDRs and InternalIPs (dual only; IPv6-first clusters list IPv6 first). */
+export type Primary = 'ipv4' | 'ipv6';
+export const PRIMARIES: readonly Primary[] = ['ipv4', 'ipv6'];
+export type Family = 4 | 6;
+
+/** The IPv6 underlay (a ULA /64 on br0): router ::1, node i ::(10+i), written like the IPv4 underlay's last byte. */
+export const UNDERLAY6_CIDR = 'fd00:172:18::/64';
+export const ROUTER_UNDERLAY_IP6 = 'fd00:172:18::1';
+/** The cluster's IPv6 pod range, one /64 per node (as kind's default fd00:10:244::/56 with /64 node masks). */
+export const CLUSTER_POD_CIDR6 = 'fd00:10:244::/56';
+/** The internet host's IPv6 address and the router's side of that link: the documentation prefix, lab-internal only. */
+export const INTERNET_IP6 = '2001:db8:100::10';
+export const ROUTER_INTERNET_IP6 = '2001:db8:100::1';
+export const INTERNET6_PREFIX = 64;
+/** IPv6 outer header (40) + UDP + VXLAN + inner Ethernet: what flannel subtracts for its flannel-v6.1 device. */
+export const VXLAN6_OVERHEAD = 70;
+/** Profiles that build IPv6 and dual-stack labs. */
+export const IPV6_DATAPLANES: readonly Dataplane[] = ['host-gw', 'vxlan', 'kindnet'];
 export const STATE_ROOT = '/run/podwire';
 
 /**
@@ -112,6 +138,10 @@ export interface NodePlan {
   underlayMAC: string;
   /** Where its pods' addresses come from when that is not its podCIDR: calico's /26 block, vpc's pod prefix; absent in other profiles. */
   ipamBlock?: string;
+  /** Labs with IPv6: eth0's IPv6 address, the node's IPv6 pod /64 and its first address (the cni0 bridge's). */
+  underlayIP6?: string;
+  podCIDR6?: string;
+  bridgeIP6?: string;
 }
 
 export interface LabPlan {
@@ -128,12 +158,52 @@ export interface LabPlan {
   mtu: number;
   /** `--cni-config`: ranges its IPAM hands pod addresses out of beyond CLUSTER_POD_CIDR; the egress masquerade covers them too. */
   podRanges?: string[];
+  /** `--ip-family` and `--primary` (absent in state written before them: ipv4). */
+  ipFamily?: IpFamily;
+  primary?: Primary;
 }
 
 export interface UnderlayOptions {
   uplinks?: Uplinks;
   mtu?: number;
+  ipFamily?: IpFamily;
+  /** dual only: which family comes first (default ipv4). */
+  primary?: Primary;
 }
+
+/** The pod families a lab has, primary first. */
+export function familiesOf(lab: { ipFamily?: IpFamily; primary?: Primary }): Family[] {
+  const f = lab.ipFamily ?? 'ipv4';
+  if (f === 'ipv4') return [4];
+  if (f === 'ipv6') return [6];
+  return lab.primary === 'ipv6' ? [6, 4] : [4, 6];
+}
+
+export const hasFamily = (lab: { ipFamily?: IpFamily; primary?: Primary }, family: Family) => familiesOf(lab).includes(family);
+
+/** The family of an address (by its text: IPv6 has a colon). */
+export const familyOf = (ip: string): Family => (ip.includes(':') ? 6 : 4);
+
+/** Addresses or CIDRs put in the lab's family order (primary first); those of a family it lacks are dropped. */
+export function inFamilyOrder(lab: { ipFamily?: IpFamily; primary?: Primary }, values: readonly string[]): string[] {
+  return familiesOf(lab).flatMap((f) => values.filter((v) => v && familyOf(v) === f));
+}
+
+/** A node's podCIDRs as the API reports them, primary first (none on vpc). */
+export const podCIDRsOf = (lab: { ipFamily?: IpFamily; primary?: Primary }, node: NodePlan): string[] => inFamilyOrder(lab, [node.podCIDR, node.podCIDR6 ?? '']);
+/** A node's InternalIPs as the API reports them, primary first: an ipv6 lab reports only IPv6. */
+export const internalIPsOf = (lab: { ipFamily?: IpFamily; primary?: Primary }, node: NodePlan): string[] => inFamilyOrder(lab, [node.underlayIP, node.underlayIP6 ?? '']);
+
+/** Node i's IPv6 addresses: underlay fd00:172:18::(10+i), pods fd00:10:244:i::/64 with the bridge at ::1 (i written in decimal digits, like the IPv4 plan). */
+export function nodePlan6(index: number): Required<Pick<NodePlan, 'underlayIP6' | 'podCIDR6' | 'bridgeIP6'>> {
+  return { underlayIP6: `fd00:172:18::${10 + index}`, podCIDR6: `fd00:10:244:${index}::/64`, bridgeIP6: `fd00:10:244:${index}::1` };
+}
+
+/** vxlan: node i's flannel-v6.1 MAC (flannel gives each family its own VXLAN device). */
+export const vxlanMAC6 = (node: NodePlan) => `0e:70:76:00:00:${node.index.toString(16).padStart(2, '0')}`;
+
+/** The network address of a CIDR written as this plan writes them (`10.244.2.0/24` → `10.244.2.0`, `fd00:10:244:2::/64` → `fd00:10:244:2::`). */
+export const cidrAddress = (cidr: string) => cidr.split('/')[0]!;
 
 export function netnsPrefix(lab: string): string {
   return `pw-${lab}-`;
@@ -170,8 +240,12 @@ export function hasSecondUplink(uplinks: Uplinks, index: number): boolean {
 
 export function labPlan(name: string, nodes: number, dataplane: Dataplane, faults: FaultName[] = [], underlay: UnderlayOptions = {}): LabPlan {
   const uplinks = underlay.uplinks ?? 'single';
+  const ipFamily = underlay.ipFamily ?? 'ipv4';
+  const primary: Primary = ipFamily === 'ipv6' ? 'ipv6' : ipFamily === 'dual' ? (underlay.primary ?? 'ipv4') : 'ipv4';
   const plans = Array.from({ length: nodes }, (_, i) => {
-    const n = nodePlan(name, i + 1);
+    const v4 = nodePlan(name, i + 1);
+    // An ipv6 lab's nodes keep their IPv4 underlay address (not reported by the API); they have no IPv4 pod range.
+    const n: NodePlan = ipFamily === 'ipv4' ? v4 : { ...v4, ...(ipFamily === 'ipv6' ? { podCIDR: '', bridgeIP: '' } : {}), ...nodePlan6(v4.index) };
     // vpc: no podCIDR (the API reports none), pods from the node's prefix, and every node has its second NIC.
     if (dataplane === 'vpc') return { ...n, podCIDR: '', bridgeIP: '', ipamBlock: vpcPodPrefix(n.index), underlayIPs: [...n.underlayIPs, secondUnderlayIP(n.index)] };
     const withBlock = dataplane === 'calico' ? { ...n, ipamBlock: calicoBlock(n.index) } : n;
@@ -192,6 +266,8 @@ export function labPlan(name: string, nodes: number, dataplane: Dataplane, fault
     faults: [...faults],
     uplinks,
     mtu: underlay.mtu ?? UNDERLAY_MTU,
+    ipFamily,
+    primary,
   };
 }
 

@@ -28,6 +28,11 @@ export const LAB_REQUIREMENTS: Requirement[] = [
   { need: '/usr/lib/cni/host-local', pkg: 'containernetworking-plugins', why: 'CNI host-local IPAM' },
 ];
 
+/** What a lab with IPv6 (`--ip-family ipv6|dual`) needs on top. */
+export const IPV6_REQUIREMENTS: Requirement[] = [
+  { need: 'ip6tables-restore', pkg: 'iptables', why: 'IPv6 egress masquerade in nodes' },
+];
+
 /** What podwire's own tests use on top of the lab: real clients to prove API compatibility. */
 export const TEST_REQUIREMENTS: Requirement[] = [
   { need: 'kubectl', pkg: 'kubernetes-client', why: 'kubectl against the lab (any recent kubectl will do)' },

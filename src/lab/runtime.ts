@@ -14,15 +14,18 @@ import { calicoHostLines, calicoHostSysctls, calicoPodLines } from './calico.js'
 import { vpcHostLines, vpcPodLines } from './vpc.js';
 import { flannelDelegateConf, parseSubnetEnv } from './flannel.js';
 import { joinArgv, POD_PATH, podHostname, startHolder, stopHolder, type Holder } from './holder.js';
-import { UNDERLAY_MTU, podNetns, type NodePlan } from './plan.js';
+import { UNDERLAY_MTU, familiesOf, hasFamily, internalIPsOf, podNetns, type NodePlan } from './plan.js';
 import { ipBatch, run, shIn } from './sh.js';
-import { killNetnsProcesses, pidAlive, waitGone } from './topology.js';
+import { NO_DAD, killNetnsProcesses, pidAlive, waitGone } from './topology.js';
 import { paths, type LabState } from './state.js';
 
 export interface Sandbox {
   id: string;
   netns: string;
+  /** The primary address (the first of ips). */
   ip: string;
+  /** One address per family of the lab, primary first (hostNetwork: the node's InternalIPs). */
+  ips: string[];
   hostNetwork: boolean;
   node: NodePlan;
   holder: Holder;
@@ -59,7 +62,7 @@ export class LabRuntime {
       const file = this.p.subnetEnv(node.name);
       return flannelDelegateConf(parseSubnetEnv(readFileSync(file, 'utf8'), file), ipamDir, this.lab.faults ?? []);
     }
-    return podNetConf(node, this.lab.dataplane, ipamDir, this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU);
+    return podNetConf(node, this.lab.dataplane, ipamDir, this.lab.faults ?? [], this.lab.mtu ?? UNDERLAY_MTU, this.lab);
   }
 
   private cniCall(sb: { id: string; netns: string; node: NodePlan }, podRef: PodRef): CniCall {
@@ -82,17 +85,20 @@ export class LabRuntime {
     if (hostNetwork) {
       // A hostNetwork pod shares the node's network (and, as on a real node, its hostname) but has its own PID and mounts.
       const holder = await startHolder(node.netns, node.name);
-      return { id, netns: node.netns, ip: node.underlayIP, hostNetwork, node, holder };
+      const ips = internalIPsOf(this.lab, node);
+      return { id, netns: node.netns, ip: ips[0]!, ips, hostNetwork, node, holder };
     }
     const netns = podNetns(this.lab.name, id);
     await run('ip', ['netns', 'add', netns]);
     try {
+      // IPv6: the pod's eth0 is created in this netns and takes its defaults; no DAD, so its address is usable at once.
+      if (hasFamily(this.lab, 6)) await shIn(netns, NO_DAD);
       await ipBatch(netns, ['link set lo up']);
-      const { ip } = await cniAdd(this.cniCall({ id, netns, node }, podRef));
+      const { ip, ips } = await cniAdd(this.cniCall({ id, netns, node }, podRef), familiesOf(this.lab));
       try {
         await this.afterAdd(node, id, netns, ip);
         const holder = await startHolder(netns, podHostname(podRef.name));
-        return { id, netns, ip, hostNetwork, node, holder };
+        return { id, netns, ip, ips, hostNetwork, node, holder };
       } catch (err) {
         // Undo what the address brought: its /32 routes (--cni-config), then the plugins' ADD.
         if (this.lab.cniConfig) await this.routePod(node, ip, 'del').catch(() => undefined);

@@ -2,7 +2,7 @@
 // read by the API server, `lab status` and `lab down`.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Dataplane, NodePlan, Uplinks } from './plan.js';
+import type { Dataplane, IpFamily, NodePlan, Primary, Uplinks } from './plan.js';
 import type { FaultName } from './faults.js';
 import type { AdmissionConfig } from './apiserver/admission.js';
 
@@ -20,6 +20,9 @@ export interface LabState {
   /** `--uplinks` and `--mtu` (absent in state written before they existed: single, 1500). */
   uplinks?: Uplinks;
   mtu?: number;
+  /** `--ip-family` and `--primary` (absent in state written before them: ipv4). */
+  ipFamily?: IpFamily;
+  primary?: Primary;
   cniBinDir: string;
   /** `--cni-config`: where the conflist came from, its network name and plugin types (absent: the profile's own config). */
   cniConfig?: CniConfigSource;

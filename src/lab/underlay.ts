@@ -3,7 +3,7 @@
 // gets from `--mtu` (DESIGN §5; FIELD.md §3 uplinks, §4 MTU). Pure: no I/O,
 // so unit tests can read exactly what a lab is built from.
 import {
-  AWS_JUMBO_MTU, CLUSTER_POD_CIDR, INTERNET_PREFIX, JUMBO_MTU, MAX_MTU, MIN_MTU, POLICY_MAIN_PREF, POLICY_NODE, POLICY_TABLE, POLICY_TABLE_PREF,
+  AWS_JUMBO_MTU, CLUSTER_POD_CIDR, INTERNET6_PREFIX, IPV6_DATAPLANES, ROUTER_INTERNET_IP6, ROUTER_UNDERLAY_IP6, UNDERLAY6_CIDR, VXLAN6_OVERHEAD, hasFamily, type IpFamily, INTERNET_PREFIX, JUMBO_MTU, MAX_MTU, MIN_MTU, POLICY_MAIN_PREF, POLICY_NODE, POLICY_TABLE, POLICY_TABLE_PREF,
   ROUTER_INTERNET_IP, ROUTER_SECOND_UNDERLAY_IP, ROUTER_UNDERLAY_IP, SECOND_UNDERLAY_CIDR, UNDERLAY_CIDR, UNDERLAY_MTU, VXLAN_OVERHEAD,
   podRangeOf, type Dataplane, type LabPlan, type NodePlan, type Uplinks,
 } from './plan.js';
@@ -37,12 +37,17 @@ export function vxlanMTU(mtu: number, faults: readonly FaultName[]): number {
   return faults.includes('mtu-blackhole') ? UNDERLAY_MTU : mtu - VXLAN_OVERHEAD;
 }
 
+/** flannel-v6.1's MTU: the NIC's minus the IPv6 tunnel overhead (70). */
+export const vxlan6MTU = (mtu: number) => mtu - VXLAN6_OVERHEAD;
+
 /**
  * The `mtu` of the pods' CNI config: the tunnel's in VXLAN, the underlay's in
  * host-gw. Undefined for host-gw at the default MTU: the plugin's default
  * (1500) is the same, and the config stays what it was before `--mtu`.
  */
-export function podMTU(dataplane: Dataplane, mtu: number, faults: readonly FaultName[]): number | undefined {
+export function podMTU(dataplane: Dataplane, mtu: number, faults: readonly FaultName[], ipFamily: IpFamily = 'ipv4'): number | undefined {
+  // With IPv6, pods' one eth0 must fit the larger IPv6 tunnel overhead (flannel-v6.1) too.
+  if (dataplane === 'vxlan' && ipFamily !== 'ipv4') return Math.min(vxlanMTU(mtu, faults), vxlan6MTU(mtu));
   if (dataplane === 'vxlan' || dataplane === 'flannel') return vxlanMTU(mtu, faults);
   return mtu === UNDERLAY_MTU ? undefined : mtu;
 }
@@ -63,8 +68,12 @@ export const ROUTER_UNDERLAY_MAC = '0e:70:78:00:01:00';
  */
 export function underlayNeighbourLines(plan: LabPlan, self?: NodePlan): string[] {
   const dev = self ? 'eth0' : 'br0';
-  const peers = plan.nodes.filter((n) => n !== self).map((n) => `neigh replace ${n.underlayIPs[0]} lladdr ${n.underlayMAC} dev ${dev} nud permanent`);
-  return self ? [`neigh replace ${ROUTER_UNDERLAY_IP} lladdr ${ROUTER_UNDERLAY_MAC} dev eth0 nud permanent`, ...peers] : peers;
+  // IPv6 neighbours (NDP) have a table of their own with the same shared limit: permanent too.
+  const six = (n: NodePlan) => (n.underlayIP6 ? [`neigh replace ${n.underlayIP6} lladdr ${n.underlayMAC} dev ${dev} nud permanent`] : []);
+  const peers = plan.nodes.filter((n) => n !== self).flatMap((n) => [`neigh replace ${n.underlayIPs[0]} lladdr ${n.underlayMAC} dev ${dev} nud permanent`, ...six(n)]);
+  const router = [`neigh replace ${ROUTER_UNDERLAY_IP} lladdr ${ROUTER_UNDERLAY_MAC} dev eth0 nud permanent`,
+    ...(self?.underlayIP6 ? [`neigh replace ${ROUTER_UNDERLAY_IP6} lladdr ${ROUTER_UNDERLAY_MAC} dev eth0 nud permanent`] : [])];
+  return self ? [...router, ...peers] : peers;
 }
 
 /** The fabric's port (on its bridge) for a node's NIC: `node-i` for eth0 on br0, `node-i-eth1` on br1. */
@@ -100,6 +109,8 @@ export function fabricLines(plan: LabPlan): string[] {
     `link add internet mtu ${plan.mtu} type veth peer name eth0 mtu ${plan.mtu} netns ${plan.internetNetns}`,
     `addr add ${ROUTER_INTERNET_IP}/${INTERNET_PREFIX} dev internet`,
     'link set internet up',
+    // IPv6: the router's addresses on the underlay and towards the internet host; no DAD, so they are usable at once.
+    ...(hasFamily(plan, 6) ? [`addr add ${ROUTER_UNDERLAY_IP6}/${prefixOf(UNDERLAY6_CIDR)} dev br0 nodad`, `addr add ${ROUTER_INTERNET_IP6}/${INTERNET6_PREFIX} dev internet nodad`] : []),
   ];
 }
 
@@ -135,16 +146,23 @@ export function nodeUplinkLines(plan: LabPlan, node: NodePlan): string[] {
   return [
     'link set lo up',
     `addr add ${eth0}/${prefixOf(UNDERLAY_CIDR)} dev eth0`,
+    ...(node.underlayIP6 ? [`addr add ${node.underlayIP6}/${prefixOf(UNDERLAY6_CIDR)} dev eth0 nodad`] : []),
     'link set eth0 up',
     ...underlayNeighbourLines(plan, node),
     ...(eth1 ? [`addr add ${eth1}/${prefixOf(SECOND_UNDERLAY_CIDR)} dev eth1`, 'link set eth1 up'] : []),
     defaultRoute(eth1 ? plan.uplinks : 'single'),
+    ...(node.underlayIP6 ? [`route add ::/0 via ${ROUTER_UNDERLAY_IP6} dev eth0`] : []),
     ...(eth1 && plan.uplinks === 'policy' ? policyLines(node) : []),
   ];
 }
 
 /** Why these `--uplinks`/`--mtu` cannot build such a lab, or undefined when they can (checked before anything is created). */
-export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: readonly FaultName[]; nodes: number; dataplane?: Dataplane }): string | undefined {
+export function underlayConflict(o: { uplinks: Uplinks; mtu: number; faults: readonly FaultName[]; nodes: number; dataplane?: Dataplane; ipFamily?: IpFamily }): string | undefined {
+  const family = o.ipFamily ?? 'ipv4';
+  if (family !== 'ipv4' && o.dataplane && !IPV6_DATAPLANES.includes(o.dataplane)) {
+    return `the ${o.dataplane} dataplane builds IPv4 labs only; \`--ip-family ${family}\` needs one of ${IPV6_DATAPLANES.join(', ')}`;
+  }
+  if (family !== 'ipv4' && o.uplinks !== 'single') return `\`--uplinks ${o.uplinks}\` builds its second uplink in IPv4 only: it cannot be combined with \`--ip-family ${family}\``;
   if (o.dataplane === 'vpc' && o.uplinks !== 'single') {
     return `the vpc dataplane gives every node its own second NIC and policy rules: it cannot be combined with \`--uplinks ${o.uplinks}\``;
   }

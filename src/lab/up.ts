@@ -10,10 +10,10 @@ import { DEFAULT_CNI_BIN_DIR } from './cni.js';
 import { cniConfigConflict } from './cni-config.js';
 import { extraPodRanges, loadCniConfig, renderForNodes } from './cni-config-file.js';
 import { apiRequest } from './lab-api.js';
-import { labPlan, type Dataplane, type Uplinks } from './plan.js';
+import { labPlan, type Dataplane, type IpFamily, type Primary, type Uplinks } from './plan.js';
 import { defaultMTU, underlayConflict } from './underlay.js';
 import { faultConflict, type FaultName } from './faults.js';
-import { LAB_REQUIREMENTS, preflight } from './preflight.js';
+import { IPV6_REQUIREMENTS, LAB_REQUIREMENTS, preflight } from './preflight.js';
 import { ensureDir, paths, readApiEndpoint, writeJsonAtomic, type ApiEndpoint, type KubeconfigCopy, type LabState } from './state.js';
 import { buildTopology, labNetns, pidAlive, startInternetListener } from './topology.js';
 import { labDown } from './down.js';
@@ -32,6 +32,10 @@ export interface LabUpOptions {
   uplinks?: Uplinks;
   /** The underlay's MTU (default 1500; 9001 with jumbo-blackhole). */
   mtu?: number;
+  /** Pod and API address families (default ipv4). */
+  ipFamily?: IpFamily;
+  /** dual only: the family listed first (default ipv4). */
+  primary?: Primary;
   /** A conflist for every node's pods instead of the profile's own config (host-gw, vxlan). */
   cniConfig?: string;
   /** Where its plugins are (default /usr/lib/cni). */
@@ -71,17 +75,19 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const faults = [...new Set(opts.faults ?? [])];
   const uplinks = opts.uplinks ?? 'single';
   const mtu = opts.mtu ?? defaultMTU(faults);
-  const conflict = faultConflict(faults, opts.dataplane, opts.nodes) ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes, dataplane: opts.dataplane })
+  const ipFamily = opts.ipFamily ?? 'ipv4';
+  const conflict = familyConflict(ipFamily, opts.primary, opts.cniConfig !== undefined)
+    ?? underlayConflict({ uplinks, mtu, faults, nodes: opts.nodes, dataplane: opts.dataplane, ipFamily }) ?? faultConflict(faults, opts.dataplane, opts.nodes, ipFamily)
     ?? (opts.cniConfig === undefined ? undefined : cniConfigConflict(opts.dataplane, faults)) ?? admissionConflict(opts.admission, opts.nodes);
   if (conflict) throw new LabError(conflict);
   if (opts.cniBinDir !== undefined && opts.cniConfig === undefined) throw new LabError('`--cni-bin-dir` goes with `--cni-config` (the profiles\' own configs use /usr/lib/cni)');
   const cniBinDir = opts.cniBinDir ?? DEFAULT_CNI_BIN_DIR;
   // The conflist is checked and rendered before anything is built or installed.
   const cni = opts.cniConfig === undefined ? undefined : await loadCniConfig(opts.cniConfig, cniBinDir);
-  const base = labPlan(opts.name, opts.nodes, opts.dataplane, faults, { uplinks, mtu });
+  const base = labPlan(opts.name, opts.nodes, opts.dataplane, faults, { uplinks, mtu, ipFamily, ...(opts.primary ? { primary: opts.primary } : {}) });
   const rendered = cni ? renderForNodes(base, cni.list) : undefined;
   const plan = rendered ? { ...base, podRanges: extraPodRanges(opts.cniConfig!, rendered) } : base;
-  await preflight(LAB_REQUIREMENTS, { install: true, log });
+  await preflight(ipFamily === 'ipv4' ? LAB_REQUIREMENTS : [...LAB_REQUIREMENTS, ...IPV6_REQUIREMENTS], { install: true, log });
   await assertNameFree(opts.name);
   const p = paths(plan.stateDir);
   await ensureDir(plan.stateDir);
@@ -102,7 +108,7 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
       await ensureDir(p.cniDir);
       for (const [node, conf] of rendered) await writeJsonAtomic(p.cniConf(node), conf);
     }
-    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}, uplinks ${uplinks}, mtu ${mtu}${faults.length ? `, faults: ${faults.join(', ')}` : ''}${cni ? `, CNI config ${cni.info.source} (${cni.info.plugins.join(' → ')})` : ''}${describeAdmission(opts.admission) ? `, admission: ${describeAdmission(opts.admission)}` : ''}`);
+    log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}, ${familyText(plan)}, uplinks ${uplinks}, mtu ${mtu}${faults.length ? `, faults: ${faults.join(', ')}` : ''}${cni ? `, CNI config ${cni.info.source} (${cni.info.plugins.join(' → ')})` : ''}${describeAdmission(opts.admission) ? `, admission: ${describeAdmission(opts.admission)}` : ''}`);
     const t1 = performance.now();
     await Promise.all([
       buildTopology(plan).then(() => mark('topology', t1)),
@@ -122,6 +128,19 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     await labDown(opts.name).catch(() => undefined);
     throw err;
   }
+}
+
+/** Why `--ip-family`/`--primary` cannot be given so, or undefined (before anything is built). */
+export function familyConflict(ipFamily: IpFamily, primary: Primary | undefined, cniConfig: boolean): string | undefined {
+  if (primary !== undefined && ipFamily !== 'dual') return `\`--primary\` orders the two families of a dual-stack lab: it needs \`--ip-family dual\`, got ${ipFamily}`;
+  if (cniConfig && ipFamily !== 'ipv4') return `\`--cni-config\` builds IPv4 labs only (its placeholders give one podCIDR): it cannot be combined with \`--ip-family ${ipFamily}\``;
+  return undefined;
+}
+
+/** `ipv4`, `ipv6`, `dual (IPv4 first)`, `dual (IPv6 first)`. */
+export function familyText(lab: { ipFamily?: IpFamily; primary?: Primary }): string {
+  const f = lab.ipFamily ?? 'ipv4';
+  return f === 'dual' ? `dual-stack (${lab.primary === 'ipv6' ? 'IPv6' : 'IPv4'} first)` : f;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { UsageError, parseCommand } from '../../src/cli/args.js';
 
-const up = { kind: 'lab-up', name: 'podwire', nodes: 3, dataplane: 'host-gw', uplinks: 'single', mtu: 1500, faults: [], force: false };
+const up = { kind: 'lab-up', name: 'podwire', nodes: 3, dataplane: 'host-gw', ipFamily: 'ipv4', uplinks: 'single', mtu: 1500, faults: [], force: false };
 
 describe('podwire command line', () => {
   test.each([
@@ -14,6 +14,8 @@ describe('podwire command line', () => {
     [['lab', 'up', '--fault', 'missing-route', '--fault', 'masquerade-all'], { ...up, faults: ['missing-route', 'masquerade-all'] }],
     [['lab', 'up', '--dataplane', 'vpc', '--mtu', '9001'], { ...up, dataplane: 'vpc', mtu: 9001 }],
     [['lab', 'up', '--mtu', '9216'], { ...up, mtu: 9216 }],
+    [['lab', 'up', '--ip-family', 'ipv6'], { ...up, ipFamily: 'ipv6' }],
+    [['lab', 'up', '--ip-family', 'dual', '--primary', 'ipv6', '--dataplane', 'kindnet'], { ...up, ipFamily: 'dual', primary: 'ipv6', dataplane: 'kindnet' }],
     // jumbo-blackhole without --mtu: AWS's jumbo underlay; with it, the value given (validated by the lab: 9000 or more).
     [['lab', 'up', '--fault', 'jumbo-blackhole'], { ...up, mtu: 9001, faults: ['jumbo-blackhole'] }],
     [['lab', 'up', '--fault', 'jumbo-blackhole', '--mtu', '9000'], { ...up, mtu: 9000, faults: ['jumbo-blackhole'] }],
@@ -62,7 +64,11 @@ describe('podwire command line', () => {
     [['lab', 'up', '--dataplane', 'foo'], 'expected `--dataplane` to be one of host-gw, vxlan, kindnet, calico, vpc, flannel, got `foo`'],
     [['lab', 'up', '--name', 'has-hyphen'], 'got `has-hyphen`'],
     [['lab', 'up', '--name', 'a'.repeat(17)], '`--name`'],
-    [['lab', 'up', '--frob'], 'unknown flag `--frob` for `podwire lab up` (valid: --name, --nodes, --dataplane, --uplinks, --mtu, --fault, --kubeconfig-out, --force, --cni-config, --cni-bin-dir, --pod-security, --pin-pod-security, --deny-probes; see `podwire lab up --help`)'],
+    [['lab', 'up', '--frob'], 'unknown flag `--frob` for `podwire lab up` (valid: --name, --nodes, --dataplane, --ip-family, --primary, --uplinks, --mtu, --fault, --kubeconfig-out, --force, --cni-config, --cni-bin-dir, --pod-security, --pin-pod-security, --deny-probes; see `podwire lab up --help`)'],
+    [['lab', 'up', '--ip-family', 'v6'], 'expected `--ip-family` to be one of ipv4, ipv6, dual, got `v6`'],
+    [['lab', 'up', '--ip-family', 'dual', '--primary', 'ip6'], 'expected `--primary` to be one of ipv4, ipv6, got `ip6`'],
+    [['lab', 'up', '--primary', 'ipv6'], '`--primary` orders the two families of a dual-stack lab: it needs `--ip-family dual`, got ipv4'],
+    [['lab', 'up', '--ip-family', 'ipv6', '--primary', 'ipv6'], 'it needs `--ip-family dual`, got ipv6'],
     [['lab', 'up', '--uplinks', 'bgp'], 'expected `--uplinks` to be one of single, ecmp, policy, got `bgp`'],
     [['lab', 'up', '--uplinks', ''], 'expected `--uplinks` to be one of single, ecmp, policy, got `` (empty)'],
     [['lab', 'up', '--mtu', '9217'], 'expected `--mtu` to be an integer from 1280 to 9216, got `9217`'],

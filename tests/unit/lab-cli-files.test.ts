@@ -56,17 +56,17 @@ test('lab down removes the --kubeconfig-out copy only while it holds exactly wha
 describe('lab list', () => {
   const now = Date.parse('2026-01-01T12:00:00Z');
   const labs: LabListEntry[] = [
-    { name: 'demo', nodes: 3, dataplane: 'vxlan', faults: ['missing-route', 'masquerade-all'], api: { url: 'https://127.0.0.1:40001', running: true }, createdAt: '2026-01-01T11:58:30Z' },
-    { name: 'old', nodes: 2, dataplane: 'host-gw', faults: [], api: { url: 'https://127.0.0.1:40002', running: false }, createdAt: '2025-12-30T12:00:00Z' },
-    { name: 'stray', nodes: null, dataplane: null, faults: [], api: { url: null, running: false }, createdAt: null },
+    { name: 'demo', nodes: 3, dataplane: 'vxlan', ipFamily: 'dual/ipv6', faults: ['missing-route', 'masquerade-all'], api: { url: 'https://127.0.0.1:40001', running: true }, createdAt: '2026-01-01T11:58:30Z' },
+    { name: 'old', nodes: 2, dataplane: 'host-gw', ipFamily: 'ipv4', faults: [], api: { url: 'https://127.0.0.1:40002', running: false }, createdAt: '2025-12-30T12:00:00Z' },
+    { name: 'stray', nodes: null, dataplane: null, ipFamily: null, faults: [], api: { url: null, running: false }, createdAt: null },
   ];
 
-  test('a table: name, nodes, dataplane, faults, API URL and age; a stopped server and a lab without state say so', () => {
+  test('a table: name, nodes, dataplane, IP family, faults, API URL and age; a stopped server and a lab without state say so', () => {
     expect(formatLabList(labs, now).split('\n')).toEqual([
-      'NAME   NODES  DATAPLANE  FAULTS                        API                                    AGE',
-      'demo   3      vxlan      missing-route,masquerade-all  https://127.0.0.1:40001                90 s',
-      'old    2      host-gw    -                             https://127.0.0.1:40002 (not running)  2 d',
-      'stray  -      -          -                             -                                      -',
+      'NAME   NODES  DATAPLANE  FAMILY     FAULTS                        API                                    AGE',
+      'demo   3      vxlan      dual/ipv6  missing-route,masquerade-all  https://127.0.0.1:40001                90 s',
+      'old    2      host-gw    ipv4       -                             https://127.0.0.1:40002 (not running)  2 d',
+      'stray  -      -          -          -                             -                                      -',
     ]);
     expect(formatLabList([], now)).toBe('no labs (start one with `podwire lab up`)');
   });

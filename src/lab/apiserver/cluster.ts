@@ -10,7 +10,8 @@ import { podPortMappings } from '../cni.js';
 import { FAULT_NODE, staleIP } from '../faults.js';
 import type { LabState } from '../state.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../../names.js';
-import { INTERNET_IP, INTERNET_TCP_PORT, type NodePlan } from '../plan.js';
+import { familyOf, internalIPsOf, podCIDRsOf, type NodePlan } from '../plan.js';
+import { externalTargets } from '../external-target.js';
 import {
   NETNS_ANNOTATION, type Condition, type ContainerSpec, type ContainerStatus, type Namespace, type Node, type Pod,
 } from './objects.js';
@@ -103,6 +104,7 @@ export class Cluster {
   }
 
   private nodeObject(n: NodePlan): Node {
+    const podCIDRs = podCIDRsOf(this.lab, n);
     return {
       apiVersion: 'v1',
       kind: 'Node',
@@ -117,13 +119,14 @@ export class Cluster {
           'kubernetes.io/arch': process.arch === 'x64' ? 'amd64' : process.arch,
           'lab.podwire.dev/name': this.lab.name,
         },
-        annotations: { [NETNS_ANNOTATION]: n.netns, [EXTERNAL_TARGET_ANNOTATION]: `${INTERNET_IP}:${INTERNET_TCP_PORT}` },
+        annotations: { [NETNS_ANNOTATION]: n.netns, [EXTERNAL_TARGET_ANNOTATION]: externalTargets(this.lab) },
       },
-      // vpc nodes have no podCIDR (pods take VPC addresses), as on EKS and AKS with Azure CNI.
-      spec: n.podCIDR ? { podCIDR: n.podCIDR, podCIDRs: [n.podCIDR] } : {},
+      // vpc nodes have no podCIDR (pods take VPC addresses), as on EKS and AKS with Azure CNI. Dual-stack: both, primary first.
+      spec: podCIDRs.length ? { podCIDR: podCIDRs[0], podCIDRs } : {},
       status: {
+        // One InternalIP per family, primary first (kubelet's --node-ip with two addresses); an ipv6 lab reports IPv6 only.
         addresses: [
-          { type: 'InternalIP', address: n.underlayIP },
+          ...internalIPsOf(this.lab, n).map((address) => ({ type: 'InternalIP', address })),
           { type: 'Hostname', address: n.name },
         ],
         conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'podwire lab node is ready', lastTransitionTime: this.lab.createdAt }],
@@ -320,8 +323,9 @@ export class Cluster {
     }
     rec.node = node;
     setCondition(pod, { type: 'PodScheduled', status: 'True' });
-    pod.status.hostIP = node.underlayIP;
-    pod.status.hostIPs = [{ ip: node.underlayIP }];
+    const hostIPs = internalIPsOf(this.lab, node);
+    pod.status.hostIP = hostIPs[0];
+    pod.status.hostIPs = hostIPs.map((ip) => ({ ip }));
     pod.status.containerStatuses = pod.spec.containers.map((c) => containerStatus(c, 0, { waiting: { reason: 'ContainerCreating' } }));
     this.enqueueStart(() => this.start(rec));
   }
@@ -339,9 +343,10 @@ export class Cluster {
   }
 
   /** The pod IP the API reports: the sandbox's, except under the wrong-status-ip fault (pods on the fault node). */
-  private reportedIP(sb: Sandbox): string {
+  private reportedIPs(sb: Sandbox): string[] {
     const wrong = (this.lab.faults ?? []).includes('wrong-status-ip') && !sb.hostNetwork && sb.node.index === FAULT_NODE;
-    return wrong ? staleIP(sb.ip) : sb.ip;
+    // wrong-status-ip is an IPv4 fault: the IPv6 address of a dual-stack pod stays true.
+    return sb.ips.map((ip) => (wrong && familyOf(ip) === 4 ? staleIP(ip) : ip));
   }
 
   private async start(rec: PodRecord): Promise<void> {
@@ -363,9 +368,9 @@ export class Cluster {
       return;
     }
     pod.metadata.annotations![NETNS_ANNOTATION] = rec.sandbox.netns;
-    const ip = this.reportedIP(rec.sandbox);
-    pod.status.podIP = ip;
-    pod.status.podIPs = [{ ip }];
+    const ips = this.reportedIPs(rec.sandbox);
+    pod.status.podIP = ips[0];
+    pod.status.podIPs = ips.map((ip) => ({ ip }));
     pod.status.startTime = now();
     for (const spec of pod.spec.containers) {
       const run: ContainerRun = { spec, restartCount: 0, status: containerStatus(spec, 0, {}) };
@@ -434,9 +439,10 @@ export class Cluster {
       'spec.nodeName': pod.spec.nodeName,
       'spec.serviceAccountName': 'default',
       'status.podIP': pod.status.podIP,
-      'status.podIPs': pod.status.podIP,
+      // The downward API gives the list comma-separated.
+      'status.podIPs': pod.status.podIPs?.map((p) => p.ip).join(','),
       'status.hostIP': pod.status.hostIP,
-      'status.hostIPs': pod.status.hostIP,
+      'status.hostIPs': pod.status.hostIPs?.map((p) => p.ip).join(','),
     };
     const env: Record<string, string> = { HOSTNAME: pod.spec.hostNetwork ? rec.node!.name : pod.metadata.name };
     for (const e of spec.env ?? []) {
