@@ -39,6 +39,8 @@ export interface MatrixFlow {
   to?: { node: number; role: 'pod' | 'host' };
   /** Nodes whose probes an API finding names (NM-3.x findings have no ends). */
   named: number[];
+  /** The flow's IP family, when the run covered more than one. */
+  family?: 4 | 6;
 }
 
 export interface FaultDef {
@@ -304,7 +306,7 @@ export const FAULTS: readonly FaultDef[] = [
     summary: `Node-${FAULT_NODE} masquerades its pods' IPv6 traffic leaving its IPv6 pod subnet (other nodes' pods included); its IPv4 traffic is clean.`,
     models: 'An IPv6 masquerade rule as the bridge plugin\'s ipMasq writes it (`-s <pod subnet> ! -d <pod subnet> -j MASQUERADE` in ip6tables) on one node of a dual-stack cluster: the IPv4 rules were fixed, the IPv6 ones were not, so receivers see that node\'s IPv6 address as the source.',
     dataplanes: IPV6,
-    matrix: [],
+    matrix: ['host-gw', 'vxlan'],
     caughtBy: ['NM-1.2', 'NM-2.3', 'NM-4.2'],
     undecided: [],
     touches: (f) => onNode(f.from, FAULT_NODE, 'pod') && crossNode(f),
@@ -317,7 +319,7 @@ export const FAULTS: readonly FaultDef[] = [
     summary: `Node-${ROUTELESS_NODE} lacks the IPv6 route to node-${FAULT_NODE}'s IPv6 pod CIDR (its IPv4 route is there); that traffic follows the IPv6 default route and dies at the router.`,
     models: 'No IPv6 pod routes on a dual-stack cluster (projectcalico/calico#10834: IPv4 pod routes programmed, IPv6 ones missing, node → pod over IPv6 failed); also a BGP session or route reflector that carries only the IPv4 address family.',
     dataplanes: IPV6,
-    matrix: [],
+    matrix: ['host-gw', 'kindnet'],
     caughtBy: ['NM-1.2', 'NM-1.3', 'NM-2.2', 'NM-2.3', 'NM-2.4'],
     undecided: ['NM-3.3', 'NM-5.1'],
     touches: (f) => (onNode(f.from, ROUTELESS_NODE) && onNode(f.to, FAULT_NODE)) || (onNode(f.from, FAULT_NODE) && onNode(f.to, ROUTELESS_NODE)),
@@ -333,12 +335,12 @@ export const FAULTS: readonly FaultDef[] = [
     summary: 'Nodes masquerade pods\' IPv4 egress but not their IPv6 egress: it reaches the internet with the pod\'s IPv6 address as source.',
     models: 'IPv6 egress masquerade missing on a dual-stack cluster (no ip6tables MASQUERADE, natOutgoing set on the IPv4 pool only, ip-masq-agent without its IPv6 rules): ULA pod addresses leak out and replies never come back.',
     dataplanes: IPV6,
-    matrix: [],
+    matrix: ['host-gw', 'kindnet'],
     caughtBy: ['NM-4.1'],
     undecided: [],
     touches: (f) => f.kind === 'pod-external',
     on: {
-      kindnet: { failed: ['NM-4.1'], undecided: [], why: 'the lost IPv6 masquerade is also the one that SNATed IPv6 pod → node traffic: NM-2.3 passes in IPv6' },
+      kindnet: { failed: ['NM-2.3', 'NM-4.1'], undecided: [], why: 'the lost IPv6 masquerade is also the one that SNATed IPv6 pod → node traffic: NM-2.3 passes in IPv6 and fails, by design, in IPv4 only' },
     },
   },
 ];
@@ -378,11 +380,16 @@ const endOf = (s: string): MatrixFlow['from'] => {
 };
 
 /** A report's flow verdict as the matrix sees it (from/to name probes such as `pw-pod-node-2-a (10.244.2.2)`). */
-export function matrixFlow(check: string, v: { kind: string; from: string; to: string; observed: string }): MatrixFlow {
+export function matrixFlow(check: string, v: { kind: string; from: string; to: string; observed: string; family?: 4 | 6 }): MatrixFlow {
   const from = endOf(v.from);
   const to = endOf(v.to);
   const named = [...v.observed.matchAll(/\bnode-(\d+)/g)].map((m) => Number(m[1]));
-  return { check, kind: v.kind, ...(from ? { from } : {}), ...(to ? { to } : {}), named: from || to ? [] : named };
+  return { check, kind: v.kind, ...(from ? { from } : {}), ...(to ? { to } : {}), named: from || to ? [] : named, ...(v.family ? { family: v.family } : {}) };
+}
+
+/** Whether a fault can affect a flow: one of the fault's family (a run of one family names none) that its `touches` selects. */
+export function touchedBy(fault: FaultDef, f: MatrixFlow): boolean {
+  return (f.family === undefined || f.family === (fault.family ?? 4)) && fault.touches(f);
 }
 
 /** `podwire lab faults`: one block per fault. */

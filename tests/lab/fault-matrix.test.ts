@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
 import { CHECK_IDS } from '../../src/conformance/catalogue.js';
-import { FAULTS, matrixFlow, type FaultDef } from '../../src/lab/faults.js';
+import { FAULTS, matrixFlow, touchedBy, type FaultDef } from '../../src/lab/faults.js';
 import { DATAPLANES, type Dataplane } from '../../src/lab/plan.js';
 import { expectedOn, profileDef } from '../../src/lab/profiles.js';
 import type { ConformanceReport } from '../../src/report/model.js';
@@ -29,11 +29,24 @@ interface Case {
   label: string;
   fault?: FaultDef;
   dataplane: Dataplane;
+  /** `lab up --ip-family` (and `--primary`), when not IPv4. */
+  family?: { ipFamily: 'ipv6' | 'dual'; primary?: 'ipv6' };
 }
+
+/** Clean labs of each family the run must pass in (issue 11): dual-stack on the IPv6 profiles, one IPv6-first, one IPv6-only. */
+const FAMILY_CASES: Case[] = [
+  { label: 'clean dual-stack lab, host-gw', dataplane: 'host-gw', family: { ipFamily: 'dual' } },
+  { label: 'clean dual-stack lab, vxlan', dataplane: 'vxlan', family: { ipFamily: 'dual' } },
+  { label: 'clean dual-stack lab, IPv6 first, kindnet', dataplane: 'kindnet', family: { ipFamily: 'dual', primary: 'ipv6' } },
+  { label: 'clean IPv6 lab, host-gw', dataplane: 'host-gw', family: { ipFamily: 'ipv6' } },
+];
 
 const cases: Case[] = [
   ...DATAPLANES.map((dataplane) => ({ label: `clean lab, ${dataplane}`, dataplane })),
-  ...FAULTS.flatMap((fault) => fault.matrix.map((dataplane) => ({ label: `${fault.name}, ${dataplane}`, fault, dataplane }))),
+  ...FAMILY_CASES,
+  ...FAULTS.flatMap((fault) => fault.matrix.map((dataplane): Case => ({
+    label: `${fault.name}, ${dataplane}`, fault, dataplane, ...(fault.ipFamily ? { family: { ipFamily: fault.ipFamily } } : {}),
+  }))),
 ];
 
 const timings: { label: string; seconds: number; failed: string }[] = [];
@@ -99,6 +112,40 @@ function assertDiagnosis(report: ConformanceReport, runDir: string, stdout: stri
   }
 }
 
+/**
+ * Every family the lab has was tested: each check with flows has flows of each
+ * family, and a dual-stack run judges each check in both. An IPv6 fault fails
+ * its checks in IPv6 only: every IPv4 verdict passes (but the profile's strict
+ * failures by design), and the IPv6 verdicts are exactly the declared ones.
+ */
+function assertFamilies(report: ConformanceReport, ipFamily: 'ipv6' | 'dual', fault: FaultDef | undefined, failed: readonly string[], undecided: readonly string[], byDesign: readonly string[]): void {
+  const present: (4 | 6)[] = ipFamily === 'ipv6' ? [6] : [4, 6];
+  expect(report.families).toEqual(present);
+  for (const c of report.checks) {
+    const net = c.flows.filter((f) => f.proto !== '-');
+    if (present.length === 1) {
+      expect(c.families, c.id).toBeUndefined();
+      for (const f of net) expect(f.from, `${c.id} ${f.flow} is an IPv6 flow`).toMatch(/\(.*:.*\)$/);
+      continue;
+    }
+    expect(c.families?.map((f) => f.family), c.id).toEqual([4, 6]);
+    if (net.length) for (const fam of present) expect(net.some((f) => f.family === fam), `${c.id} has IPv${fam} flows`).toBe(true);
+  }
+  if (!fault?.family) return;
+  const inFamily = (fam: 4 | 6, result: string) => report.checks.filter((c) => c.families?.find((f) => f.family === fam)?.result === result).map((c) => c.id).sort();
+  // The profile's strict failures by design may pass in IPv6 when the fault removes what causes them (kindnet's IPv6 masquerade).
+  expect(inFamily(6, 'failed')).toEqual(expect.arrayContaining(failed.filter((id) => !byDesign.includes(id))));
+  for (const id of inFamily(6, 'failed')) expect(failed).toContain(id);
+  expect(inFamily(6, 'inconclusive')).toEqual([...undecided].sort());
+  expect(inFamily(4, 'failed')).toEqual(byDesign.filter((id) => failed.includes(id)).sort());
+  expect(inFamily(4, 'inconclusive')).toEqual([]);
+  for (const c of report.checks.filter((x) => !byDesign.includes(x.id))) {
+    for (const f of c.flows.filter((x) => x.family === 4)) expect(f.verdict, `${c.id} ${f.flow} (IPv4) ${f.from} -> ${f.to}: ${f.observed}`).toBe('passed');
+  }
+  // The console names the family the check failed in.
+  for (const id of failed.filter((x) => !byDesign.includes(x))) expect(report.checks.find((c) => c.id === id)!.families!.map((f) => f.result)).toEqual(['passed', 'failed']);
+}
+
 /** `podwire judge` on the run's bundle gives the same check results and flow verdicts, and the same exit code. */
 async function assertJudgeReproduces(report: ConformanceReport, runDir: string, exitCode: number): Promise<void> {
   const out = mkdtempSync(join(reportsRoot, 'judge-'));
@@ -117,10 +164,11 @@ describeLab('fault gallery: the detection matrix', () => {
     rmSync(reportsRoot, { recursive: true, force: true });
   });
 
-  test.each(cases)('$label', async ({ label, fault, dataplane }) => {
+  test.each(cases)('$label', async ({ label, fault, dataplane, family }) => {
     const started = Date.now();
     const name = `fm${cases.findIndex((c) => c.label === label)}`;
-    const lab = await startLab(name, ['--nodes', String(NODES), '--dataplane', dataplane, ...(fault ? ['--fault', fault.name] : [])]);
+    const familyArgs = family ? ['--ip-family', family.ipFamily, ...(family.primary ? ['--primary', family.primary] : [])] : [];
+    const lab = await startLab(name, ['--nodes', String(NODES), '--dataplane', dataplane, ...familyArgs, ...(fault ? ['--fault', fault.name] : [])]);
     try {
       expect((await lab.status()).faults).toEqual(fault ? [fault.name] : []);
       const r = await podwireRun(lab, reportsRoot, ['--profile', 'strict']);
@@ -138,10 +186,11 @@ describeLab('fault gallery: the detection matrix', () => {
       for (const c of report!.checks) {
         if (byDesign.includes(c.id)) continue;
         for (const f of c.flows) {
-          if (fault && fault.touches(matrixFlow(c.id, f))) continue;
+          if (fault && touchedBy(fault, matrixFlow(c.id, f))) continue;
           expect(f.verdict, `${c.id} ${f.flow} ${f.from} -> ${f.to} is untouched by ${fault?.name ?? 'a clean lab'}: ${f.observed}`).toBe('passed');
         }
       }
+      if (family) assertFamilies(report!, family.ipFamily, fault, failed, undecided, byDesign);
       // Each failing check fails on flows the fault touches, not just on aggregate.
       for (const id of failed.filter((x) => !byDesign.includes(x))) expect(report!.checks.find((c) => c.id === id)!.flows.some((f) => f.verdict === 'failed')).toBe(true);
       assertDecisiveEvidence(report!, r.runDir!);
