@@ -261,10 +261,15 @@ test('the IPv6 faults are declared for the IPv6 family of dual-stack labs, mirro
   for (const [v6, v4] of [['ipv6-pod-masquerade', 'masquerade-all'], ['ipv6-missing-route', 'missing-route'], ['ipv6-no-egress-snat', 'no-egress-snat']] as const) {
     const f = faultDef(v6);
     expect(f.ipFamily).toBe('dual');
-    expect(f.matrix).toEqual([]);
+    expect(f.matrix.length).toBeGreaterThan(0);
     expect(f.caughtBy).toEqual(faultDef(v4).caughtBy);
     expect(f.undecided).toEqual(faultDef(v4).undecided);
-    for (const dp of f.dataplanes) expect(expectedOn(f, dp), `${v6} on ${dp}`).toEqual(expectedOn(faultDef(v4), dp));
+    for (const dp of f.dataplanes) {
+      // kindnet without IPv6 egress masquerade: its IPv4 pod → node SNAT (strict NM-2.3 by design) still fails in the same run.
+      const same = expectedOn(faultDef(v4), dp);
+      const want = v6 === 'ipv6-no-egress-snat' && dp === 'kindnet' ? { ...same, failed: ['NM-2.3', ...same.failed] } : same;
+      expect(expectedOn(f, dp), `${v6} on ${dp}`).toEqual(want);
+    }
   }
   // Every IPv4 fault is still declared for IPv4 (no family, no lab family).
   expect(FAULTS.filter((f) => f.family === undefined).every((f) => f.ipFamily === undefined)).toBe(true);
