@@ -39,7 +39,7 @@ export function byKind(o: Observations, ...kinds: FlowKind[]): FlowObservation[]
 export function flowBase(f: FlowObservation, o: Observations) {
   return {
     flow: f.flow.id, kind: f.flow.kind, proto: f.flow.proto,
-    from: `${f.flow.from} (${ipOf(o, f.flow.from)})`, to: `${f.flow.to ?? 'external'} (${f.flow.dstIP}:${f.flow.dstPort})`,
+    from: `${f.flow.from} (${ipOf(o, f.flow.from)})`, to: `${f.flow.to ?? 'external'} (${f.flow.dstIP.includes(':') ? `[${f.flow.dstIP}]` : f.flow.dstIP}:${f.flow.dstPort})`,
     ...(f.sent?.retried ? { retried: true } : {}),
   };
 }

@@ -21,7 +21,9 @@ export const CASES = [
 ] as const;
 /** Recorded with the nodes' snapshots (rules, links, nat and filter tables) for the diagnosis tests; 2-node labs, `--profile strict`. */
 export const DIAGNOSIS_CASES = ['forward-drop', 'no-proxy-arp', 'node-to-pod-snat', 'overlapping-pod-cidr', 'missing-policy-rule'] as const;
-export type Case = (typeof CASES)[number] | (typeof DIAGNOSIS_CASES)[number];
+/** Dual-stack 2-node host-gw labs, `--profile strict`: clean (IPv6 first), and IPv6 masquerade on node-2 (IPv4 first). */
+export const FAMILY_CASES = ['clean-dual', 'ipv6-pod-masquerade'] as const;
+export type Case = (typeof CASES)[number] | (typeof DIAGNOSIS_CASES)[number] | (typeof FAMILY_CASES)[number];
 
 const loaded = new Map<Case, Promise<RunBundle>>();
 
