@@ -53,6 +53,17 @@ export async function labDownCommand(cmd: Cmd<'lab-down'>): Promise<number> {
   return 0;
 }
 
+export async function labKubeconfigCommand(cmd: Cmd<'lab-kubeconfig'>): Promise<number> {
+  requireRoot('podwire lab kubeconfig');
+  const out = await checkOutputFile(cmd.out, '--out', cmd.force);
+  const { mintKubeconfig } = await import('../lab/mint.js');
+  const { grant } = await mintKubeconfig({ name: cmd.name, roleFile: cmd.role, out });
+  const rules = grant.clusterRules.length + grant.namespaced.reduce((n, r) => n + r.rules.length, 0);
+  const where = grant.namespaced.length ? ` (${grant.namespaced.map((n) => `a Role in ${n.namespace}`).join(', ')})` : '';
+  console.log(`kubeconfig for ${grant.user} on lab ${cmd.name}: ${out} (${rules} rule(s) from ${cmd.role}${where}; valid until the lab is removed)`);
+  return 0;
+}
+
 export async function labStatusCommand(cmd: Cmd<'lab-status'>): Promise<number> {
   requireRoot('podwire lab status');
   const { formatStatus, labStatus } = await import('../lab/status.js');
