@@ -4,7 +4,7 @@
 // `kubectl auth can-i` asks; every authenticated user may ask it), so a
 // missing right stops the run before it creates a namespace it could not
 // delete. And the words for a denial the API server sends later anyway.
-import { AuthorizationV1Api } from '@kubernetes/client-node';
+import { AuthenticationV1Api, AuthorizationV1Api } from '@kubernetes/client-node';
 import type { Kube } from './client.js';
 
 export { rbacDenial } from '../forbidden.js';
@@ -69,8 +69,8 @@ export function rbacLine(missing: Right[], ns: string, identity?: string): strin
 /**
  * Asks the API server, one SelfSubjectAccessReview per right, which rights
  * the kubeconfig's identity lacks in namespace `ns` (which need not exist
- * yet). `undefined` when the server cannot answer (no such API, an error):
- * the caller goes on and meets any denial when it happens.
+ * yet). `undefined` when the server does not answer (no such API, asking
+ * forbidden): the caller goes on and meets any denial when it happens.
  */
 export async function missingRights(kube: Kube, rights: readonly Right[], ns: string, limit: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn()): Promise<Right[] | undefined> {
   const api = kube.kc.makeApiClient(AuthorizationV1Api);
@@ -86,6 +86,19 @@ export async function missingRights(kube: Kube, rights: readonly Right[], ns: st
       }));
     }));
     return rights.filter((_, i) => answers[i]?.status?.allowed !== true);
+  } catch (err) {
+    // No such API (404), or asking is not allowed (403: system:basic-user unbound): no answer. Anything else (401, unreachable) is the caller's error.
+    const code = (err as { code?: number }).code;
+    if (code === 404 || code === 403) return undefined;
+    throw err;
+  }
+}
+
+/** The kubeconfig's identity as the API server sees it (a SelfSubjectReview, `kubectl auth whoami`), or undefined when it does not say. */
+export async function whoAmI(kube: Kube): Promise<string | undefined> {
+  try {
+    const r = await kube.kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    return r.status?.userInfo?.username || undefined;
   } catch {
     return undefined;
   }

@@ -12,7 +12,7 @@ import { externalTargetConflict } from '../conformance/external-target.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { ExecError, execCounter, execInPod, type OutputListener } from '../kube/exec.js';
-import { missingRights, rbacLine, runRights } from '../kube/rights.js';
+import { missingRights, rbacLine, runRights, whoAmI } from '../kube/rights.js';
 import { createLimiter, unlimited, type Limiter } from '../kube/limit.js';
 import {
   agentExec, parseInventoryOutput, parseSendStream, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentFlow, type AgentSent, type CaptureHandle, type CaptureSpecArgs, type SendArgs,
@@ -103,7 +103,11 @@ export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number,
   });
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
-    const gone = await limit(() => kube.core.readNamespace({ name: ns })).then(() => false, (e: unknown) => (e as { code?: number }).code === 404);
+    const gone = await limit(() => kube.core.readNamespace({ name: ns })).then(() => false, (e: unknown) => {
+      // Without the right to read it, waiting would last until the deadline and prove nothing.
+      if ((e as { code?: number }).code === 403) throw new InfraError(`namespace ${ns} was deleted, but whether it is gone cannot be known: ${apiMessage(e)}`);
+      return (e as { code?: number }).code === 404;
+    });
     if (gone) return;
     await new Promise((r) => setTimeout(r, NAMESPACE_POLL_MS));
   }
@@ -434,7 +438,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   // Every right the run will use, asked before anything exists: a run that could create its namespace but not delete it must not start.
   const missing = await missingRights(kube, runRights(version, kinds.size > 0), runNs, limit);
   if (missing === undefined) log('the API server did not say which rights this identity has (SelfSubjectAccessReview); going on');
-  else if (missing.length) throw new InfraError(`${rbacLine(missing, runNs)} (deploy/rbac.yaml lists what a run needs)`);
+  else if (missing.length) throw new InfraError(`${rbacLine(missing, runNs, await whoAmI(kube))} (deploy/rbac.yaml lists what a run needs)`);
   const nodeList = await retrying('listing nodes', () => limit(() => kube.core.listNode()));
   phases.api = since(t0);
   const { candidates, leftOut } = candidateNodes(nodeList.items);

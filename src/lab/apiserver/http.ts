@@ -67,6 +67,19 @@ const AUTHORIZATION_RESOURCES = {
   resources: [{ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] }],
 };
 
+const AUTHENTICATION_GROUP = {
+  name: 'authentication.k8s.io',
+  versions: [{ groupVersion: 'authentication.k8s.io/v1', version: 'v1' }],
+  preferredVersion: { groupVersion: 'authentication.k8s.io/v1', version: 'v1' },
+};
+
+const AUTHENTICATION_RESOURCES = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: 'authentication.k8s.io/v1',
+  resources: [{ name: 'selfsubjectreviews', singularName: 'selfsubjectreview', namespaced: false, kind: 'SelfSubjectReview', verbs: ['create'] }],
+};
+
 export function createApiServer(opts: ApiServerOptions): Server {
   const { cluster, token } = opts;
   const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => pickProtocol([...protocols].join(',')) ?? false });
@@ -142,12 +155,14 @@ export function createApiServer(opts: ApiServerOptions): Server {
     if (!who) throw errors.unauthorized();
     rbac.authorize(who, method, ctx.url);
     if (method === 'POST' && path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') return { code: 201, body: rbac.review(who, await readBody(req)) };
+    if (method === 'POST' && path === '/apis/authentication.k8s.io/v1/selfsubjectreviews') return { code: 201, body: rbac.whoAmI(who) };
     if (method === 'GET' && path === '/api') {
       const port = (req.socket.localPort ?? 0).toString();
       return { code: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }] } };
     }
-    if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [AUTHORIZATION_GROUP] } };
+    if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [AUTHORIZATION_GROUP, AUTHENTICATION_GROUP] } };
     if (method === 'GET' && path === '/apis/authorization.k8s.io/v1') return { code: 200, body: AUTHORIZATION_RESOURCES };
+    if (method === 'GET' && path === '/apis/authentication.k8s.io/v1') return { code: 200, body: AUTHENTICATION_RESOURCES };
     if (method === 'GET' && path === '/api/v1') return { code: 200, body: API_RESOURCES };
     if (parts[0] !== 'api' || parts[1] !== 'v1') throw errors.noRoute();
     const rest = parts.slice(2);

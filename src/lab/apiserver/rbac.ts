@@ -118,12 +118,15 @@ const DISCOVERY = ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '
  * Requests every authenticated user may make: system:basic-user lets anyone
  * ask what they themselves may do (self subject access and rules reviews).
  */
-const SELF_REVIEWS: PolicyRule = { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] };
+const SELF_REVIEWS: PolicyRule[] = [
+  { verbs: ['create'], apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'] },
+  { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] },
+];
 
 /** Whether the grant allows the request: its ClusterRole rules anywhere, a Role's rules in the Role's namespace only. */
 export function allows(grant: Grant, a: RequestAttributes): boolean {
   if (!a.resourceRequest && ruleAllows({ verbs: ['get'], nonResourceURLs: DISCOVERY }, a)) return true;
-  if (ruleAllows(SELF_REVIEWS, a)) return true;
+  if (SELF_REVIEWS.some((r) => ruleAllows(r, a))) return true;
   if (grant.clusterRules.some((r) => ruleAllows(r, a))) return true;
   return a.namespace !== '' && grant.namespaced.some((n) => n.namespace === a.namespace && n.rules.some((r) => ruleAllows(r, a)));
 }
@@ -186,6 +189,12 @@ export function createRbac(opts: { adminToken: string; tokensDir?: string; log?:
       const ok = allows(who.grant, a);
       opts.log?.(`authz ${ok ? 'allowed' : 'denied'} user=${who.grant.user} verb=${a.verb} ${a.resourceRequest ? `resource=${a.subresource ? `${a.resource}/${a.subresource}` : a.resource} group=${a.apiGroup || '""'} namespace=${a.namespace || '-'} name=${a.name || '-'}` : `path=${a.path}`}`);
       if (!ok) throw forbidden(who.grant.user, a);
+    },
+    /** Who the identity is (POST /apis/authentication.k8s.io/v1/selfsubjectreviews, GA since 1.28). */
+    whoAmI(who: Identity): unknown {
+      const username = who.admin ? 'podwire-lab-admin' : who.grant.user;
+      const groups = who.admin ? ['system:masters', 'system:authenticated'] : ['system:serviceaccounts', `system:serviceaccounts:${username.split(':')[2] ?? ''}`, 'system:authenticated'];
+      return { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: {}, status: { userInfo: { username, groups } } };
     },
     /** A SelfSubjectAccessReview's answer for the identity (POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews). */
     review(who: Identity, body: unknown): unknown {
