@@ -65,7 +65,7 @@ export const COMMANDS: CommandSpec[] = [
     ],
     notes: [LAB_ROOT],
   },
-  { path: 'lab down', summary: 'Removes a lab: its API server, processes, network namespaces, state, and the --kubeconfig-out copy if unchanged.', flags: [nameFlag('lab name', 'podwire'), { name: 'all', help: 'remove every lab on this machine' }], notes: [LAB_ROOT] },
+  { path: 'lab down', summary: 'Removes a lab: its API server, processes, network namespaces, state, and the kubeconfigs `lab up --kubeconfig-out` and `lab kubeconfig` wrote, if unchanged.', flags: [nameFlag('lab name', 'podwire'), { name: 'all', help: 'remove every lab on this machine' }], notes: [LAB_ROOT] },
   {
     path: 'lab kubeconfig', summary: 'Writes a kubeconfig whose token has only the rights of the ClusterRoles and Roles in a YAML file, as a ServiceAccount bound to them would (the lab authorizes every request by RBAC).',
     flags: [

@@ -5,11 +5,11 @@
 // behind; `podwire cleanup` works with deploy/rbac-cleanup.yaml and stops
 // likewise without any one of its rights. One 2-node lab for the file.
 import { execa } from 'execa';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dump, load, loadAll } from 'js-yaml';
-import { describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test } from 'vitest';
 import { loadKube } from '../../src/kube/client.js';
 import { ExecError, execInPod } from '../../src/kube/exec.js';
 import { watchPods } from '../../src/kube/watch.js';
@@ -20,6 +20,7 @@ import { CLI, cli, createRunningPod, describeLab, podSpec, startLab, useLab, typ
 import { leftovers } from '../helpers/run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'podwire-rbac-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let minted = 0;
 
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
@@ -183,19 +184,26 @@ describeLab('least privilege (RBAC in the lab)', () => {
 });
 
 describeLab('minted tokens live as long as their lab', () => {
-  test('tokens from earlier `lab kubeconfig` calls keep working; after lab down and up again under the same name none does', async () => {
+  test('tokens from earlier `lab kubeconfig` calls keep working; lab down removes their kubeconfigs (unless changed); after lab up again under the same name no old token works', async () => {
     const lab = await startLab('rtokens', ['--nodes', '1']);
     try {
       const first = await mint(lab, docs('deploy/rbac.yaml'));
       const second = await mint(lab, docs('deploy/rbac-cleanup.yaml'));
       await expect(loadKube({ kubeconfig: first }).core.listNode()).resolves.toMatchObject({ items: [{}] });
       await expect(loadKube({ kubeconfig: second }).core.listNamespace()).resolves.toBeDefined();
-      await cli(['lab', 'down', '--name', lab.name]);
+      const firstText = readFileSync(first, 'utf8');
+      // lab down removes the kubeconfigs it wrote while unchanged, and leaves one the user edited.
+      writeFileSync(second, `${readFileSync(second, 'utf8')}# mine now\n`);
+      const down = await cli(['lab', 'down', '--name', lab.name]);
+      expect(String(down.stdout)).toContain(`removed 1 kubeconfig(s) written by lab kubeconfig: ${first}\n`);
+      expect(String(down.stdout)).toContain(`left ${second} in place: it changed since lab kubeconfig wrote it`);
+      expect(existsSync(first)).toBe(false);
+      expect(existsSync(second)).toBe(true);
       await cli(['lab', 'up', '--name', lab.name, '--nodes', '1']);
       // The port changed with the new server: point the old kubeconfig at it.
       const url = JSON.parse(readFileSync(`/run/podwire/${lab.name}/api.json`, 'utf8')).url as string;
       const stale = join(tmp, 'stale');
-      writeFileSync(stale, readFileSync(first, 'utf8').replace(/server: .*/, `server: ${url}`).replace(/certificate-authority-data: .*/, `certificate-authority-data: ${readFileSync(`/run/podwire/${lab.name}/pki/ca.crt`).toString('base64')}`));
+      writeFileSync(stale, firstText.replace(/server: .*/, `server: ${url}`).replace(/certificate-authority-data: .*/, `certificate-authority-data: ${readFileSync(`/run/podwire/${lab.name}/pki/ca.crt`).toString('base64')}`));
       const err = await loadKube({ kubeconfig: stale }).core.listNode().then(() => undefined, (e: unknown) => e);
       expect((err as { code?: number }).code).toBe(401);
     } finally {
