@@ -65,7 +65,9 @@ export async function runJudge(cmd: Extract<Command, { kind: 'judge' }>, width: 
 export async function runCleanup(cmd: Extract<Command, { kind: 'cleanup' }>): Promise<number> {
   const kube = loadKube(cmd);
   // Its rights asked first (SelfSubjectAccessReview): a cleanup that could delete but not see the namespace go must not start.
-  const missing = await missingRights(kube, CLEANUP_RIGHTS, '');
+  const missing = await missingRights(kube, CLEANUP_RIGHTS, '').catch((err: unknown) => {
+    throw new InfraError(`cannot ask ${kube.server} what this identity may do: ${apiMessage(err)}`);
+  });
   if (missing?.length) throw new InfraError(`${rbacLine(missing, '', await whoAmI(kube))} (deploy/rbac-cleanup.yaml lists what cleanup needs)`);
   const list = await kube.core.listNamespace({ labelSelector: RUN_LABEL }).catch((err: unknown) => {
     throw new InfraError(`cannot list namespaces at ${kube.server}: ${apiMessage(err)}`);
