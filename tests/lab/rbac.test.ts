@@ -167,6 +167,14 @@ describeLab('least privilege (RBAC in the lab)', () => {
       const ended = await new Promise<Error | undefined>((resolve) => void watchPods(kube.kc, 'default', undefined, () => undefined, resolve));
       expect((ended as { statusCode?: number }).statusCode).toBe(403);
 
+      // resourceNames: the named pod only (and authorization comes before lookup: another name is 403, not 404); '*' verbs.
+      const named = loadKube({ kubeconfig: await mint(lab(), [load('apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: one}\nrules: [{apiGroups: [""], resources: [pods], verbs: ["*"], resourceNames: [target]}]\n')]) });
+      await expect(named.core.readNamespacedPod({ namespace: 'default', name: 'target' })).resolves.toMatchObject({ metadata: { name: 'target' } });
+      const other = await named.core.readNamespacedPod({ namespace: 'default', name: 'no-such-pod' }).then(() => undefined, (e: unknown) => e);
+      expect((other as { code?: number }).code).toBe(403);
+      expect(apiMessage(other)).toBe(`RBAC: ${sa} cannot get pods in namespace default`);
+      expect(apiMessage(await named.core.listNamespacedPod({ namespace: 'default' }).then(() => undefined, (e: unknown) => e))).toBe(`RBAC: ${sa} cannot list pods in namespace default`);
+
       // The admin kubeconfig is not restricted.
       await lab().kube.core.deleteNamespacedPod({ namespace: 'default', name: 'target' });
     });
