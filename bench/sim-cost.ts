@@ -1,13 +1,13 @@
 // What a real `podwire run` would ask of the cluster for a bundle like the
 // simulated one, counted the way src/run/collect.ts makes its calls: one
 // version request, a rights review per right it needs, one node list, one
-// namespace, three pod creates per node, the probe-pod list once, then a watch of it (and a list every
-// PROBE_POLL_MS beside the watch) until all are ready, one
-// inventory exec per probe, one send exec per probe (plus one capture fetch
-// exec per probe when there are more probes than --concurrency slots), one
-// pod list, the namespace's deletion polled until it is gone. Bytes are the
-// JSON bodies and exec streams themselves (HTTP and WebSocket framing not
-// counted). Pure.
+// namespace, three pod creates per node, the probe-pod list once, then a
+// watch of it (and a list every PROBE_POLL_MS beside the watch) until all
+// are ready, one inventory exec per probe, one send exec per probe (plus one
+// capture fetch exec per probe when there are more probes than --concurrency
+// slots), one pod list, the namespace's deletion polled until it is gone.
+// Bytes are the JSON bodies and exec streams themselves (HTTP and WebSocket
+// framing not counted). Pure.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RunBundle } from '../src/bundle/model.js';
 import { agentExec } from '../src/conformance/agent.js';
