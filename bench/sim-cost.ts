@@ -1,18 +1,19 @@
 // What a real `podwire run` would ask of the cluster for a bundle like the
 // simulated one, counted the way src/run/collect.ts makes its calls: one
-// version request, one node list, one namespace, three pod creates per node,
-// the probe-pod list once, then a watch of it (and a list every
-// PROBE_POLL_MS beside the watch) until all are ready, one
-// inventory exec per probe, one send exec per probe (plus one capture fetch
-// exec per probe when there are more probes than --concurrency slots), one
-// pod list, the namespace's deletion polled until it is gone. Bytes are the
-// JSON bodies and exec streams themselves (HTTP and WebSocket framing not
-// counted). Pure.
+// version request, a rights review per right it needs, one node list, one
+// namespace, three pod creates per node, the probe-pod list once, then a
+// watch of it (and a list every PROBE_POLL_MS beside the watch) until all
+// are ready, one inventory exec per probe, one send exec per probe (plus one
+// capture fetch exec per probe when there are more probes than --concurrency
+// slots), one pod list, the namespace's deletion polled until it is gone.
+// Bytes are the JSON bodies and exec streams themselves (HTTP and WebSocket
+// framing not counted). Pure.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RunBundle } from '../src/bundle/model.js';
 import { agentExec } from '../src/conformance/agent.js';
 import { namespaceSpec, probeSpec, PROBE_POLL_MS } from '../src/conformance/probes.js';
 import { captureSpec, NAMESPACE_POLL_MS } from '../src/run/collect.js';
+import { runRights } from '../src/kube/rights.js';
 import { SIM_EXTERNAL, SIM_PORT, SIM_RUN } from './sim-bundle.js';
 
 /** V8's longest string on 64-bit (2^29 - 24 UTF-16 units): a JSON response longer than that cannot be read as one string. */
@@ -102,8 +103,8 @@ export function runCost(b: RunBundle, listedPods: V1Pod[], concurrency: number):
   const namespace = size(namespaceSpec(`podwire-${SIM_RUN}`, SIM_RUN));
   const execs = { inventory: n, send: n, fetch: split ? n : 0, total: 0 };
   execs.total = execs.inventory + execs.send + execs.fetch;
-  // version, node list, namespace create, pod creates, pod list, namespace delete.
-  const apiRequests = 1 + 1 + 1 + n + 1 + 1;
+  // version, one rights review per right the run needs (SelfSubjectAccessReview), node list, namespace create, pod creates, pod list, namespace delete.
+  const apiRequests = 1 + runRights(b.run.cluster.version, true).length + 1 + 1 + n + 1 + 1;
   const podCreates = podCreateBody + probePods.reduce((sum, p) => sum + size(p), 0);
   return {
     concurrency,

@@ -27,6 +27,7 @@ export type Command =
   | { kind: 'lab-faults'; json: boolean }
   | { kind: 'lab-down'; name?: string; all: boolean }
   | { kind: 'lab-status'; name: string; json: boolean }
+  | { kind: 'lab-kubeconfig'; name: string; role: string; out: string; force: boolean }
   | { kind: 'lab-list'; json: boolean }
   | { kind: 'lab-preflight'; install: boolean; tests: boolean }
   | { kind: 'demo'; name: string; nodes: number; dataplane: Dataplane; faults: FaultName[]; keep: boolean }
@@ -179,6 +180,12 @@ function parseLab(sub: string | undefined, rest: string[]): Command {
     case 'down':
       if (f.bool('all') && f.string('name') !== undefined) throw new UsageError('give either `--name` or `--all` to `podwire lab down`, not both');
       return f.bool('all') ? { kind: 'lab-down', all: true } : { kind: 'lab-down', name: parseLabName(f.string('name')), all: false };
+    case 'kubeconfig': {
+      const [role, out] = [f.string('role'), f.string('out')];
+      if (role === undefined || !role.trim()) throw new UsageError('`podwire lab kubeconfig` needs `--role FILE`: a YAML file with the ClusterRole (or Role) the token is bound to, e.g. deploy/rbac.yaml');
+      if (out === undefined || !out.trim()) throw new UsageError('`podwire lab kubeconfig` needs `--out PATH`: where to write the kubeconfig');
+      return { kind: 'lab-kubeconfig', name: parseLabName(f.string('name')), role, out, force: f.bool('force') };
+    }
     case 'status':
       return { kind: 'lab-status', name: parseLabName(f.string('name')), json: f.bool('json') };
     case 'list':

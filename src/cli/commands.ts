@@ -70,7 +70,17 @@ export const COMMANDS: CommandSpec[] = [
     ],
     notes: [LAB_ROOT],
   },
-  { path: 'lab down', summary: 'Removes a lab: its API server, processes, network namespaces, state, and the --kubeconfig-out copy if unchanged.', flags: [nameFlag('lab name', 'podwire'), { name: 'all', help: 'remove every lab on this machine' }], notes: [LAB_ROOT] },
+  { path: 'lab down', summary: 'Removes a lab: its API server, processes, network namespaces, state, and the kubeconfigs `lab up --kubeconfig-out` and `lab kubeconfig` wrote, if unchanged.', flags: [nameFlag('lab name', 'podwire'), { name: 'all', help: 'remove every lab on this machine' }], notes: [LAB_ROOT] },
+  {
+    path: 'lab kubeconfig', summary: 'Writes a kubeconfig whose token has only the rights of the ClusterRoles and Roles in a YAML file, as a ServiceAccount bound to them would (the lab authorizes every request by RBAC).',
+    flags: [
+      nameFlag('lab name', 'podwire'),
+      { name: 'role', value: 'FILE', help: 'required: YAML with ClusterRoles (bound cluster-wide) and Roles (bound in their namespace); a binding\'s ServiceAccount subject names the user' },
+      { name: 'out', value: 'PATH', help: 'required: where to write the kubeconfig (a new file)' },
+      { name: 'force', help: 'let --out replace an existing file' },
+    ],
+    notes: [`Tokens stay valid until the lab is removed. ${LAB_ROOT}`],
+  },
   { path: 'lab status', summary: 'Shows a lab\'s nodes, pods and API server (exit 1 when the API does not answer).', flags: [nameFlag('lab name', 'podwire'), jsonFlag('the status as JSON')], notes: [LAB_ROOT] },
   { path: 'lab list', summary: 'Lists the labs on this machine: name, nodes, dataplane, IP family, faults, API URL and age.', flags: [jsonFlag('the list as JSON')], notes: [LAB_ROOT] },
   { path: 'lab faults', summary: 'Lists the faults `lab up --fault` can apply, their dataplanes and the checks that catch them.', flags: [jsonFlag('the faults as JSON')] },

@@ -51,8 +51,23 @@ export async function labDownCommand(cmd: Cmd<'lab-down'>): Promise<number> {
     const c = r.kubeconfigCopy;
     if (c?.fate === 'removed') console.log(`removed ${c.path} (the --kubeconfig-out copy)`);
     if (c?.fate === 'changed') console.log(`left ${c.path} in place: it changed since lab up wrote it`);
+    const minted = r.mintedCopies ?? [];
+    const removed = minted.filter((m) => m.fate === 'removed');
+    if (removed.length) console.log(`removed ${removed.length} kubeconfig(s) written by lab kubeconfig: ${removed.map((m) => m.path).join(', ')}`);
+    for (const m of minted.filter((x) => x.fate === 'changed')) console.log(`left ${m.path} in place: it changed since lab kubeconfig wrote it`);
   }
   if (cmd.all && names.length === 0) console.log('no labs found');
+  return 0;
+}
+
+export async function labKubeconfigCommand(cmd: Cmd<'lab-kubeconfig'>): Promise<number> {
+  requireRoot('podwire lab kubeconfig');
+  const out = await checkOutputFile(cmd.out, '--out', cmd.force);
+  const { mintKubeconfig } = await import('../lab/mint.js');
+  const { grant } = await mintKubeconfig({ name: cmd.name, roleFile: cmd.role, out, force: cmd.force });
+  const rules = grant.clusterRules.length + grant.namespaced.reduce((n, r) => n + r.rules.length, 0);
+  const where = grant.namespaced.length ? ` (${grant.namespaced.map((n) => `a Role in ${n.namespace}`).join(', ')})` : '';
+  console.log(`kubeconfig for ${grant.user} on lab ${cmd.name}: ${out} (${rules} rule(s) from ${cmd.role}${where}; valid until the lab is removed)`);
   return 0;
 }
 

@@ -8,7 +8,7 @@ import { helpFor } from './commands.js';
 import { PreconditionError, UsageError } from '../errors.js';
 import { setBeforeInterruptNotice, wasInterrupted } from './signals.js';
 import { Progress } from './progress.js';
-import { labDownCommand, labFaultsCommand, labListCommand, labPreflightCommand, labStatusCommand, labUpCommand, requireRoot } from './lab.js';
+import { labDownCommand, labFaultsCommand, labKubeconfigCommand, labListCommand, labPreflightCommand, labStatusCommand, labUpCommand, requireRoot } from './lab.js';
 
 const out = new Progress(process.stderr);
 const progress = (line: string) => out.log(line);
@@ -32,6 +32,8 @@ async function execute(cmd: Command): Promise<number> {
       return labFaultsCommand(cmd);
     case 'lab-status':
       return labStatusCommand(cmd);
+    case 'lab-kubeconfig':
+      return labKubeconfigCommand(cmd);
     case 'lab-list':
       return labListCommand(cmd);
     case 'lab-preflight':

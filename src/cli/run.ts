@@ -8,6 +8,7 @@ import { RUN_LABEL, apiMessage } from '../conformance/probes.js';
 import { deleteRunNamespace, type CollectHooks } from '../run/collect.js';
 import { judgeDir, runConformance } from '../run/run.js';
 import { loadKube, type Kube } from '../kube/client.js';
+import { CLEANUP_RIGHTS, missingRights, rbacLine, whoAmI } from '../kube/rights.js';
 import { exitCodeOf } from '../report/model.js';
 import { consoleSummary } from '../report/render.js';
 import { loadReport, runExitCode } from './diff.js';
@@ -63,6 +64,11 @@ export async function runJudge(cmd: Extract<Command, { kind: 'judge' }>, width: 
 /** Deletes run namespaces: the ones named (each must carry the run label), or every one. */
 export async function runCleanup(cmd: Extract<Command, { kind: 'cleanup' }>): Promise<number> {
   const kube = loadKube(cmd);
+  // Its rights asked first (SelfSubjectAccessReview): a cleanup that could delete but not see the namespace go must not start.
+  const missing = await missingRights(kube, CLEANUP_RIGHTS, '').catch((err: unknown) => {
+    throw new InfraError(`cannot ask ${kube.server} what this identity may do: ${apiMessage(err)}`);
+  });
+  if (missing?.length) throw new InfraError(`${rbacLine(missing, '', await whoAmI(kube))} (deploy/rbac-cleanup.yaml lists what cleanup needs)`);
   const list = await kube.core.listNamespace({ labelSelector: RUN_LABEL }).catch((err: unknown) => {
     throw new InfraError(`cannot list namespaces at ${kube.server}: ${apiMessage(err)}`);
   });

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import pRetry, { AbortError } from 'p-retry';
 import type { CoreV1Api, V1Namespace, V1Pod } from '@kubernetes/client-node';
 import { InfraError } from '../errors.js';
+import { rbacDenial } from '../forbidden.js';
 import { ROLE_LABEL, RUN_LABEL } from '../names.js';
 import { listenerContainer } from './agent.js';
 import type { Probe, ProbeRole } from './model.js';
@@ -155,13 +156,15 @@ export function retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
       throw err;
     }
   }, { retries: 3, minTimeout: 200, maxTimeout: 2000 }).catch((err: unknown) => {
-    throw new ApiCallError(`${what}: ${apiMessage(err)}`, status(err));
+    const message = apiMessage(err);
+    throw new ApiCallError(`${what}: ${message}`, status(err), message.startsWith('RBAC: '));
   });
 }
 
 /** An API call that failed for good (after retries of transient errors), with its HTTP status when there was one. */
 export class ApiCallError extends InfraError {
-  constructor(message: string, readonly status?: number) {
+  /** rbac: the API server's authorizer refused it (a 403 in its words, not an admission's). */
+  constructor(message: string, readonly status?: number, readonly rbac = false) {
     super(message);
   }
 }
@@ -180,7 +183,8 @@ export function apiMessage(err: unknown): string {
   }
   // client-node's ApiException says only "HTTP-Code: 401": name what the status means.
   if (code === 401) return `Unauthorized (401): the API server rejected the kubeconfig's credentials${message ? ` (${message})` : ''}`;
-  if (code === 403) return `Forbidden (403): ${message ?? 'RBAC denied the request'}`;
+  // An RBAC denial names the right that is missing; other 403s (admission, PodSecurity) keep the API server's words.
+  if (code === 403) return (message && rbacDenial(message)) ?? `Forbidden (403): ${message ?? 'RBAC denied the request'}`;
   if (message) return message;
   const e = err as { message?: string };
   return (e?.message ?? String(err)).split('\n')[0]!;
@@ -284,8 +288,15 @@ export async function waitProbes(core: CoreV1Api, namespace: string, names: stri
       if (e.type === 'DELETED') pods.delete(name);
       else pods.set(name, e.pod);
       check(false);
-    }, () => {
-      // The watch ended (a server-side close, an error, a forbidden watch): lists on the timer carry on, at the polling pace from the next one.
+    }, (err) => {
+      // A watch RBAC forbids ends the wait: the run needs the right (deploy/rbac.yaml), and says which.
+      if ((err as { statusCode?: number } | undefined)?.statusCode === 403 && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        reject(new InfraError(`RBAC: cannot watch pods in namespace ${namespace} (403 Forbidden)`));
+        return;
+      }
+      // The watch ended (a server-side close, an error): lists on the timer carry on, at the polling pace from the next one.
       watchEnded = true;
       watching = false;
     }).then((stop) => {

@@ -2,6 +2,10 @@
 // collecting its output as bytes, with its exit code from the status channel.
 import { Readable, Writable } from 'node:stream';
 import { Exec, type KubeConfig, type V1Status } from '@kubernetes/client-node';
+// Not re-exported by the package's index; the package has no exports map, so its file is reachable (pinned version).
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import WebSocket from 'ws';
+import { rbacDenial } from '../forbidden.js';
 
 export interface ExecTarget {
   namespace: string;
@@ -15,7 +19,46 @@ export interface ExecResult {
   stderr: Buffer;
 }
 
-export class ExecError extends Error {}
+export class ExecError extends Error {
+  /** The HTTP status when the API server refused the exec (403: RBAC, admission). */
+  constructor(message: string, readonly status?: number) {
+    super(message);
+  }
+}
+
+/** The API server refused the WebSocket upgrade: its status and the message of the Status it sent. */
+class RefusedUpgrade extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * client-node's WebSocket, but one that reads the body of a refused upgrade
+ * (a 403's Status names the missing right) instead of saying only
+ * "Unexpected server response: 403".
+ */
+function socketFactory(uri: string, protocols: string[], opts: WebSocket.ClientOptions): WebSocket {
+  const ws = new WebSocket(uri, protocols, opts);
+  ws.on('unexpected-response', (_req, res) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', () => undefined);
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let message = text.trim().slice(0, 500) || `Unexpected server response: ${res.statusCode}`;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? message;
+      } catch {
+        /* not a Status */
+      }
+      const status = res.statusCode ?? 0;
+      ws.emit('error', new RefusedUpgrade(status, status === 403 ? rbacDenial(message) ?? `Forbidden (403): ${message}` : `${message} (${status})`));
+      ws.terminate();
+    });
+  });
+  return ws;
+}
 
 /** Exec calls made by this process (the run reports them: its cost model is O(nodes) execs), and how many ran at once. */
 export const execCounter = { calls: 0, inFlight: 0, maxInFlight: 0 };
@@ -74,12 +117,13 @@ async function execOnce(
   const stdin = opts.stdin === undefined ? null : opts.stdin instanceof Readable ? opts.stdin : Readable.from([Buffer.from(opts.stdin)]);
   let ws;
   try {
-    ws = await new Exec(kc).exec(target.namespace, target.pod, target.container ?? '', command, collector(out, 'stdout', opts.onOutput), collector(err, 'stderr', opts.onOutput), stdin, false, (s) => {
+    ws = await new Exec(kc, new WebSocketHandler(kc, socketFactory)).exec(target.namespace, target.pod, target.container ?? '', command, collector(out, 'stdout', opts.onOutput), collector(err, 'stderr', opts.onOutput), stdin, false, (s) => {
       status = s;
     });
   } catch (e) {
     const msg = e instanceof Error ? e.message : (e as { message?: string })?.message ?? String(e);
-    throw new ExecError(`exec in ${where} failed: ${msg}`);
+    const refused = (e as { error?: unknown })?.error ?? e;
+    throw new ExecError(`exec in ${where} failed: ${msg}`, refused instanceof RefusedUpgrade ? refused.status : undefined);
   }
   await new Promise<void>((resolve, reject) => {
     const timer = opts.timeoutMs

@@ -27,9 +27,11 @@ export async function generatePki(dir: string, commonName: string): Promise<LabP
   return { caCert: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key') };
 }
 
-export async function kubeconfigYaml(opts: { name: string; server: string; caCertFile: string; token: string }): Promise<string> {
+/** `user`: the kubeconfig's user entry (default `podwire-NAME-admin`). */
+export async function kubeconfigYaml(opts: { name: string; server: string; caCertFile: string; token: string; user?: string }): Promise<string> {
   const ca = (await readFile(opts.caCertFile)).toString('base64');
   const cluster = `podwire-${opts.name}`;
+  const user = opts.user ?? `${cluster}-admin`;
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -42,12 +44,12 @@ export async function kubeconfigYaml(opts: { name: string; server: string; caCer
     `- name: ${cluster}`,
     '  context:',
     `    cluster: ${cluster}`,
-    `    user: ${cluster}-admin`,
+    `    user: ${user}`,
     '    namespace: default',
     `current-context: ${cluster}`,
     'preferences: {}',
     'users:',
-    `- name: ${cluster}-admin`,
+    `- name: ${user}`,
     '  user:',
     `    token: ${opts.token}`,
     '',

@@ -3,6 +3,7 @@
 // whatever is left, also when the server was killed or state is missing.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { labOfNetns, labPlan, STATE_ROOT } from './plan.js';
 import { listNetns } from './sh.js';
 import { readApiEndpoint, readJson, paths, type KubeconfigCopy } from './state.js';
@@ -16,6 +17,8 @@ export interface LabDownResult {
   serverStopped: boolean;
   /** The `--kubeconfig-out` copy: removed, or left because it changed since `lab up` wrote it (or is gone). */
   kubeconfigCopy?: { path: string; fate: CopyFate };
+  /** Kubeconfigs `lab kubeconfig` wrote for minted tokens, with the same fates. */
+  mintedCopies?: { path: string; fate: CopyFate }[];
 }
 
 export type CopyFate = 'removed' | 'changed' | 'gone';
@@ -38,6 +41,7 @@ export async function labDown(name: string): Promise<LabDownResult> {
   const api = await readApiEndpoint(stateDir).catch(() => undefined);
   const state = await readJson<object>(p.state).catch(() => undefined);
   const copy = await readJson<KubeconfigCopy>(p.kubeconfigCopy).catch(() => undefined);
+  const minted = await mintedCopies(p.tokens);
   let serverStopped = false;
   if (api?.pid && pidAlive(api.pid) && (await isLabServer(api.pid, stateDir))) {
     process.kill(api.pid, 'SIGTERM');
@@ -56,7 +60,22 @@ export async function labDown(name: string): Promise<LabDownResult> {
     if (fate === 'removed') await rm(copy.path, { force: true });
     kubeconfigCopy = { path: copy.path, fate };
   }
-  return { name, found: found || netns.length > 0, netnsRemoved: netns, processesKilled: killed.length, serverStopped, ...(kubeconfigCopy ? { kubeconfigCopy } : {}) };
+  const mintedFates = await Promise.all(minted.map(async (c) => {
+    const fate = copyFate(c, await readFile(c.path, 'utf8').catch(() => undefined));
+    if (fate === 'removed') await rm(c.path, { force: true });
+    return { path: c.path, fate };
+  }));
+  return {
+    name, found: found || netns.length > 0, netnsRemoved: netns, processesKilled: killed.length, serverStopped,
+    ...(kubeconfigCopy ? { kubeconfigCopy } : {}), ...(mintedFates.length ? { mintedCopies: mintedFates } : {}),
+  };
+}
+
+/** The kubeconfigs written for minted tokens, from their records (read before the state directory goes). */
+async function mintedCopies(tokensDir: string): Promise<KubeconfigCopy[]> {
+  const files = await readdir(tokensDir).catch(() => [] as string[]);
+  const records = await Promise.all(files.filter((f) => f.endsWith('.json')).map((f) => readJson<{ out?: KubeconfigCopy }>(join(tokensDir, f)).catch(() => undefined)));
+  return records.map((r) => r?.out).filter((o): o is KubeconfigCopy => typeof o?.path === 'string' && typeof o.sha256 === 'string');
 }
 
 /** Names of every lab on this machine: state directories and stray netns alike. */

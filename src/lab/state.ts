@@ -61,6 +61,8 @@ export const paths = (stateDir: string) => ({
   state: join(stateDir, 'state.json'),
   api: join(stateDir, 'api.json'),
   kubeconfig: join(stateDir, 'kubeconfig'),
+  /** Tokens `lab kubeconfig --role` minted: one grant per file, named by the token's sha256. */
+  tokens: join(stateDir, 'tokens'),
   /** KubeconfigCopy: the `--kubeconfig-out` file and its digest. */
   kubeconfigCopy: join(stateDir, 'kubeconfig-out.json'),
   caCert: join(stateDir, 'pki', 'ca.crt'),

@@ -11,7 +11,8 @@ import { InfraError, UsageError } from '../errors.js';
 import { externalTargetConflict } from '../conformance/external-target.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
-import { execCounter, execInPod, type OutputListener } from '../kube/exec.js';
+import { ExecError, execCounter, execInPod, type OutputListener } from '../kube/exec.js';
+import { missingRights, rbacLine, runRights, whoAmI } from '../kube/rights.js';
 import { createLimiter, unlimited, type Limiter } from '../kube/limit.js';
 import {
   agentExec, parseInventoryOutput, parseSendStream, sendTimeoutMs, AGENT_PORT_SPAN as PORT_SPAN, type AgentFlow, type AgentSent, type CaptureHandle, type CaptureSpecArgs, type SendArgs,
@@ -24,7 +25,7 @@ import { canonicalIP, familyOf } from '../conformance/ip.js';
 import { familyName, runFamilies, targetOf, viewProbes, type Family } from '../conformance/families.js';
 import { watchPods } from '../kube/watch.js';
 import {
-  admissionRefusal, apiMessage, elideAgentSource, namespaceSpec, podSecurityRefusedAll, probeOf, probeSpec, refusalReason, retrying, waitProbes, type AdmissionRefusal,
+  admissionRefusal, ApiCallError, apiMessage, elideAgentSource, namespaceSpec, podSecurityRefusedAll, probeOf, probeSpec, refusalReason, retrying, waitProbes, type AdmissionRefusal,
 } from '../conformance/probes.js';
 import { BUNDLE_API_VERSION, type BundleCapture, type RunBundle, type RunPhases } from '../bundle/model.js';
 import { packageVersion } from '../version.js';
@@ -108,7 +109,11 @@ export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number,
   });
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
-    const gone = await limit(() => kube.core.readNamespace({ name: ns })).then(() => false, (e: unknown) => (e as { code?: number }).code === 404);
+    const gone = await limit(() => kube.core.readNamespace({ name: ns })).then(() => false, (e: unknown) => {
+      // Without the right to read it, waiting would last until the deadline and prove nothing.
+      if ((e as { code?: number }).code === 403) throw new InfraError(`namespace ${ns} was deleted, but whether it is gone cannot be known: ${apiMessage(e)}`);
+      return (e as { code?: number }).code === 404;
+    });
     if (gone) return;
     await new Promise((r) => setTimeout(r, NAMESPACE_POLL_MS));
   }
@@ -132,7 +137,9 @@ async function listAllPods(kube: Kube, limit: Limiter): Promise<{ items: V1Pod[]
 
 /** The last lines of a probe's log: why a crashing probe crashes. */
 async function lastLogLines(ctx: Ctx, pod: string): Promise<string> {
-  const log = await ctx.limit(() => ctx.kube.core.readNamespacedPodLog({ name: pod, namespace: ctx.ns, tailLines: 3 })).catch(() => '');
+  // pods/log is not among the rights a run needs (deploy/rbac.yaml): without it the reason says so instead.
+  const log = await ctx.limit(() => ctx.kube.core.readNamespacedPodLog({ name: pod, namespace: ctx.ns, tailLines: 3 }))
+    .catch((err: unknown) => ((err as { code?: number }).code === 403 ? `(its log is not readable: ${apiMessage(err)})` : ''));
   return String(log).trim().split('\n').filter(Boolean).slice(-3).join(' | ');
 }
 
@@ -198,6 +205,7 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
   await Promise.all(specs.map((body) => retrying(`creating probe ${body.metadata!.name}`, () => ctx.limit(() => kube.core.createNamespacedPod({ namespace: ns, body })))
     .catch((err: Error & { status?: number }) => {
       // Admission (PodSecurity, webhooks), quota: this probe cannot be; the others go on. Anything else stops the run.
+      if (err instanceof ApiCallError && err.rbac) throw err;
       if (!(err.status === 403 || err.status === 422 || err.status === 400)) throw err;
       const name = body.metadata!.name!;
       const refusal = admissionRefusal(err.message);
@@ -250,6 +258,8 @@ async function inventoryProbes(ctx: Ctx, ready: Probe[], externals: readonly Ext
       };
       return { ...p, port: inv.port };
     } catch (err) {
+      // A refused exec (RBAC) is refused for every probe: the run stops, naming the right.
+      if (err instanceof ExecError && err.status === 403) throw new InfraError(err.message);
       failed.set(p.name, `inventory failed: ${(err as Error).message.split('\n')[0]}`);
       return undefined;
     }
@@ -449,6 +459,13 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const since = (t0: number) => Math.round(performance.now() - t0);
   let t0 = performance.now();
   const version = await checkApi(kube, limit);
+  const kinds = new Set<FlowKind>(opts.checks.flatMap((c) => c.flowKinds));
+  const runId = newRunId();
+  const runNs = `podwire-${runId}`;
+  // Every right the run will use, asked before anything exists: a run that could create its namespace but not delete it must not start.
+  const missing = await missingRights(kube, runRights(version, kinds.size > 0), runNs, limit);
+  if (missing === undefined) log('the API server did not say which rights this identity has (SelfSubjectAccessReview); going on');
+  else if (missing.length) throw new InfraError(`${rbacLine(missing, runNs, await whoAmI(kube))} (deploy/rbac.yaml lists what a run needs)`);
   const nodeList = await retrying('listing nodes', () => limit(() => kube.core.listNode()));
   phases.api = since(t0);
   const { candidates, leftOut } = candidateNodes(nodeList.items);
@@ -465,9 +482,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   }
   const externals = given.length ? given : annotated ? annotatedTargets(annotated) : [];
   const nodeIPs = new Map(nodeList.items.map((n) => [n.metadata?.name ?? '', (n.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => canonicalIP(a.address))]));
-  const kinds = new Set<FlowKind>(opts.checks.flatMap((c) => c.flowKinds));
 
-  const runId = newRunId();
   const shown = hooks.phase ?? (() => ({ update: () => undefined, end: () => undefined }));
   // Sending and retrieving are timed by their progress phases (they overlap no other work).
   const timedPhases: Record<string, keyof RunPhases> = { 'senders done': 'send', 'captures retrieved': 'retrieve' };
@@ -480,7 +495,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       if (key) phases[key] = since(start);
     } };
   };
-  const ctx: Ctx = { kube, ns: `podwire-${runId}`, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs };
+  const ctx: Ctx = { kube, ns: runNs, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs };
   log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${externals.length ? `, external target ${externals.map(targetText).join(', ')}` : ''}`);
 
   let coverage: NodeCoverage[] = candidates.map((node) => ({ node, covered: true }));

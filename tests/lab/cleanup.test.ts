@@ -40,7 +40,7 @@ describeLab('cleanup', () => {
     for (const dataplane of ['host-gw', 'vxlan']) {
       const lab = await startLab('troot', ['--nodes', '3', '--dataplane', dataplane]);
       await createRunningPod(lab.kube, podSpec('p', 'node-2', ['sleep', '3600']));
-      await cli(['lab', 'down', '--name', 'troot']);
+      await cli(['lab', 'down', '--name', lab.name]);
     }
     expect(await rootSnapshot()).toEqual(before);
   });
@@ -51,7 +51,7 @@ describeLab('cleanup', () => {
     await createRunningPod(lab.kube, podSpec('hostnet', 'node-2', ['sleep', '3600'], { hostNetwork: true }));
     const status = await lab.status();
     const serverPid = status.api.pid!;
-    const netns = await labNetns('tkill');
+    const netns = await labNetns(lab.name);
     expect(netns.length).toBe(2 + 2 + 1); // fabric, internet, nodes, one pod
     const pids = (await Promise.all(netns.map(async (n) => String((await execa('ip', ['netns', 'pids', n])).stdout).split(/\s+/).filter(Boolean).map(Number)))).flat();
     expect(pids.length).toBeGreaterThanOrEqual(2); // both containers' processes
@@ -60,10 +60,10 @@ describeLab('cleanup', () => {
     for (let i = 0; i < 100 && pidAlive(serverPid); i++) await new Promise((r) => setTimeout(r, 20));
     expect(pidAlive(serverPid)).toBe(false);
 
-    const down = await cli(['lab', 'down', '--name', 'tkill']);
-    expect(down.stdout).toContain('lab tkill removed');
-    expect(await labNetns('tkill')).toEqual([]);
-    expect(existsSync('/run/podwire/tkill')).toBe(false);
+    const down = await cli(['lab', 'down', '--name', lab.name]);
+    expect(down.stdout).toContain(`lab ${lab.name} removed`);
+    expect(await labNetns(lab.name)).toEqual([]);
+    expect(existsSync(`/run/podwire/${lab.name}`)).toBe(false);
     expect(pids.filter(pidAlive)).toEqual([]);
   });
 });

@@ -21,9 +21,9 @@ describeLab('two labs at once', () => {
       expect(await podIpViaExec(b, 'twin')).toBe(pb.status!.podIP);
       expect((await a.status()).api.url).not.toBe((await b.status()).api.url);
 
-      await cli(['lab', 'down', '--name', 'tlaba']);
+      await cli(['lab', 'down', '--name', a.name]);
       const left = String((await execa('ip', ['netns', 'list'])).stdout);
-      expect(left).not.toContain('pw-tlaba-');
+      expect(left).not.toContain(`pw-${a.name}-`);
       const sb = await b.status();
       expect(sb.api.healthy).toBe(true);
       expect(sb.pods.map((p) => `${p.name}@${p.node}:${p.phase}`)).toEqual(['twin@node-2:Running']);
@@ -34,8 +34,8 @@ describeLab('two labs at once', () => {
       expect(ping.stdout.toString()).toContain('sent');
       expect(p1.status!.podIP).toMatch(/^10\.244\.1\./);
     } finally {
-      await cli(['lab', 'down', '--name', 'tlaba'], { reject: false });
-      await cli(['lab', 'down', '--name', 'tlabb'], { reject: false });
+      await cli(['lab', 'down', '--name', a.name], { reject: false });
+      await cli(['lab', 'down', '--name', b.name], { reject: false });
     }
   });
 });

@@ -89,7 +89,7 @@ test.each([
   [['lab', 'up', '--nodes', '2', '--nodes', '3'], /^podwire: flag `--nodes` of `podwire lab up` takes one value, got 2: `2`, `3`$/],
   [['run', '--report-dir', 'a', '--report-dir', 'b'], /^podwire: flag `--report-dir` of `podwire run` takes one value, got 2: `a`, `b`$/],
   [['lab', 'up', '--fault', 'nope'], /^podwire: unknown fault `nope`; known: masquerade-all, .* \(see `podwire lab faults`\)$/],
-  [['lab', 'sideways'], /^podwire: unknown lab command `sideways`; expected up, down, status, list, faults, preflight \(see `podwire lab --help`\)$/],
+  [['lab', 'sideways'], /^podwire: unknown lab command `sideways`; expected up, down, kubeconfig, status, list, faults, preflight \(see `podwire lab --help`\)$/],
   [['nope'], /^podwire: unknown command `nope`; run `podwire help`$/],
 ])('podwire %j: one line, exit 2, no internal noise', async (args, message) => {
   const r = await podwire(args);

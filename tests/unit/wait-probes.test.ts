@@ -47,12 +47,12 @@ test('without a watch: lists until every probe is ready', async () => {
   expect(calls.list).toBe(3);
 });
 
-test('a watch that ends at once (forbidden, closed) leaves the lists to find the probe ready', async () => {
+test('a watch that ends at once (an error, closed) leaves the lists to find the probe ready', async () => {
   let n = 0;
   const { core } = fakeCore(() => [pod('a', ++n >= 2)]);
   let stopped = 0;
   const watch: PodWatcher = async (_ns, _rv, _onEvent, onEnd) => {
-    onEnd(new Error('watch forbidden'));
+    onEnd(new Error('watch closed'));
     return () => void stopped++;
   };
   const t0 = Date.now();
@@ -60,6 +60,16 @@ test('a watch that ends at once (forbidden, closed) leaves the lists to find the
   expect([...w.ready.keys()]).toEqual(['a']);
   expect(stopped).toBe(1);
   expect(Date.now() - t0).toBeLessThan(2_000); // the polling pace, not the slow safety-net one
+});
+
+test('a watch RBAC forbids (403) ends the wait with the right it needs, not a slide into polling', async () => {
+  const { core, calls } = fakeCore(() => [pod('a', false)]);
+  const watch: PodWatcher = async (_ns, _rv, _onEvent, onEnd) => {
+    onEnd(Object.assign(new Error('Forbidden'), { statusCode: 403 }));
+    return () => undefined;
+  };
+  await expect(waitProbes(core, 'podwire-x', ['a'], 10_000, undefined, watch)).rejects.toThrow(/^RBAC: cannot watch pods in namespace podwire-x \(403 Forbidden\)$/);
+  expect(calls.list).toBe(1);
 });
 
 test('a deleted probe fails at once; one never ready fails at the deadline with its reason', async () => {

@@ -6,13 +6,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { timingSafeEqual } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import { KUBE_VERSION, type Cluster, type PodEvent } from './cluster.js';
 import { bridgeExec, pickProtocol } from './exec-stream.js';
 import { listOf, type KubeObject, type Pod } from './objects.js';
 import { matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ApiError, errors } from './status.js';
+import { createRbac } from './rbac.js';
 import { toTable, wantsTable } from './tables.js';
 import type { LabRuntime } from '../runtime.js';
 
@@ -23,6 +23,8 @@ export interface ApiServerOptions {
   cluster: Cluster;
   runtime: LabRuntime;
   token: string;
+  /** Where `lab kubeconfig --role` keeps the tokens it minted (absent: the admin token only). */
+  tokensDir?: string;
   key: Buffer;
   cert: Buffer;
   log: (line: string) => void;
@@ -45,22 +47,44 @@ const API_RESOURCES = {
   resources: [
     { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list'], shortNames: ['ns'] },
     { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get', 'list'], shortNames: ['no'] },
-    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'deletecollection', 'get', 'list'], shortNames: ['po'], categories: ['all'] },
+    { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'watch'], shortNames: ['po'], categories: ['all'] },
     { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
     { name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
     { name: 'pods/status', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] },
   ],
 };
 
+const AUTHORIZATION_GROUP = {
+  name: 'authorization.k8s.io',
+  versions: [{ groupVersion: 'authorization.k8s.io/v1', version: 'v1' }],
+  preferredVersion: { groupVersion: 'authorization.k8s.io/v1', version: 'v1' },
+};
+
+const AUTHORIZATION_RESOURCES = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: 'authorization.k8s.io/v1',
+  resources: [{ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] }],
+};
+
+const AUTHENTICATION_GROUP = {
+  name: 'authentication.k8s.io',
+  versions: [{ groupVersion: 'authentication.k8s.io/v1', version: 'v1' }],
+  preferredVersion: { groupVersion: 'authentication.k8s.io/v1', version: 'v1' },
+};
+
+const AUTHENTICATION_RESOURCES = {
+  kind: 'APIResourceList',
+  apiVersion: 'v1',
+  groupVersion: 'authentication.k8s.io/v1',
+  resources: [{ name: 'selfsubjectreviews', singularName: 'selfsubjectreview', namespaced: false, kind: 'SelfSubjectReview', verbs: ['create'] }],
+};
+
 export function createApiServer(opts: ApiServerOptions): Server {
   const { cluster, token } = opts;
   const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => pickProtocol([...protocols].join(',')) ?? false });
-  const expected = Buffer.from(`Bearer ${token}`);
-
-  const authorized = (req: IncomingMessage): boolean => {
-    const got = Buffer.from(req.headers.authorization ?? '');
-    return got.length === expected.length && timingSafeEqual(got, expected);
-  };
+  // Every request is authenticated (the admin token, or a minted one) and authorized against its RBAC rules before it is routed.
+  const rbac = createRbac({ adminToken: token, ...(opts.tokensDir ? { tokensDir: opts.tokensDir } : {}), log: opts.log });
 
   const server = createServer({ key: opts.key, cert: opts.cert }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://lab');
@@ -87,8 +111,10 @@ export function createApiServer(opts: ApiServerOptions): Server {
       socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     };
     try {
-      if (!authorized(req)) throw errors.unauthorized();
+      const who = rbac.authenticate(req.headers.authorization);
+      if (!who) throw errors.unauthorized();
       const url = new URL(req.url ?? '/', 'https://lab');
+      rbac.authorize(who, 'GET', url);
       const p = url.pathname.split('/').filter(Boolean);
       // /api/v1/namespaces/{ns}/pods/{name}/exec
       if (!(p.length === 7 && p[0] === 'api' && p[1] === 'v1' && p[2] === 'namespaces' && p[4] === 'pods' && p[6] === 'exec')) {
@@ -125,12 +151,18 @@ export function createApiServer(opts: ApiServerOptions): Server {
     if (method === 'GET' && path === '/version') {
       return { code: 200, body: { ...KUBE_VERSION, platform: `linux/${process.arch === 'x64' ? 'amd64' : process.arch}`, goVersion: 'n/a', compiler: 'podwire', buildDate: cluster.lab.createdAt } };
     }
-    if (!authorized(req)) throw errors.unauthorized();
+    const who = rbac.authenticate(req.headers.authorization);
+    if (!who) throw errors.unauthorized();
+    rbac.authorize(who, method, ctx.url);
+    if (method === 'POST' && path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') return { code: 201, body: rbac.review(who, await readBody(req)) };
+    if (method === 'POST' && path === '/apis/authentication.k8s.io/v1/selfsubjectreviews') return { code: 201, body: rbac.whoAmI(who) };
     if (method === 'GET' && path === '/api') {
       const port = (req.socket.localPort ?? 0).toString();
       return { code: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }] } };
     }
-    if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [] } };
+    if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [AUTHORIZATION_GROUP, AUTHENTICATION_GROUP] } };
+    if (method === 'GET' && path === '/apis/authorization.k8s.io/v1') return { code: 200, body: AUTHORIZATION_RESOURCES };
+    if (method === 'GET' && path === '/apis/authentication.k8s.io/v1') return { code: 200, body: AUTHENTICATION_RESOURCES };
     if (method === 'GET' && path === '/api/v1') return { code: 200, body: API_RESOURCES };
     if (parts[0] !== 'api' || parts[1] !== 'v1') throw errors.noRoute();
     const rest = parts.slice(2);

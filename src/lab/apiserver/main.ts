@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     cluster,
     runtime,
     token: lab.token,
+    tokensDir: p.tokens,
     key: await readFile(p.serverKey),
     cert: await readFile(p.serverCert),
     log,

@@ -7,7 +7,7 @@ export interface StatusBody {
   status: 'Success' | 'Failure';
   message?: string;
   reason?: string;
-  details?: { name?: string; kind?: string; causes?: { reason?: string; message: string; field?: string }[] };
+  details?: { name?: string; group?: string; kind?: string; causes?: { reason?: string; message: string; field?: string }[] };
   code: number;
 }
 
