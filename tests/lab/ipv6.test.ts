@@ -73,6 +73,8 @@ const CLEAN: { name: string; dataplane: 'host-gw' | 'vxlan' | 'kindnet'; family:
   { name: 'tdualvx', dataplane: 'vxlan', family: 'dual', order: [4, 6] },
   { name: 'tdualkind', dataplane: 'kindnet', family: 'dual', primary: 'ipv6', order: [6, 4] },
   { name: 'tsixhgw', dataplane: 'host-gw', family: 'ipv6', order: [6] },
+  // IPv6 only over VXLAN: flannel-v6.1 alone, no IPv4 tunnel.
+  { name: 'tsixvx', dataplane: 'vxlan', family: 'ipv6', order: [6] },
 ];
 
 for (const c of CLEAN) {
@@ -104,6 +106,11 @@ for (const c of CLEAN) {
         else if (c.order.includes(6)) expect(ipaddr.parse(ipOf(p, 6)).match(ipaddr.parseCIDR(`fd00:10:244:${i}::/64`))).toBe(true);
         expect(p.status!.hostIPs!.map((x) => x.ip)).toEqual(c.order.map((f) => nodeIP(i, f)));
       }
+      // lab status says the same.
+      const st = await lab().status();
+      expect(st).toMatchObject({ ipFamily: c.family, primary: c.primary ?? (c.family === 'ipv6' ? 'ipv6' : 'ipv4') });
+      expect(st.nodes.map((n) => n.internalIPs)).toEqual([1, 2, 3].map((i) => c.order.map((f) => nodeIP(i, f))));
+      expect(st.pods.find((p) => p.name === 'c1')!.ips).toEqual(pods.c1.status!.podIPs!.map((x) => x.ip));
       // The address each pod's interface holds is the one the API reports, family by family.
       const addrs = String((await sh(lab().kube, 'c1', 'ip -o addr show dev eth0')).stdout);
       for (const ip of pods.c1.status!.podIPs!.map((x) => x.ip)) expect(addrs).toContain(` ${ip}/`);
