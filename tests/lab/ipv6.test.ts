@@ -126,6 +126,22 @@ for (const c of CLEAN) {
       }
     });
 
+    test('cross-node IPv6 pod traffic crosses the underlay as the dataplane says (routed with the pod\'s address, or in VXLAN over IPv6)', async () => {
+      const { name } = lab();
+      const filter = c.dataplane === 'vxlan' ? 'ip6 and udp dst port 8472' : `ip6 and tcp dst port 8080 and dst host ${ipOf(pods.s2, 6)}`;
+      const cap = captureIn(`pw-${name}-node-1`, filter);
+      await cap.listening;
+      expect((await seenBy(lab(), 'c1', ipOf(pods.s2, 6))).seen).toBe(canon(ipOf(pods.c1, 6)));
+      expect(ip6Packet(await cap.lines)).toEqual(c.dataplane === 'vxlan'
+        ? { src: 'fd00:172:18::11', dst: 'fd00:172:18::12' }
+        : { src: ipOf(pods.c1, 6), dst: ipOf(pods.s2, 6) });
+      if (c.dataplane === 'kindnet') {
+        // ptp: a /128 route per pod to its veth on its node, as for IPv4's /32.
+        const routes = String((await execa('ip', ['netns', 'exec', `pw-${name}-node-1`, 'ip', '-6', 'route'])).stdout);
+        expect(routes).toMatch(new RegExp(`^${ipOf(pods.c1, 6)} dev veth\\S+`, 'm'));
+      }
+    });
+
     test('node → pod (its own) and hostNetwork → pod (another node) over IPv6, from an address of the sending node', async () => {
       const own = String((await sh(lab().kube, 'h1', 'ip -6 -o addr')).stdout);
       const nodeAddrs = [...own.matchAll(/inet6 ([0-9a-f:]+)\//g)].map((m) => canon(m[1]!));
