@@ -165,9 +165,9 @@ for (const c of CLEAN) {
   });
 }
 
-/** Fault labs: dual-stack host-gw, 3 nodes, one IPv6 fault each. */
-describeLab('IPv6 fault ipv6-pod-masquerade (dual host-gw)', () => {
-  const lab = useLab('tsixmasq', ['--nodes', '3', '--ip-family', 'dual', '--fault', 'ipv6-pod-masquerade']);
+/** Fault labs: dual-stack, 3 nodes, one IPv6 fault each, on host-gw and on the profile whose code path differs (kindnet's masquerade, vxlan's routes). */
+for (const dp of ['host-gw', 'kindnet'] as const) describeLab(`IPv6 fault ipv6-pod-masquerade (dual ${dp})`, () => {
+  const lab = useLab(`tsixmasq${dp === 'kindnet' ? 'k' : ''}`, ['--nodes', '3', '--dataplane', dp, '--ip-family', 'dual', '--fault', 'ipv6-pod-masquerade']);
   test('node-2\'s pods reach other nodes\' pods from node-2\'s IPv6 address; in IPv4, and from other nodes, the pod\'s own', async () => {
     const { kube } = lab();
     const [c2, s2b, s3, c3] = await Promise.all([
@@ -184,8 +184,8 @@ describeLab('IPv6 fault ipv6-pod-masquerade (dual host-gw)', () => {
   });
 });
 
-describeLab('IPv6 fault ipv6-missing-route (dual host-gw)', () => {
-  const lab = useLab('tsixroute', ['--nodes', '3', '--ip-family', 'dual', '--fault', 'ipv6-missing-route']);
+for (const dp of ['host-gw', 'vxlan'] as const) describeLab(`IPv6 fault ipv6-missing-route (dual ${dp})`, () => {
+  const lab = useLab(`tsixroute${dp === 'vxlan' ? 'x' : ''}`, ['--nodes', '3', '--dataplane', dp, '--ip-family', 'dual', '--fault', 'ipv6-missing-route']);
   test('node-1 and its pods cannot reach node-2\'s pods over IPv6, while IPv4 and every other IPv6 path work', async () => {
     const { kube } = lab();
     const [c1, s2, s3, c3] = await Promise.all([
@@ -210,8 +210,8 @@ describeLab('IPv6 fault ipv6-missing-route (dual host-gw)', () => {
   });
 });
 
-describeLab('IPv6 fault ipv6-no-egress-snat (dual host-gw)', () => {
-  const lab = useLab('tsixsnat', ['--nodes', '3', '--ip-family', 'dual', '--fault', 'ipv6-no-egress-snat']);
+for (const dp of ['host-gw', 'kindnet'] as const) describeLab(`IPv6 fault ipv6-no-egress-snat (dual ${dp})`, () => {
+  const lab = useLab(`tsixsnat${dp === 'kindnet' ? 'k' : ''}`, ['--nodes', '3', '--dataplane', dp, '--ip-family', 'dual', '--fault', 'ipv6-no-egress-snat']);
   test('IPv6 egress reaches the internet host with the pod\'s IPv6 source and gets no answer; IPv4 egress is SNATed and answered', async () => {
     const { kube, name } = lab();
     const c1 = await createRunningPod(kube, podSpec('c1', 'node-1', ['sleep', '3600']));
