@@ -4,7 +4,8 @@ import {
   familiesOf, familyOf, inFamilyOrder, internalIPsOf, labPlan, nodePlan6, podCIDRsOf, vxlanMAC6, type IpFamily, type Primary,
 } from '../../src/lab/plan.js';
 import { bridgeNetConf, ptpNetConf } from '../../src/lab/cni.js';
-import { dataplaneLines, nodeNatRules6 } from '../../src/lab/topology.js';
+import { dataplaneLines } from '../../src/lab/topology.js';
+import { nodeNatRules6 } from '../../src/lab/dataplane6.js';
 import { fabricLines, nodeUplinkLines, podMTU, underlayConflict, underlayNeighbourLines } from '../../src/lab/underlay.js';
 import { externalTargets, hostPort } from '../../src/lab/external-target.js';
 import { FAULTS, faultConflict, faultDef } from '../../src/lab/faults.js';
