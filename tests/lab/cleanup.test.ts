@@ -15,6 +15,8 @@ async function rootSnapshot(): Promise<Record<string, string>> {
     rule: ['ip', ['-j', 'rule']],
     iptables: ['iptables-save', []],
     ip6tables: ['ip6tables-save', []],
+    // What IPv6 labs set inside their own netns only (forwarding, no DAD).
+    sysctl: ['cat', ['all', 'default'].flatMap((c) => [`/proc/sys/net/ipv6/conf/${c}/forwarding`, `/proc/sys/net/ipv6/conf/${c}/accept_dad`]).concat('/proc/sys/net/ipv4/ip_forward')],
   };
   const out: Record<string, string> = {};
   for (const [k, [cmd, args]] of Object.entries(cmds)) {
@@ -34,13 +36,14 @@ const labNetns = async (name: string) =>
   String((await execa('ip', ['netns', 'list'])).stdout).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`pw-${name}-`));
 
 describeLab('cleanup', () => {
-  test('the root network namespace is identical before lab up and after lab down (both dataplanes)', async () => {
+  test('the root network namespace is identical before lab up and after lab down (both dataplanes, and a dual-stack lab)', async () => {
     assertCanRunLab();
     const before = await rootSnapshot();
-    for (const dataplane of ['host-gw', 'vxlan']) {
-      const lab = await startLab('troot', ['--nodes', '3', '--dataplane', dataplane]);
+    for (const args of [['--dataplane', 'host-gw'], ['--dataplane', 'vxlan'], ['--dataplane', 'vxlan', '--ip-family', 'dual']]) {
+      const lab = await startLab('troot', ['--nodes', '3', ...args]);
       await createRunningPod(lab.kube, podSpec('p', 'node-2', ['sleep', '3600']));
-      await cli(['lab', 'down', '--name', 'troot']);
+      // lab.name: PODWIRE_TEST_LAB_TAG renames the lab (helpers/lab.ts labName).
+      await cli(['lab', 'down', '--name', lab.name]);
     }
     expect(await rootSnapshot()).toEqual(before);
   });
@@ -51,7 +54,7 @@ describeLab('cleanup', () => {
     await createRunningPod(lab.kube, podSpec('hostnet', 'node-2', ['sleep', '3600'], { hostNetwork: true }));
     const status = await lab.status();
     const serverPid = status.api.pid!;
-    const netns = await labNetns('tkill');
+    const netns = await labNetns(lab.name);
     expect(netns.length).toBe(2 + 2 + 1); // fabric, internet, nodes, one pod
     const pids = (await Promise.all(netns.map(async (n) => String((await execa('ip', ['netns', 'pids', n])).stdout).split(/\s+/).filter(Boolean).map(Number)))).flat();
     expect(pids.length).toBeGreaterThanOrEqual(2); // both containers' processes
@@ -60,10 +63,10 @@ describeLab('cleanup', () => {
     for (let i = 0; i < 100 && pidAlive(serverPid); i++) await new Promise((r) => setTimeout(r, 20));
     expect(pidAlive(serverPid)).toBe(false);
 
-    const down = await cli(['lab', 'down', '--name', 'tkill']);
-    expect(down.stdout).toContain('lab tkill removed');
-    expect(await labNetns('tkill')).toEqual([]);
-    expect(existsSync('/run/podwire/tkill')).toBe(false);
+    const down = await cli(['lab', 'down', '--name', lab.name]);
+    expect(down.stdout).toContain(`lab ${lab.name} removed`);
+    expect(await labNetns(lab.name)).toEqual([]);
+    expect(existsSync(`/run/podwire/${lab.name}`)).toBe(false);
     expect(pids.filter(pidAlive)).toEqual([]);
   });
 });
