@@ -34,7 +34,7 @@ export function faultMatrixMarkdown(): string {
       const e = expectedOn(f, d);
       const key = `${e.failed.join(',')}|${e.undecided.join(',')}`;
       const g = groups.get(key) ?? { labs: [], ...e };
-      // ‡: an IPv6 fault (issue 11), declared for the run's IPv6 verdicts and not measured yet.
+      // ‡: an IPv6 fault (issue 11) on a profile the matrix does not run it on: declared, not measured there.
       g.labs.push(f.matrix.includes(d) ? d : f.family === 6 ? `${d}‡` : `${d}†`);
       groups.set(key, g);
     }
@@ -44,7 +44,7 @@ export function faultMatrixMarkdown(): string {
   const groups = new Map<string, string[]>();
   for (const p of PROFILES) groups.set(p.strictFails.join(','), [...(groups.get(p.strictFails.join(',')) ?? []), p.name]);
   const clean = [...groups].map(([fails, names]) => `| (none) | ${names.join(', ')} | ${cells(fails.split(','), []).join(' | ')} |`);
-  const legend = '**FAIL**: the check must fail; ?: it must be inconclusive (the traffic it judges never flowed, and it says why); ·: it must pass, and so must every flow the fault does not touch, in every check. Each row is the whole outcome on the labs listed, the strict checks a profile fails by design (the (none) rows; FIELD.md §1, §2) included. †: the fault applies to that profile and the outcome was measured there, but the matrix test does not run it. ‡: an IPv6 fault on a dual-stack lab of that profile (`--ip-family dual`): its cells are the IPv6 family\'s verdicts, every IPv4 verdict of the same run must pass; declared as expected, not measured yet (the run does not judge per family yet).';
+  const legend = '**FAIL**: the check must fail; ?: it must be inconclusive (the traffic it judges never flowed, and it says why); ·: it must pass, and so must every flow the fault does not touch, in every check. Each row is the whole outcome on the labs listed, the strict checks a profile fails by design (the (none) rows; FIELD.md §1, §2) included. †: the fault applies to that profile and the outcome was measured there, but the matrix test does not run it. IPv6 faults (`ipv6-*`) run on dual-stack labs (`--ip-family dual`): their cells are the IPv6 family\'s verdicts, and every IPv4 verdict of the same run must pass; ‡: an IPv6 fault on a profile the matrix test does not run it on (declared as expected, not measured there).';
   const all = PROFILES.length;
   const list = FAULTS.map((f) => {
     const on = Object.entries(f.on ?? {}).map(([d, o]) => ` On ${d}: ${o!.why}.`).join('');

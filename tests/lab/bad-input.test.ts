@@ -141,16 +141,16 @@ function describe_api() {
     }
   });
 
-  test('lab list shows the lab: name, nodes, dataplane, faults, API URL, age', async () => {
+  test('lab list shows the lab: name, nodes, dataplane, IP family, faults, API URL, age', async () => {
     const st = await lab().status();
     const json = JSON.parse(String((await cli(['lab', 'list', '--json'])).stdout)) as { name: string; nodes: number; dataplane: string; faults: string[]; api: { url: string; running: boolean }; ageSeconds: number }[];
     const mine = json.find((l) => l.name === lab().name)!;
-    expect(mine).toMatchObject({ nodes: 2, dataplane: 'host-gw', faults: [], api: { url: st.api.url, running: true } });
+    expect(mine).toMatchObject({ nodes: 2, dataplane: 'host-gw', ipFamily: 'ipv4', faults: [], api: { url: st.api.url, running: true } });
     expect(mine.ageSeconds).toBeGreaterThanOrEqual(0);
     expect(mine.ageSeconds).toBeLessThan(3600);
     const text = String((await cli(['lab', 'list'])).stdout).split('\n');
-    expect(text[0]).toMatch(/^NAME +NODES +DATAPLANE +FAULTS +API +AGE$/);
-    expect(text.find((l) => l.startsWith(`${lab().name} `))).toMatch(new RegExp(`^${lab().name} +2 +host-gw +- +${st.api.url!.replace(/\./g, '\\.')} +\\d+ (s|min)$`));
+    expect(text[0]).toMatch(/^NAME +NODES +DATAPLANE +FAMILY +FAULTS +API +AGE$/);
+    expect(text.find((l) => l.startsWith(`${lab().name} `))).toMatch(new RegExp(`^${lab().name} +2 +host-gw +ipv4 +- +${st.api.url!.replace(/\./g, '\\.')} +\\d+ (s|min)$`));
   });
 
   test('missing or wrong token → 401 Status', async () => {

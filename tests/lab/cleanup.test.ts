@@ -15,6 +15,8 @@ async function rootSnapshot(): Promise<Record<string, string>> {
     rule: ['ip', ['-j', 'rule']],
     iptables: ['iptables-save', []],
     ip6tables: ['ip6tables-save', []],
+    // What IPv6 labs set inside their own netns only (forwarding, no DAD).
+    sysctl: ['cat', ['all', 'default'].flatMap((c) => [`/proc/sys/net/ipv6/conf/${c}/forwarding`, `/proc/sys/net/ipv6/conf/${c}/accept_dad`]).concat('/proc/sys/net/ipv4/ip_forward')],
   };
   const out: Record<string, string> = {};
   for (const [k, [cmd, args]] of Object.entries(cmds)) {
@@ -34,12 +36,13 @@ const labNetns = async (name: string) =>
   String((await execa('ip', ['netns', 'list'])).stdout).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith(`pw-${name}-`));
 
 describeLab('cleanup', () => {
-  test('the root network namespace is identical before lab up and after lab down (both dataplanes)', async () => {
+  test('the root network namespace is identical before lab up and after lab down (both dataplanes, and a dual-stack lab)', async () => {
     assertCanRunLab();
     const before = await rootSnapshot();
-    for (const dataplane of ['host-gw', 'vxlan']) {
-      const lab = await startLab('troot', ['--nodes', '3', '--dataplane', dataplane]);
+    for (const args of [['--dataplane', 'host-gw'], ['--dataplane', 'vxlan'], ['--dataplane', 'vxlan', '--ip-family', 'dual']]) {
+      const lab = await startLab('troot', ['--nodes', '3', ...args]);
       await createRunningPod(lab.kube, podSpec('p', 'node-2', ['sleep', '3600']));
+      // lab.name: PODWIRE_TEST_LAB_TAG renames the lab (helpers/lab.ts labName).
       await cli(['lab', 'down', '--name', lab.name]);
     }
     expect(await rootSnapshot()).toEqual(before);

@@ -73,6 +73,8 @@ const CLEAN: { name: string; dataplane: 'host-gw' | 'vxlan' | 'kindnet'; family:
   { name: 'tdualvx', dataplane: 'vxlan', family: 'dual', order: [4, 6] },
   { name: 'tdualkind', dataplane: 'kindnet', family: 'dual', primary: 'ipv6', order: [6, 4] },
   { name: 'tsixhgw', dataplane: 'host-gw', family: 'ipv6', order: [6] },
+  // IPv6 only over VXLAN: flannel-v6.1 alone, no IPv4 tunnel.
+  { name: 'tsixvx', dataplane: 'vxlan', family: 'ipv6', order: [6] },
 ];
 
 for (const c of CLEAN) {
@@ -104,6 +106,11 @@ for (const c of CLEAN) {
         else if (c.order.includes(6)) expect(ipaddr.parse(ipOf(p, 6)).match(ipaddr.parseCIDR(`fd00:10:244:${i}::/64`))).toBe(true);
         expect(p.status!.hostIPs!.map((x) => x.ip)).toEqual(c.order.map((f) => nodeIP(i, f)));
       }
+      // lab status says the same.
+      const st = await lab().status();
+      expect(st).toMatchObject({ ipFamily: c.family, primary: c.primary ?? (c.family === 'ipv6' ? 'ipv6' : 'ipv4') });
+      expect(st.nodes.map((n) => n.internalIPs)).toEqual([1, 2, 3].map((i) => c.order.map((f) => nodeIP(i, f))));
+      expect(st.pods.find((p) => p.name === 'c1')!.ips).toEqual(pods.c1.status!.podIPs!.map((x) => x.ip));
       // The address each pod's interface holds is the one the API reports, family by family.
       const addrs = String((await sh(lab().kube, 'c1', 'ip -o addr show dev eth0')).stdout);
       for (const ip of pods.c1.status!.podIPs!.map((x) => x.ip)) expect(addrs).toContain(` ${ip}/`);
@@ -116,6 +123,22 @@ for (const c of CLEAN) {
         expect(r.seen, `IPv${f}: ${r.stderr}`).toBe(canon(ipOf(pods.c1, f)));
         const back = await seenBy(lab(), 's3', ipOf(pods.s1, f));
         expect(back.seen, `IPv${f} back: ${back.stderr}`).toBe(canon(ipOf(pods.s3, f)));
+      }
+    });
+
+    test('cross-node IPv6 pod traffic crosses the underlay as the dataplane says (routed with the pod\'s address, or in VXLAN over IPv6)', async () => {
+      const { name } = lab();
+      const filter = c.dataplane === 'vxlan' ? 'ip6 and udp dst port 8472' : `ip6 and tcp dst port 8080 and dst host ${ipOf(pods.s2, 6)}`;
+      const cap = captureIn(`pw-${name}-node-1`, filter);
+      await cap.listening;
+      expect((await seenBy(lab(), 'c1', ipOf(pods.s2, 6))).seen).toBe(canon(ipOf(pods.c1, 6)));
+      expect(ip6Packet(await cap.lines)).toEqual(c.dataplane === 'vxlan'
+        ? { src: 'fd00:172:18::11', dst: 'fd00:172:18::12' }
+        : { src: ipOf(pods.c1, 6), dst: ipOf(pods.s2, 6) });
+      if (c.dataplane === 'kindnet') {
+        // ptp: a /128 route per pod to its veth on its node, as for IPv4's /32.
+        const routes = String((await execa('ip', ['netns', 'exec', `pw-${name}-node-1`, 'ip', '-6', 'route'])).stdout);
+        expect(routes).toMatch(new RegExp(`^${ipOf(pods.c1, 6)} dev veth\\S+`, 'm'));
       }
     });
 
@@ -142,9 +165,9 @@ for (const c of CLEAN) {
   });
 }
 
-/** Fault labs: dual-stack host-gw, 3 nodes, one IPv6 fault each. */
-describeLab('IPv6 fault ipv6-pod-masquerade (dual host-gw)', () => {
-  const lab = useLab('tsixmasq', ['--nodes', '3', '--ip-family', 'dual', '--fault', 'ipv6-pod-masquerade']);
+/** Fault labs: dual-stack, 3 nodes, one IPv6 fault each, on host-gw and on the profile whose code path differs (kindnet's masquerade, vxlan's routes). */
+for (const dp of ['host-gw', 'kindnet'] as const) describeLab(`IPv6 fault ipv6-pod-masquerade (dual ${dp})`, () => {
+  const lab = useLab(`tsixmasq${dp === 'kindnet' ? 'k' : ''}`, ['--nodes', '3', '--dataplane', dp, '--ip-family', 'dual', '--fault', 'ipv6-pod-masquerade']);
   test('node-2\'s pods reach other nodes\' pods from node-2\'s IPv6 address; in IPv4, and from other nodes, the pod\'s own', async () => {
     const { kube } = lab();
     const [c2, s2b, s3, c3] = await Promise.all([
@@ -161,8 +184,8 @@ describeLab('IPv6 fault ipv6-pod-masquerade (dual host-gw)', () => {
   });
 });
 
-describeLab('IPv6 fault ipv6-missing-route (dual host-gw)', () => {
-  const lab = useLab('tsixroute', ['--nodes', '3', '--ip-family', 'dual', '--fault', 'ipv6-missing-route']);
+for (const dp of ['host-gw', 'vxlan'] as const) describeLab(`IPv6 fault ipv6-missing-route (dual ${dp})`, () => {
+  const lab = useLab(`tsixroute${dp === 'vxlan' ? 'x' : ''}`, ['--nodes', '3', '--dataplane', dp, '--ip-family', 'dual', '--fault', 'ipv6-missing-route']);
   test('node-1 and its pods cannot reach node-2\'s pods over IPv6, while IPv4 and every other IPv6 path work', async () => {
     const { kube } = lab();
     const [c1, s2, s3, c3] = await Promise.all([
@@ -187,8 +210,8 @@ describeLab('IPv6 fault ipv6-missing-route (dual host-gw)', () => {
   });
 });
 
-describeLab('IPv6 fault ipv6-no-egress-snat (dual host-gw)', () => {
-  const lab = useLab('tsixsnat', ['--nodes', '3', '--ip-family', 'dual', '--fault', 'ipv6-no-egress-snat']);
+for (const dp of ['host-gw', 'kindnet'] as const) describeLab(`IPv6 fault ipv6-no-egress-snat (dual ${dp})`, () => {
+  const lab = useLab(`tsixsnat${dp === 'kindnet' ? 'k' : ''}`, ['--nodes', '3', '--dataplane', dp, '--ip-family', 'dual', '--fault', 'ipv6-no-egress-snat']);
   test('IPv6 egress reaches the internet host with the pod\'s IPv6 source and gets no answer; IPv4 egress is SNATed and answered', async () => {
     const { kube, name } = lab();
     const c1 = await createRunningPod(kube, podSpec('c1', 'node-1', ['sleep', '3600']));

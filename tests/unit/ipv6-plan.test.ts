@@ -4,12 +4,14 @@ import {
   familiesOf, familyOf, inFamilyOrder, internalIPsOf, labPlan, nodePlan6, podCIDRsOf, vxlanMAC6, type IpFamily, type Primary,
 } from '../../src/lab/plan.js';
 import { bridgeNetConf, ptpNetConf } from '../../src/lab/cni.js';
-import { dataplaneLines, nodeNatRules6 } from '../../src/lab/topology.js';
+import { dataplaneLines } from '../../src/lab/topology.js';
+import { nodeNatRules6 } from '../../src/lab/dataplane6.js';
 import { fabricLines, nodeUplinkLines, podMTU, underlayConflict, underlayNeighbourLines } from '../../src/lab/underlay.js';
 import { externalTargets, hostPort } from '../../src/lab/external-target.js';
 import { FAULTS, faultConflict, faultDef } from '../../src/lab/faults.js';
 import { familyConflict, familyText } from '../../src/lab/up.js';
 import { expectedOn } from '../../src/lab/profiles.js';
+import { formatStatus, type LabStatus } from '../../src/lab/status.js';
 
 const lab = (ipFamily: IpFamily, primary?: Primary, dataplane: 'host-gw' | 'vxlan' | 'kindnet' = 'host-gw', faults: Parameters<typeof labPlan>[3] = []) =>
   labPlan('lab', 3, dataplane, faults, { ipFamily, ...(primary ? { primary } : {}) });
@@ -273,4 +275,23 @@ test('the IPv6 faults are declared for the IPv6 family of dual-stack labs, mirro
   }
   // Every IPv4 fault is still declared for IPv4 (no family, no lab family).
   expect(FAULTS.filter((f) => f.family === undefined).every((f) => f.ipFamily === undefined)).toBe(true);
+});
+
+test('lab status (text) names the family and lists both families of nodes and pods, primary first', () => {
+  const base: LabStatus = {
+    apiVersion: 'podwire.dev/v1alpha1', kind: 'LabStatus', name: 'six', dataplane: 'host-gw', faults: [], uplinks: 'single', mtu: 1500,
+    ipFamily: 'dual', primary: 'ipv6', cniConfig: null, stateDir: '/run/podwire/six', kubeconfig: '/run/podwire/six/kubeconfig',
+    api: { url: 'https://127.0.0.1:1', pid: 1, running: true, healthy: true },
+    nodes: [{ name: 'node-1', netns: 'pw-six-node-1', underlayIP: '172.18.0.11', underlayIPs: ['172.18.0.11'], podCIDR: '10.244.1.0/24',
+      internalIPs: ['fd00:172:18::11', '172.18.0.11'], podCIDRs: ['fd00:10:244:1::/64', '10.244.1.0/24'] }],
+    pods: [{ namespace: 'default', name: 'web', node: 'node-1', netns: 'pw-six-pod-1', ip: 'fd00:10:244:1::2', ips: ['fd00:10:244:1::2', '10.244.1.2'], phase: 'Running', hostNetwork: false }],
+  };
+  const text = formatStatus(base).split('\n');
+  expect(text[0]).toBe('lab six (host-gw, dual-stack (IPv6 first), uplinks single, mtu 1500)  state /run/podwire/six');
+  expect(text).toContain('node-1  pw-six-node-1  fd00:172:18::11,172.18.0.11  fd00:10:244:1::/64,10.244.1.0/24');
+  expect(text).toContain('default/web    node-1  Running  fd00:10:244:1::2,10.244.1.2  pw-six-pod-1');
+  // An IPv4 lab's status reads as before.
+  const v4 = formatStatus({ ...base, ipFamily: 'ipv4', primary: 'ipv4', pods: [] }).split('\n');
+  expect(v4[0]).toBe('lab six (host-gw, ipv4, uplinks single, mtu 1500)  state /run/podwire/six');
+  expect(v4).toContain('NODE    NETNS          UNDERLAY-IP  POD-CIDR');
 });
