@@ -280,7 +280,7 @@ test('the IPv6 faults are declared for the IPv6 family of dual-stack labs, mirro
 test('lab status (text) names the family and lists both families of nodes and pods, primary first', () => {
   const base: LabStatus = {
     apiVersion: 'podwire.dev/v1alpha1', kind: 'LabStatus', name: 'six', dataplane: 'host-gw', faults: [], uplinks: 'single', mtu: 1500,
-    ipFamily: 'dual', primary: 'ipv6', cniConfig: null, stateDir: '/run/podwire/six', kubeconfig: '/run/podwire/six/kubeconfig',
+    ipFamily: 'dual', primary: 'ipv6', cniConfig: null, admission: { podSecurity: 'privileged', pinPodSecurity: false, denyProbes: [] }, stateDir: '/run/podwire/six', kubeconfig: '/run/podwire/six/kubeconfig',
     api: { url: 'https://127.0.0.1:1', pid: 1, running: true, healthy: true },
     nodes: [{ name: 'node-1', netns: 'pw-six-node-1', underlayIP: '172.18.0.11', underlayIPs: ['172.18.0.11'], podCIDR: '10.244.1.0/24',
       internalIPs: ['fd00:172:18::11', '172.18.0.11'], podCIDRs: ['fd00:10:244:1::/64', '10.244.1.0/24'] }],
