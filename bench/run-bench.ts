@@ -1,7 +1,8 @@
 // Conformance-run benchmark: `podwire run --profile strict` as a user runs
 // it (a child process: CLI start to exit), on clean host-gw labs of 3, 8,
 // 16, 32 and 64 nodes (lab up/down excluded), plus a 64-node run with
-// `--pairs sample`. Per size: wall time, the collection's phases as the
+// `--pairs sample` and, beside the 3-node IPv4 run, a 3-node dual-stack one
+// (every flow twice, once per family). Per size: wall time, the collection's phases as the
 // report records them (API check, deploy, inventory with capture start,
 // send, retrieve, cleanup), judging time (the bundle judged again in this
 // process), and the counts that show the cost model (execs and captures
@@ -26,6 +27,8 @@ export const PHASES: (keyof RunPhases)[] = ['api', 'deploy', 'inventory', 'send'
 
 export interface RunBenchRow {
   nodes: number;
+  /** The lab's `--ip-family`. */
+  family: 'ipv4' | 'dual';
   pairs: 'all' | 'sample';
   wall: Measurement;
   /** Median ms per phase over the repeats. */
@@ -49,12 +52,13 @@ export async function benchRun(opts: { repeats: number; sizes: number[]; log: (s
   const rows: RunBenchRow[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'podwire-benchrun-'));
   try {
-    for (const nodes of opts.sizes) {
+    const labs = opts.sizes.flatMap((nodes) => (nodes === 3 ? [{ nodes, family: 'ipv4' as const }, { nodes, family: 'dual' as const }] : [{ nodes, family: 'ipv4' as const }]));
+    for (const { nodes, family } of labs) {
       await run(process.execPath, [CLI, 'lab', 'down', '--name', LAB]);
-      await run(process.execPath, [CLI, 'lab', 'up', '--name', LAB, '--nodes', String(nodes)], { maxBuffer: 16 << 20 });
+      await run(process.execPath, [CLI, 'lab', 'up', '--name', LAB, '--nodes', String(nodes), '--ip-family', family], { maxBuffer: 16 << 20 });
       try {
         for (const pairs of nodes === 64 ? ['all', 'sample'] as const : ['all'] as const) {
-          rows.push(await measure(nodes, pairs, nodes >= 32 ? Math.min(opts.repeats, 2) : opts.repeats, dir, opts.log));
+          rows.push(await measure(nodes, family, pairs, nodes >= 32 ? Math.min(opts.repeats, 2) : opts.repeats, dir, opts.log));
         }
       } finally {
         await run(process.execPath, [CLI, 'lab', 'down', '--name', LAB]);
@@ -66,7 +70,7 @@ export async function benchRun(opts: { repeats: number; sizes: number[]; log: (s
   return rows;
 }
 
-async function measure(nodes: number, pairs: 'all' | 'sample', repeats: number, dir: string, log: (s: string) => void): Promise<RunBenchRow> {
+async function measure(nodes: number, family: RunBenchRow['family'], pairs: 'all' | 'sample', repeats: number, dir: string, log: (s: string) => void): Promise<RunBenchRow> {
   const walls: number[] = [];
   const phases: Record<string, number[]> = {};
   let report: ConformanceReport | undefined;
@@ -84,12 +88,12 @@ async function measure(nodes: number, pairs: 'all' | 'sample', repeats: number, 
     (phases.judge ??= []).push(performance.now() - t1);
     for (const p of PHASES) (phases[p] ??= []).push(report.phases?.[p] ?? NaN);
     const notPassed = report.checks.filter((c) => c.result !== 'passed').map((c) => `${c.id} ${c.result}: ${c.reason}`);
-    log(`${nodes} nodes, pairs ${pairs}: run ${i + 1}/${repeats} ${Math.round(walls.at(-1)!)} ms, ${report.summary.passed}/${report.summary.total} passed, ${report.counts.retried} flow(s) retried${notPassed.length ? `; ${notPassed.join('; ')}` : ''}`);
+    log(`${nodes} nodes, ${family}, pairs ${pairs}: run ${i + 1}/${repeats} ${Math.round(walls.at(-1)!)} ms, ${report.summary.passed}/${report.summary.total} passed, ${report.counts.retried} flow(s) retried${notPassed.length ? `; ${notPassed.join('; ')}` : ''}`);
     allPassed &&= report.summary.failed + report.summary.inconclusive === 0;
   }
   const c = report!.counts;
   return {
-    nodes, pairs, wall: summarize(`${nodes} nodes`, walls), execs: c.execs, captures: c.captures, flows: c.flows, retried: c.retried, allPassed,
+    nodes, family, pairs, wall: summarize(`${nodes} nodes`, walls), execs: c.execs, captures: c.captures, flows: c.flows, retried: c.retried, allPassed,
     phases: Object.fromEntries([...PHASES, 'judge'].map((p) => [p, median(phases[p]!)])) as RunBenchRow['phases'],
   };
 }

@@ -31,11 +31,11 @@ const BENCHES: Record<string, { root: boolean; run: () => Promise<{ table: strin
     run: async () => {
       const rows = await benchRun({ repeats: Math.min(repeats, 3), sizes: benchSizes(), log });
       const base = rows[0]!;
-      const table = renderTable(['nodes', 'pairs', 'median wall', 'min..max', 'x 3-node', ...PHASES, 'judge', 'execs', 'execs/node', 'captures', 'flows', 'retried', 'all passed'],
-        rows.map((r) => [String(r.nodes), r.pairs, `${r.wall.median} ms`, `${r.wall.min}..${r.wall.max} ms`, (r.wall.median / base.wall.median).toFixed(2),
+      const table = renderTable(['nodes', 'family', 'pairs', 'median wall', 'min..max', 'x 3-node', ...PHASES, 'judge', 'execs', 'execs/node', 'captures', 'flows', 'retried', 'all passed'],
+        rows.map((r) => [String(r.nodes), r.family, r.pairs, `${r.wall.median} ms`, `${r.wall.min}..${r.wall.max} ms`, (r.wall.median / base.wall.median).toFixed(2),
           ...[...PHASES, 'judge' as const].map((p) => `${r.phases[p]}`), String(r.execs), (r.execs / r.nodes).toFixed(1), String(r.captures), String(r.flows),
           String(r.retried), r.allPassed ? 'yes' : 'NO']));
-      const row = (n: number, pairs = 'all') => rows.find((r) => r.nodes === n && r.pairs === pairs);
+      const row = (n: number, pairs = 'all') => rows.find((r) => r.nodes === n && r.pairs === pairs && r.family === 'ipv4');
       const goals = {
         threeNodesUnder3s: base.nodes === 3 ? base.wall.median <= 3_000 : null,
         twelveOrSixteenWithin2x: (row(12) ?? row(16)) ? (row(12) ?? row(16))!.wall.median <= 2 * base.wall.median : null,
