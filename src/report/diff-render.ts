@@ -2,6 +2,10 @@
 // Markdown for a pull-request comment or a CI job summary. Pure.
 import type { Verdict } from '../conformance/model.js';
 import { diffExitCode, type Change, type CheckChange, type PairChange, type ReportDiff } from './diff.js';
+import { familyName } from '../conformance/families.js';
+
+/** `NM-1.2`, or `NM-1.2 [IPv6]` when the diff compares families. */
+const idOf = (c: CheckChange) => (c.family ? `${c.id} [${familyName(c.family)}]` : c.id);
 
 export const DIFF_FORMATS = ['text', 'markdown', 'json'] as const;
 export type DiffFormat = (typeof DIFF_FORMATS)[number];
@@ -28,7 +32,7 @@ export function diffText(d: ReportDiff): string {
   ];
   for (const c of listed(d)) {
     const more = c.change === 'regressed' && c.before === c.after ? ' (in more places)' : '';
-    lines.push(`  ${LABEL[c.change].padEnd(9)} ${c.id} ${c.title}: ${v(c.before)} → ${v(c.after)}${more}`);
+    lines.push(`  ${LABEL[c.change].padEnd(9)} ${idOf(c)} ${c.title}: ${v(c.before)} → ${v(c.after)}${more}`);
     for (const p of c.pairs) lines.push(`              ${p.change === 'regressed' ? '!' : ' '} ${pairLine(p)}`);
   }
   lines.push(diffExitCode(d) ? 'gate: FAIL (a check or node pair got worse than in BEFORE)' : 'gate: pass (nothing got worse than in BEFORE)');
@@ -40,7 +44,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function pairsMarkdown(c: CheckChange): string[] {
   if (!c.pairs.length) return [];
-  return ['', `<details><summary>${cell(c.id)}: ${c.pairs.length} node pair(s) changed</summary>`, '',
+  return ['', `<details><summary>${cell(idOf(c))}: ${c.pairs.length} node pair(s) changed</summary>`, '',
     '| flow class | proto | from | to | before | after |', '|---|---|---|---|---|---|',
     ...c.pairs.map((p) => `| ${cell(p.kind)} | ${p.proto.toUpperCase()} | ${cell(p.from)} | ${cell(p.to)} | ${v(p.before)} | ${p.change === 'regressed' ? `**${v(p.after)}**` : v(p.after)} |`),
     '', '</details>'];
@@ -58,7 +62,7 @@ export function diffMarkdown(d: ReportDiff): string {
     lines.push('', '| change | check | before | after |', '|---|---|---|---|');
     for (const c of changed) {
       const more = c.change === 'regressed' && c.before === c.after ? ' (in more places)' : '';
-      lines.push(`| ${c.change === 'regressed' ? `**${LABEL[c.change]}**` : LABEL[c.change]} | ${cell(`${c.id} ${c.title}`)} | ${v(c.before)} | ${v(c.after)}${more} |`);
+      lines.push(`| ${c.change === 'regressed' ? `**${LABEL[c.change]}**` : LABEL[c.change]} | ${cell(`${idOf(c)} ${c.title}`)} | ${v(c.before)} | ${v(c.after)}${more} |`);
     }
     for (const c of changed) lines.push(...pairsMarkdown(c));
   }

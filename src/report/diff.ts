@@ -1,5 +1,8 @@
-// Two reports compared for upgrade gating: per check what regressed, what
-// was fixed, what is new or gone, and the node pairs whose flows changed.
+// Two reports compared for upgrade gating: per check and family what
+// regressed, what was fixed, what is new or gone, and the node pairs whose
+// flows changed. A check judged in two families is two units (NM-1.2 [IPv4],
+// NM-1.2 [IPv6]); a report of one family is that family's (IPv4 before
+// dual-stack), so a cluster that gains IPv6 shows its IPv6 checks as new.
 // Flows are matched by (kind, proto, sender node, receiver node): flow ids
 // and IPs change from run to run, node names and flow classes do not. Pure.
 import type { CheckResult, FlowVerdict, Probe, Verdict } from '../conformance/model.js';
@@ -22,6 +25,8 @@ export interface PairChange {
 
 export interface CheckChange {
   id: string;
+  /** The family compared, when either report covered more than one or they cover different ones. */
+  family?: 4 | 6;
   title: string;
   profile: string;
   before: Verdict | null;
@@ -106,18 +111,38 @@ function pairChanges(b: CheckResult | undefined, a: CheckResult | undefined, bp:
   return out;
 }
 
+/** A check in one family: its result and flows there. A check judged in one family is that of its report. */
+interface Unit {
+  key: string;
+  family: 4 | 6;
+  check: CheckResult;
+}
+
+function unitsOf(r: ConformanceReport): Unit[] {
+  const only = r.families?.length === 1 ? r.families[0]! : 4;
+  return r.checks.flatMap((c) => (c.families
+    ? c.families.map((f) => ({ key: `${c.id}|${f.family}`, family: f.family, check: { ...c, result: f.result, reason: f.reason, flows: c.flows.filter((x) => x.family === f.family) } }))
+    : [{ key: `${c.id}|${only}`, family: only, check: c }]));
+}
+
 /** BEFORE and AFTER compared, checks in AFTER's (catalogue) order, then the ones gone. Call `incompatibility` first. */
 export function diffReports(before: ConformanceReport, after: ConformanceReport): ReportDiff {
-  const ids = [...after.checks.map((c) => c.id), ...before.checks.map((c) => c.id).filter((id) => !after.checks.some((c) => c.id === id))];
-  const checks = ids.map((id): CheckChange => {
-    const b = before.checks.find((c) => c.id === id);
-    const a = after.checks.find((c) => c.id === id);
+  const bu = unitsOf(before);
+  const au = unitsOf(after);
+  // Families are named when a report covers several, or the two cover different ones.
+  const fams = new Set([...bu, ...au].map((u) => u.family));
+  const named = fams.size > 1 || before.checks.some((c) => c.families) || after.checks.some((c) => c.families);
+  const keys = [...au.map((u) => u.key), ...bu.map((u) => u.key).filter((k) => !au.some((u) => u.key === k))];
+  const checks = keys.map((key): CheckChange => {
+    const b = bu.find((u) => u.key === key)?.check;
+    const a = au.find((u) => u.key === key)?.check;
     const c = (a ?? b)!;
+    const family = (au.find((u) => u.key === key) ?? bu.find((u) => u.key === key))!.family;
     const pairs = pairChanges(b, a, before.probes, after.probes);
     let change = changeOf(b?.result ?? null, a?.result ?? null);
     // A check that failed before and still fails may fail in more places: a node pair that broke is a new failure, not a known one.
     if (change === 'unchanged' && pairs.some((p) => p.change === 'regressed')) change = 'regressed';
-    return { id, title: c.title, profile: c.profile, before: b?.result ?? null, after: a?.result ?? null, change, pairs };
+    return { id: c.id, ...(named ? { family } : {}), title: c.title, profile: c.profile, before: b?.result ?? null, after: a?.result ?? null, change, pairs };
   });
   const counts: Record<Change, number> = { regressed: 0, fixed: 0, improved: 0, changed: 0, unchanged: 0, new: 0, gone: 0 };
   for (const c of checks) counts[c.change]++;

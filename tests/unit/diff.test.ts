@@ -178,3 +178,38 @@ describe('run --baseline: the exit status of a run gated against a baseline', ()
     expect(() => runExitCode(reports['clean-hostgw']!, reports['core-clean']!, quiet)).toThrow(/different profiles/);
   });
 });
+
+describe('per family', () => {
+  test('a dual-stack cluster that breaks IPv6 only: each check is compared per family, and only the IPv6 ones regress', async () => {
+    const before = await judged('clean-dual');
+    const after = await judged('ipv6-pod-masquerade');
+    const d = diffReports(before, after);
+    expect(d.checks.filter((c) => c.change === 'regressed').map((c) => `${c.id} ${c.family}`)).toEqual(['NM-1.2 6', 'NM-2.3 6', 'NM-4.2 6']);
+    expect(d.checks.filter((c) => c.family === 4).every((c) => c.change === 'unchanged')).toBe(true);
+    expect(d.checks.length).toBe(2 * after.checks.length);
+    // The pairs that changed are node pairs of the IPv6 flows.
+    const nm12 = d.checks.find((c) => c.id === 'NM-1.2' && c.family === 6)!;
+    expect(nm12.pairs.map((p) => `${p.proto} ${p.from} -> ${p.to}`)).toEqual(['tcp node-2 -> node-1', 'udp node-2 -> node-1']);
+    expect(diffExitCode(d)).toBe(1);
+    const text = diffText(d);
+    expect(text).toMatch(/^ {2}REGRESSED NM-1\.2 \[IPv6\] Cross-node pod to pod, no NAT: passed → failed$/m);
+    expect(text).not.toMatch(/REGRESSED NM-1\.2 \[IPv4\]/);
+    expect(diffMarkdown(d)).toContain('NM-1.2 [IPv6] Cross-node pod to pod, no NAT');
+    // Fixed the other way round.
+    expect(diffReports(after, before).checks.filter((c) => c.change === 'fixed').map((c) => `${c.id} ${c.family}`)).toEqual(['NM-1.2 6', 'NM-2.3 6', 'NM-4.2 6']);
+  });
+
+  test('an IPv4 cluster that becomes dual-stack: its IPv6 checks are new (a failing one a regression), the IPv4 ones compared with the old', async () => {
+    const before = reports['clean-hostgw']!;
+    const after = await judged('ipv6-pod-masquerade');
+    const d = diffReports(before, after);
+    expect(d.checks.filter((c) => c.family === 4).map((c) => c.change)).toEqual(after.checks.map(() => 'unchanged'));
+    expect(d.checks.filter((c) => c.family === 6 && c.change === 'new').length).toBe(after.checks.length - 3);
+    expect(d.checks.filter((c) => c.change === 'regressed').map((c) => `${c.id} ${c.family}`)).toEqual(['NM-1.2 6', 'NM-2.3 6', 'NM-4.2 6']);
+  });
+
+  test('two reports of one family name none', () => {
+    const d = diffReports(reports['clean-hostgw']!, reports['missing-route']!);
+    expect(d.checks.every((c) => c.family === undefined)).toBe(true);
+  });
+});
