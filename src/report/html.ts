@@ -92,14 +92,15 @@ export function matrixOf(check: CheckResult, nodes: readonly string[], probes: r
   return { rows: [...nodes], cols: external ? [...nodes, EXTERNAL] : [...nodes], cells };
 }
 
-function matrixHtml(check: CheckResult, m: Matrix): string {
+function matrixHtml(check: CheckResult, m: Matrix, family?: 4 | 6): string {
+  const fam = family ? ` data-family="${family}"` : '';
   const head = `<tr><th>sender ↓ / receiver →</th>${m.cols.map((c) => `<th scope="col">${esc(c)}</th>`).join('')}</tr>`;
   const rows = m.rows.map((r) => `<tr><th scope="row">${esc(r)}</th>${m.cols.map((c) => {
     const parts = PROTOS.map((p) => {
       const flows = m.cells.get(`${r}|${c}|${p}`) ?? [];
       const s = cellState(flows);
       const title = flows.length ? flows.map((f) => `${f.flow} ${f.verdict}: ${f.from} → ${f.to}`).join('\n') : 'no flow of this kind';
-      return `<span class="pm v-${s}" data-check="${esc(check.id)}" data-from="${esc(r)}" data-to="${esc(c)}" data-proto="${p}" data-state="${s}" title="${esc(title)}">${p.toUpperCase()} ${MARK[s]} ${esc(WORD[s])}</span>`;
+      return `<span class="pm v-${s}" data-check="${esc(check.id)}" data-from="${esc(r)}" data-to="${esc(c)}" data-proto="${p}" data-state="${s}"${fam} title="${esc(title)}">${p.toUpperCase()} ${MARK[s]} ${esc(WORD[s])}</span>`;
     });
     return `<td class="cell">${parts.join('<br>')}</td>`;
   }).join('')}</tr>`);
@@ -111,7 +112,7 @@ function matricesHtml(check: CheckResult, nodes: readonly string[], probes: read
   if (!check.families) return matrixHtml(check, matrixOf(check, nodes, probes));
   return check.families.map((f) => {
     const mine = { ...check, flows: check.flows.filter((x) => x.family === f.family) };
-    return networkFlows(mine).length ? `<h4>${esc(familyName(f.family))}</h4>${matrixHtml(check, matrixOf(mine, nodes, probes))}` : '';
+    return networkFlows(mine).length ? `<h4>${esc(familyName(f.family))}</h4>${matrixHtml(check, matrixOf(mine, nodes, probes), f.family)}` : '';
   }).join('');
 }
 

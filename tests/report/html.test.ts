@@ -74,7 +74,7 @@ function colourName(css: string): Colour {
   return 'other';
 }
 
-interface Cell { check: string; from: string; to: string; proto: string; colour: Colour; text: string; visible: boolean }
+interface Cell { check: string; from: string; to: string; proto: string; family: string; colour: Colour; text: string; visible: boolean }
 
 async function cells(page: Page): Promise<Cell[]> {
   const raw = await page.locator('table.matrix .pm').evaluateAll((els) => els.map((e) => {
@@ -83,7 +83,7 @@ async function cells(page: Page): Promise<Cell[]> {
     const style = (globalThis as unknown as { getComputedStyle(x: unknown): { backgroundColor: string } }).getComputedStyle(el);
     const rect = el.getBoundingClientRect();
     return {
-      check: el.dataset.check ?? '', from: el.dataset.from ?? '', to: el.dataset.to ?? '', proto: el.dataset.proto ?? '',
+      check: el.dataset.check ?? '', from: el.dataset.from ?? '', to: el.dataset.to ?? '', proto: el.dataset.proto ?? '', family: el.dataset.family ?? '',
       bg: style.backgroundColor, text: el.innerText, visible: rect.width > 0 && rect.height > 0,
     };
   }));
@@ -96,7 +96,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(dir, `html-${name}.png`), fullPage: true });
 }
 
-const key = (c: Cell) => `${c.check} ${c.from}>${c.to} ${c.proto}`;
+const key = (c: Cell) => `${c.check} ${c.from}>${c.to} ${c.proto}${c.family ? ` IPv${c.family}` : ''}`;
 
 describe('report.html in Chromium, offline', () => {
   test('missing-route: the red cells are exactly the broken node-1/node-2 flows of the failed checks, every other tested cell green or amber', async () => {
@@ -173,7 +173,9 @@ describe('report.html in Chromium, offline', () => {
       return probe === 'external' ? 'external' : report.probes.find((p) => p.name === probe)!.node;
     };
     const failed = [...new Set(report.checks.flatMap((c) => c.flows.filter((f) => f.verdict === 'failed' && f.proto !== '-')
-      .map((f) => `${c.id} ${node(f.from)}>${node(f.to)} ${f.proto}`)))].sort();
+      .map((f) => `${c.id} ${node(f.from)}>${node(f.to)} ${f.proto}${f.family ? ` IPv${f.family}` : ''}`)))].sort();
+    // A dual-stack report draws one matrix per family: its IPv6 fault's red cells are in the IPv6 matrix only.
+    if (name === 'ipv6-pod-masquerade') expect(failed.length > 0 && failed.every((k) => k.endsWith(' IPv6'))).toBe(true);
     if (name.startsWith('clean-')) expect(failed).toEqual([]);
     else expect(report.summary.failed + report.summary.inconclusive).toBeGreaterThan(0);
     const { page, offline, close } = await open(dir);
