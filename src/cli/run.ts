@@ -1,6 +1,6 @@
 // `podwire run`, `podwire judge` and `podwire cleanup`.
 import { join, resolve } from 'node:path';
-import { InfraError, PreconditionError, UsageError } from '../errors.js';
+import { InfraError, LostApiError, PreconditionError, UsageError } from '../errors.js';
 import { onInterrupt } from './signals.js';
 import type { Command } from './args.js';
 import type { RunOptions } from '../conformance/options.js';
@@ -40,6 +40,8 @@ export async function runRun(opts: RunOptions, hooks: Omit<CollectHooks, 'onName
     if (opts.keep && target) console.log(`\nkept namespace ${target.ns} with its probes (--keep); remove it with: ${cleanupHint(opts, target.ns)}`);
     return runExitCode(report, baseline, (s) => console.log(s));
   } catch (err) {
+    // The command that removes what a lost run may have left, with the run's own cluster flags.
+    if (err instanceof LostApiError && err.namespace) throw new LostApiError(err.server, err.phase, err.namespace, cleanupHint(opts, err.namespace));
     // Anything that stops a run from judging is an infrastructure error (exit 2), not a failed check.
     if (err instanceof PreconditionError || err instanceof UsageError) throw err;
     throw new InfraError(`the run could not complete: ${apiMessage(err)}`);

@@ -43,7 +43,7 @@ const API_RESOURCES = {
   apiVersion: 'v1',
   groupVersion: 'v1',
   resources: [
-    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list'], shortNames: ['ns'] },
+    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list', 'patch'], shortNames: ['ns'] },
     { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get', 'list'], shortNames: ['no'] },
     { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'deletecollection', 'get', 'list'], shortNames: ['po'], categories: ['all'] },
     { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
@@ -161,6 +161,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
       if (rest.length === 2) {
         if (method === 'GET') return render(ctx, 'Namespace', [cluster.getNamespace(ns)], false);
         if (method === 'DELETE') return { code: 200, body: cluster.deleteNamespace(ns) };
+        if (method === 'PATCH') return { code: 200, body: cluster.patchNamespace(ns, await readBody(req), req.headers['content-type'] ?? '') };
         throw errors.methodNotAllowed(method);
       }
       if (r2 !== 'pods') throw errors.noRoute();
