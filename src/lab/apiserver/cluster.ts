@@ -15,6 +15,7 @@ import {
   NETNS_ANNOTATION, type Condition, type ContainerSpec, type ContainerStatus, type Namespace, type Node, type Pod,
 } from './objects.js';
 import { ApiError, errors } from './status.js';
+import { checkMeta, checkPodSpec } from './validate.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-podwire-lab' };
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -178,6 +179,7 @@ export class Cluster {
 
   createNamespace(body: unknown): Namespace {
     const obj = asObject(body, 'Namespace');
+    checkMeta('Namespace', obj.metadata);
     const meta = (obj.metadata ?? {}) as { name?: string; generateName?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     const name = resolveName(meta, 'namespaces');
     if (name.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
@@ -286,6 +288,7 @@ export class Cluster {
 
   createPod(namespace: string, body: unknown): Pod {
     const obj = asObject(body, 'Pod');
+    checkMeta('Pod', obj.metadata);
     const meta = (obj.metadata ?? {}) as Pod['metadata'];
     if (meta.namespace && meta.namespace !== namespace) {
       throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -294,10 +297,8 @@ export class Cluster {
     if (name.length > 253 || !NAME.test(name)) {
       throw errors.invalid('Pod', name, 'metadata.name', 'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\'');
     }
-    const spec = obj.spec as Pod['spec'] | undefined;
-    if (!spec || !Array.isArray(spec.containers) || spec.containers.length === 0) {
-      throw errors.invalid('Pod', name, 'spec.containers', 'Required value');
-    }
+    checkPodSpec(name, obj.spec);
+    const spec = obj.spec as Pod['spec'];
     const seen = new Set<string>();
     spec.containers.forEach((c, i) => {
       if (!c || typeof c.name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(c.name)) {

@@ -17,6 +17,9 @@ import { toTable, wantsTable } from './tables.js';
 import type { LabRuntime } from '../runtime.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
+const MAX_FRAME = 4 * 1024 * 1024;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 15_000;
 const POD_FIELDS = ['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.phase', 'status.podIP', 'spec.restartPolicy'];
 
 export interface ApiServerOptions {
@@ -54,7 +57,8 @@ const API_RESOURCES = {
 
 export function createApiServer(opts: ApiServerOptions): Server {
   const { cluster, token } = opts;
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => pickProtocol([...protocols].join(',')) ?? false });
+  // Exec frames carry stdin: a frame larger than MAX_FRAME closes the stream (1009) rather than being buffered whole (ws allows 100 MiB).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, handleProtocols: (protocols) => pickProtocol([...protocols].join(',')) ?? false });
   const expected = Buffer.from(`Bearer ${token}`);
 
   const authorized = (req: IncomingMessage): boolean => {
@@ -62,7 +66,11 @@ export function createApiServer(opts: ApiServerOptions): Server {
     return got.length === expected.length && timingSafeEqual(got, expected);
   };
 
-  const server = createServer({ key: opts.key, cert: opts.cert }, (req, res) => {
+  const server = createServer({
+    key: opts.key, cert: opts.cert,
+    // A client that sends headers or a body slower than this is cut off (Node's defaults hold a socket for 60 s / 300 s).
+    headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000,
+  }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://lab');
     const ctx: Ctx = { req, res, url, method: req.method ?? 'GET', parts: url.pathname.split('/').filter(Boolean) };
     handle(ctx)
@@ -78,6 +86,20 @@ export function createApiServer(opts: ApiServerOptions): Server {
         if (!res.headersSent) send(res, apiErr.code, apiErr.toStatus());
         else res.destroy();
       });
+  });
+
+  // Requests Node's parser refuses (bad syntax, headers over 16 KB, a timeout) get a Status too, and the connection closes.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const e = err.code === 'HPE_HEADER_OVERFLOW' ? new ApiError(431, 'RequestHeaderFieldsTooLarge', 'request header fields too large')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new ApiError(408, 'Timeout', 'the request was not received in time')
+        : errors.badRequest(`malformed HTTP request (${err.code ?? err.message})`);
+    const body = JSON.stringify(e.toStatus());
+    socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    setTimeout(() => socket.destroy(), 1_000).unref();
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -325,6 +347,8 @@ function send(res: ServerResponse, code: number, body: unknown): void {
 }
 
 async function readBody(req: IncomingMessage, optional = false): Promise<unknown> {
+  // A body declared too large is refused before a byte of it is read (the connection then closes: see the request handler).
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) throw errors.tooLarge(MAX_BODY);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
