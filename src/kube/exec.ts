@@ -76,8 +76,9 @@ async function execOnce(
 ): Promise<ExecResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
+  const where = `${target.namespace}/${target.pod}`;
   // Messages name the program, never its arguments: the agent's bootstrap is Python source.
-  const where = `${target.namespace}/${target.pod} (${command[0] ?? ''})`;
+  const program = command[0] ?? '';
   const { signal } = opts;
   if (signal?.aborted) throw signal.reason as Error;
   let status: V1Status | undefined;
@@ -103,7 +104,7 @@ async function execOnce(
       ? setTimeout(() => {
           signal?.removeEventListener('abort', onAbort);
           socket.close();
-          reject(new ExecError(`exec in ${where} timed out after ${opts.timeoutMs} ms`));
+          reject(new ExecError(`exec in ${where} timed out after ${opts.timeoutMs} ms: ${program}`));
         }, opts.timeoutMs)
       : undefined;
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -113,7 +114,7 @@ async function execOnce(
       resolve();
     });
   });
-  if (!status) throw new ExecError(`exec in ${where} ended without a status (connection lost?)`);
+  if (!status) throw new ExecError(`exec in ${where} ended without a status (connection lost?): ${program}`);
   const exitCode = exitCodeOf(status);
   if (exitCode === undefined) throw new ExecError(`exec in ${where} failed: ${status.message ?? status.reason ?? 'unknown error'}`);
   return { exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };

@@ -88,7 +88,7 @@ describe('a lost API', () => {
   test.each([
     ['refused', Object.assign(new Error('request to https://x/api failed, reason: connect ECONNREFUSED 127.0.0.1:1'), { type: 'system', code: 'ECONNREFUSED' }), true],
     ['reset', new Error('socket hang up'), true],
-    ['an exec that lost its stream', new Error('exec in ns/p (python3) ended without a status (connection lost?)'), true],
+    ['an exec that lost its stream', new Error('exec in ns/p ended without a status (connection lost?): python3'), true],
     ['a deadline', Object.assign(new Error('GET /api/v1/pods: no answer'), { name: 'ApiTimeoutError' }), true],
     ['an HTTP 500 answer', Object.assign(new Error('HTTP-Code: 500'), { code: 500 }), false],
     ['an HTTP 403 answer', Object.assign(new Error('HTTP-Code: 403'), { code: 403 }), false],
