@@ -4,13 +4,20 @@
 // what came back feeds a liveness account (kube/liveness.ts) that a watchdog
 // reads once a second.
 import type { Agent } from 'node:http';
+import { request } from 'node:https';
 import { CoreV1Api, createConfiguration, ServerConfiguration, wrapHttpLibrary, type KubeConfig, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
 import { LostApiError } from '../errors.js';
 import { isTransportFailure, Liveness, LOST_AFTER_MS } from './liveness.js';
 
-/** A REST request without an answer after this long is abandoned (its socket destroyed). */
-export const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * A REST request without an answer after this long is abandoned (its socket
+ * destroyed). Above the 30 s an admission webhook may take: a slow webhook
+ * is not a lost API. Losing the API is noticed sooner (LOST_AFTER_MS).
+ */
+export const REQUEST_TIMEOUT_MS = 35_000;
 const WATCHDOG_MS = 1_000;
+/** How long the last question (GET /readyz) may take before the API is declared lost. */
+const CONFIRM_MS = 2_500;
 
 /** A request that got no answer in time. */
 export class ApiTimeoutError extends Error {
@@ -27,9 +34,13 @@ export interface RequestGuard {
 
 /** A CoreV1Api whose every request has a deadline, can be aborted, and reports answers and transport failures. */
 export function guardedCore(kc: KubeConfig, server: string, guard: RequestGuard): CoreV1Api {
+  return new CoreV1Api(guardedConfig(kc, server, guard));
+}
+
+function guardedConfig(kc: KubeConfig, server: string, guard: RequestGuard) {
   const plain = createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: kc } });
   const httpApi = wrapHttpLibrary({ send: (req) => sendGuarded(req, (r) => plain.httpApi.send(r).toPromise(), guard) });
-  return new CoreV1Api(createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: kc }, httpApi }));
+  return createConfiguration({ baseServer: new ServerConfiguration(server, {}), authMethods: { default: kc }, httpApi });
 }
 
 function sendGuarded(req: RequestContext, send: (r: RequestContext) => Promise<ResponseContext>, guard: RequestGuard): Promise<ResponseContext> {
@@ -82,7 +93,16 @@ export class ApiGuard implements RequestGuard {
   /** The run's namespace once created (named in the message). */
   namespace: string | undefined;
 
+  private confirming = false;
+  private kc: KubeConfig | undefined;
+
   constructor(public server: string, private readonly lostAfterMs = LOST_AFTER_MS) {}
+
+  /** The cluster to ask GET /version before declaring the API lost. */
+  use(kc: KubeConfig, server: string): void {
+    this.kc = kc;
+    this.server = server;
+  }
 
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -124,10 +144,20 @@ export class ApiGuard implements RequestGuard {
     if (!this.aborted) this.controller.abort(reason);
   }
 
-  /** Starts the watchdog: once the API is lost, the run is aborted with a {@link LostApiError}. */
+  /**
+   * Starts the watchdog: once nothing has answered for LOST_AFTER_MS after a
+   * request failed for want of an answer, one last question decides: GET
+   * /readyz (no admission webhook slows it down; it fails when the API
+   * server cannot reach its storage). Without a 200 in CONFIRM_MS, the run
+   * is aborted with a {@link LostApiError}.
+   */
   start(): void {
     this.watchdog ??= setInterval(() => {
-      if (this.liveness.lost(Date.now(), this.lostAfterMs)) this.abort(this.lostError());
+      if (this.confirming || this.aborted || !this.liveness.lost(Date.now(), this.lostAfterMs)) return;
+      if (!this.kc) return this.abort(this.lostError());
+      this.confirming = true;
+      void readyz(this.kc, this.server, CONFIRM_MS).then((ready) => (ready ? this.answered() : this.abort(this.lostError())))
+        .finally(() => (this.confirming = false));
     }, WATCHDOG_MS);
   }
 
@@ -147,4 +177,24 @@ export class ApiGuard implements RequestGuard {
     work.catch(() => undefined); // an abandoned piece of work that fails later is not an unhandled rejection
     return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
   }
+}
+
+/** Whether the API server says it is ready (GET /readyz → 200) within `ms`, with the kubeconfig's TLS and credentials. */
+async function readyz(kc: KubeConfig, server: string, ms: number): Promise<boolean> {
+  const opts: { headers?: Record<string, string>; agent?: Agent; timeout?: number } = {};
+  try {
+    await kc.applyToHTTPSOptions(opts as Parameters<KubeConfig['applyToHTTPSOptions']>[0]);
+  } catch {
+    return false;
+  }
+  return new Promise<boolean>((resolve) => {
+    const req = request(new URL('/readyz', server), { ...opts, method: 'GET' }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    const timer = setTimeout(() => req.destroy(new Error('no answer')), ms);
+    req.on('error', () => resolve(false));
+    req.on('close', () => clearTimeout(timer));
+    req.end();
+  });
 }

@@ -2,8 +2,8 @@
 // transport failures a run saw, so the decision is unit-tested apart from
 // sockets and timers (src/kube/guard.ts feeds it).
 
-/** No answer for this long, with a transport failure since the last one: the API is lost. */
-export const LOST_AFTER_MS = 10_000;
+/** No answer for this long, with a transport failure since the last one: the API is lost (once GET /version confirms it: kube/guard.ts). */
+export const LOST_AFTER_MS = 8_000;
 
 /** A failure that says nothing came back from the API server (as opposed to an HTTP error, which is an answer). */
 export function isTransportFailure(err: unknown): boolean {

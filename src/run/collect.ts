@@ -440,7 +440,7 @@ async function stopCapture(ctx: Ctx, probe: Probe, capture: CaptureHandle): Prom
 export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<RunBundle> {
   const guard = new ApiGuard('');
   const kube = loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }, guard);
-  guard.server = kube.server;
+  guard.use(kube.kc, kube.server);
   guard.start();
   // While the API does not answer, what the run says waits: if the API is lost, the error that ends the run says it all (one
   // line, not a failure per exec); if it answers again, the lines follow.

@@ -13,7 +13,7 @@ import { ApiTimeoutError, type RequestGuard } from '../kube/guard.js';
 import { HEARTBEAT_MS } from './leftovers.js';
 
 /** A renewal without an answer after this long counts as a transport failure (kube/liveness.ts). */
-const HEARTBEAT_ANSWER_MS = 4_000;
+const HEARTBEAT_ANSWER_MS = 3_000;
 
 /** The annotations a run's namespace is created with. */
 export function heartbeatAnnotations(now = new Date()): Record<string, string> {
