@@ -148,8 +148,8 @@ export class ApiGuard implements RequestGuard {
    * Starts the watchdog: once nothing has answered for LOST_AFTER_MS after a
    * request failed for want of an answer, one last question decides: GET
    * /readyz (no admission webhook slows it down; it fails when the API
-   * server cannot reach its storage). Without a 200 in CONFIRM_MS, the run
-   * is aborted with a {@link LostApiError}.
+   * server cannot reach its storage). Without an answer below 500 in CONFIRM_MS, the run
+   * is aborted with a {@link LostApiError} (a 401/403 is an answer).
    */
   start(): void {
     this.watchdog ??= setInterval(() => {
@@ -179,7 +179,7 @@ export class ApiGuard implements RequestGuard {
   }
 }
 
-/** Whether the API server says it is ready (GET /readyz → 200) within `ms`, with the kubeconfig's TLS and credentials. */
+/** Whether the API server answers GET /readyz within `ms` and not with a 5xx, with the kubeconfig's TLS and credentials. */
 async function readyz(kc: KubeConfig, server: string, ms: number): Promise<boolean> {
   const opts: { headers?: Record<string, string>; agent?: Agent; timeout?: number } = {};
   try {
@@ -190,7 +190,8 @@ async function readyz(kc: KubeConfig, server: string, ms: number): Promise<boole
   return new Promise<boolean>((resolve) => {
     const req = request(new URL('/readyz', server), { ...opts, method: 'GET' }, (res) => {
       res.resume();
-      resolve(res.statusCode === 200);
+      // 401/403: a cluster that keeps /readyz private still answered; 5xx: not ready (its storage is gone).
+      resolve((res.statusCode ?? 500) < 500);
     });
     const timer = setTimeout(() => req.destroy(new Error('no answer')), ms);
     req.on('error', () => resolve(false));
