@@ -9,3 +9,16 @@ export class PreconditionError extends Error {}
 
 /** The cluster or its API stopped a run from judging: unreachable, RBAC, no node to probe. Exit 2. */
 export class InfraError extends PreconditionError {}
+
+/**
+ * A run stopped at once, its work in flight abandoned (the API was lost, the
+ * namespace went): the command ends the process rather than wait for it.
+ */
+export class RunAbortedError extends InfraError {}
+
+/** The API server stopped answering during a run (see RunAbortedError). */
+export class LostApiError extends RunAbortedError {
+  constructor(readonly server: string, readonly phase: string, readonly namespace?: string, hint?: string) {
+    super(`lost the Kubernetes API at ${server} during ${phase}${namespace ? `; namespace ${namespace} may be left: ${hint ?? 'podwire cleanup'}` : ''}`);
+  }
+}

@@ -11,3 +11,12 @@ export const ROLE_LABEL = 'podwire.dev/role';
  * internet host, and any cluster may.
  */
 export const EXTERNAL_TARGET_ANNOTATION = 'lab.podwire.dev/external-target';
+
+/**
+ * Annotations on a run's namespace that say whether the run is live: the time
+ * of its last heartbeat (renewed while it runs), who holds it, and when it
+ * ended while keeping its namespace (`--keep`). `podwire cleanup` reads them.
+ */
+export const HEARTBEAT_ANNOTATION = 'podwire.dev/heartbeat';
+export const HOLDER_ANNOTATION = 'podwire.dev/holder';
+export const ENDED_ANNOTATION = 'podwire.dev/ended';

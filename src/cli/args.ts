@@ -1,6 +1,7 @@
 // Command-line parsing and validation. Pure: returns a command or throws a
 // UsageError whose message quotes the bad value and says what is valid. The
 // flags of each command come from its table in commands.ts, which help reads too.
+import { parseDuration } from '../run/leftovers.js';
 import { defaultMTU } from '../lab/underlay.js';
 import {
   DATAPLANES, IP_FAMILIES, LAB_NAME_PATTERN, MAX_MTU, MAX_NODES, MIN_MTU, PRIMARIES, UNDERLAY_MTU, UPLINKS, type Dataplane, type IpFamily, type Primary, type Uplinks,
@@ -36,7 +37,7 @@ export type Command =
   | { kind: 'run'; opts: RunOptions }
   | { kind: 'judge'; bundle: string; profile?: ProfileChoice; egressSnat?: EgressSnat; reportDir?: string }
   | { kind: 'diff'; before: string; after: string; format: DiffFormat }
-  | { kind: 'cleanup'; kubeconfig?: string; context?: string; namespaces: string[] };
+  | { kind: 'cleanup'; kubeconfig?: string; context?: string; namespaces: string[]; olderThanMs?: number };
 
 /** A value as messages quote it. */
 const describe = (v: string) => (v === '' ? '`` (empty)' : `\`${v}\``);
@@ -236,7 +237,12 @@ export function parseCommand(argv: string[]): Command {
       for (const ns of namespaces) {
         if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`expected \`--namespace\` to be a namespace name, got ${describe(ns)}`);
       }
-      return { kind: 'cleanup', ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}), namespaces };
+      const olderThan = f.string('older-than');
+      const olderThanMs = olderThan === undefined ? undefined : parseDuration(olderThan);
+      if (olderThan !== undefined && olderThanMs === undefined) {
+        throw new UsageError(`expected \`--older-than\` to be a duration such as 90s, 10m, 2h, 1d or 1h30m, got ${describe(olderThan)}`);
+      }
+      return { kind: 'cleanup', ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}), namespaces, ...(olderThanMs !== undefined ? { olderThanMs } : {}) };
     }
   }
 }

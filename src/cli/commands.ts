@@ -37,8 +37,12 @@ export const COMMANDS: CommandSpec[] = [
     notes: ['Exit status: 0 nothing got worse, 1 a check or node pair got worse, 2 unreadable or incomparable reports.'],
   },
   {
-    path: 'cleanup', summary: 'Deletes namespaces that runs left behind (`run --keep`, a killed run): every namespace with the podwire.dev/run label, or only the ones named.',
-    flags: [...kubeFlags, { name: 'namespace', value: 'NS', repeatable: true, help: 'delete only this run namespace', default: 'every run namespace' }],
+    path: 'cleanup', summary: 'Deletes namespaces that runs left behind (`run --keep`, a killed run, a lost API): every namespace with the podwire.dev/run label whose run is not live, or only the ones named. A run is live while its heartbeat (renewed every 5 s) is less than 60 s old.',
+    flags: [
+      ...kubeFlags, { name: 'namespace', value: 'NS', repeatable: true, help: 'consider only this run namespace', default: 'every run namespace' },
+      { name: 'older-than', value: 'DURATION', help: 'also delete runs created at least this long ago, live or not (90s, 10m, 2h, 1d, 1h30m)', default: 'live runs are left alone' },
+    ],
+    notes: ['Lists each namespace it deleted and each it left, with the reason. Exit status: 0, or 2 when a namespace could not be deleted (or the API could not be reached).'],
   },
   {
     path: 'decode', summary: 'Prints one line (or JSON object) per packet of pcap or pcapng files, layers outer to inner, with encapsulation and flow token. `-` reads standard input.',

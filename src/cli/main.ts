@@ -5,7 +5,7 @@
 // more than half a second of start-up that lab commands do not need.
 import { parseCommand, type Command } from './args.js';
 import { helpFor } from './commands.js';
-import { PreconditionError, UsageError } from '../errors.js';
+import { PreconditionError, RunAbortedError, UsageError } from '../errors.js';
 import { setBeforeInterruptNotice, wasInterrupted } from './signals.js';
 import { Progress } from './progress.js';
 import { labDownCommand, labFaultsCommand, labKubeconfigCommand, labListCommand, labPreflightCommand, labStatusCommand, labUpCommand, requireRoot } from './lab.js';
@@ -69,6 +69,8 @@ async function main(): Promise<void> {
     process.stderr.write(`podwire: ${msg.split('\n')[0]}\n`);
     if (process.env.PODWIRE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     code = exitCodeFor(err);
+    // Work the run abandoned (requests to a server that stopped answering) must not keep the process alive.
+    if (err instanceof RunAbortedError) process.exit(code);
   }
   process.exitCode = code;
 }

@@ -1,6 +1,6 @@
 // `podwire run`, `podwire judge` and `podwire cleanup`.
 import { join, resolve } from 'node:path';
-import { InfraError, PreconditionError, UsageError } from '../errors.js';
+import { InfraError, LostApiError, PreconditionError, UsageError } from '../errors.js';
 import { onInterrupt } from './signals.js';
 import type { Command } from './args.js';
 import type { RunOptions } from '../conformance/options.js';
@@ -9,6 +9,8 @@ import { deleteRunNamespace, type CollectHooks } from '../run/collect.js';
 import { judgeDir, runConformance } from '../run/run.js';
 import { loadKube, type Kube } from '../kube/client.js';
 import { CLEANUP_RIGHTS, missingRights, rbacLine, whoAmI } from '../kube/rights.js';
+import { REQUEST_TIMEOUT_MS } from '../kube/guard.js';
+import { decideLeftovers } from '../run/leftovers.js';
 import { exitCodeOf } from '../report/model.js';
 import { consoleSummary } from '../report/render.js';
 import { loadReport, runExitCode } from './diff.js';
@@ -41,6 +43,8 @@ export async function runRun(opts: RunOptions, hooks: Omit<CollectHooks, 'onName
     if (opts.keep && target) console.log(`\nkept namespace ${target.ns} with its probes (--keep); remove it with: ${cleanupHint(opts, target.ns)}`);
     return runExitCode(report, baseline, (s) => console.log(s));
   } catch (err) {
+    // The command that removes what a lost run may have left, with the run's own cluster flags.
+    if (err instanceof LostApiError && err.namespace) throw new LostApiError(err.server, err.phase, err.namespace, cleanupHint(opts, err.namespace));
     // Anything that stops a run from judging is an infrastructure error (exit 2), not a failed check.
     if (err instanceof PreconditionError || err instanceof UsageError) throw err;
     throw new InfraError(`the run could not complete: ${apiMessage(err)}`);
@@ -61,9 +65,14 @@ export async function runJudge(cmd: Extract<Command, { kind: 'judge' }>, width: 
   return exitCodeOf(report);
 }
 
-/** Deletes run namespaces: the ones named (each must carry the run label), or every one. */
+/**
+ * Deletes the namespaces of runs that are not live (no fresh heartbeat: see
+ * run/leftovers.ts), and with `--older-than` those created that long ago;
+ * lists what it deleted and what it left, and why. Exit 2 when a deletion failed.
+ */
 export async function runCleanup(cmd: Extract<Command, { kind: 'cleanup' }>): Promise<number> {
-  const kube = loadKube(cmd);
+  // Every request has a deadline: a cleanup against an API server that stopped answering says so instead of hanging.
+  const kube = loadKube(cmd, { timeoutMs: REQUEST_TIMEOUT_MS, answered: () => undefined, failed: () => undefined });
   // Its rights asked first (SelfSubjectAccessReview): a cleanup that could delete but not see the namespace go must not start.
   const missing = await missingRights(kube, CLEANUP_RIGHTS, '').catch((err: unknown) => {
     throw new InfraError(`cannot ask ${kube.server} what this identity may do: ${apiMessage(err)}`);
@@ -72,17 +81,32 @@ export async function runCleanup(cmd: Extract<Command, { kind: 'cleanup' }>): Pr
   const list = await kube.core.listNamespace({ labelSelector: RUN_LABEL }).catch((err: unknown) => {
     throw new InfraError(`cannot list namespaces at ${kube.server}: ${apiMessage(err)}`);
   });
-  const runs = list.items.map((n) => n.metadata?.name ?? '').filter(Boolean);
-  const notRuns = cmd.namespaces.filter((ns) => !runs.includes(ns));
+  const runs = list.items.filter((n) => n.metadata?.name);
+  const names = runs.map((n) => n.metadata!.name!);
+  const notRuns = cmd.namespaces.filter((ns) => !names.includes(ns));
   if (notRuns.length) {
-    throw new PreconditionError(`namespace \`${notRuns[0]}\` is not a podwire run namespace at ${kube.server} (none with the ${RUN_LABEL} label has that name${runs.length ? `; run namespaces: ${runs.join(', ')}` : ''})`);
+    throw new PreconditionError(`namespace \`${notRuns[0]}\` is not a podwire run namespace at ${kube.server} (none with the ${RUN_LABEL} label has that name${names.length ? `; run namespaces: ${names.join(', ')}` : ''})`);
   }
-  const names = cmd.namespaces.length ? cmd.namespaces : runs;
-  if (names.length === 0) {
+  const considered = cmd.namespaces.length ? runs.filter((n) => cmd.namespaces.includes(n.metadata!.name!)) : runs;
+  if (considered.length === 0) {
     console.log('nothing to clean up: no namespace carries the podwire.dev/run label');
     return 0;
   }
-  await Promise.all(names.map((ns) => deleteRunNamespace(kube, ns, 60_000)));
-  console.log(`deleted ${names.length} namespace(s) of earlier runs: ${names.join(', ')}`);
+  const decisions = decideLeftovers(considered, Date.now(), cmd.olderThanMs !== undefined ? { olderThanMs: cmd.olderThanMs } : {});
+  const errors = new Map<string, string>();
+  await Promise.all(decisions.filter((d) => d.delete).map((d) => deleteRunNamespace(kube, d.namespace, 60_000).catch((err: unknown) => {
+    errors.set(d.namespace, apiMessage(err));
+  })));
+  const failures = [...errors.keys()].sort();
+  for (const d of decisions) {
+    const error = errors.get(d.namespace);
+    if (!d.delete) console.log(`left ${d.namespace}: ${d.reason}`);
+    else if (error === undefined) console.log(`deleted ${d.namespace} (${d.reason})`);
+    else console.log(`could not delete ${d.namespace} (${d.reason}): ${error}`);
+  }
+  const deleted = decisions.filter((d) => d.delete).length - failures.length;
+  const left = decisions.filter((d) => !d.delete).length;
+  console.log(`${deleted} deleted, ${left} left (live${cmd.olderThanMs === undefined ? '; --older-than DURATION also deletes live runs that old' : ''}), ${failures.length} failed`);
+  if (failures.length) throw new InfraError(`could not delete ${failures.length} run namespace(s): ${failures.join(', ')}`);
   return 0;
 }

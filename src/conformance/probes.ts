@@ -23,10 +23,11 @@ export function probeName(node: string, role: ProbeRole, suffix?: 'a' | 'b'): st
   return role === 'host' ? `pw-host-${node}` : `pw-pod-${node}-${suffix}`;
 }
 
-export function namespaceSpec(name: string, run: string): V1Namespace {
+export function namespaceSpec(name: string, run: string, annotations?: Record<string, string>): V1Namespace {
   return {
     metadata: {
       name,
+      ...(annotations ? { annotations } : {}),
       labels: {
         [RUN_LABEL]: run,
         'app.kubernetes.io/managed-by': 'podwire',

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { guardedCore, type RequestGuard } from './guard.js';
 
 export class KubeconfigError extends PreconditionError {}
 
@@ -30,7 +31,8 @@ function loadFile(kc: KubeConfig, file: string): void {
   }
 }
 
-export function loadKube(opts: { kubeconfig?: string; context?: string } = {}): Kube {
+/** With a guard, every REST request has a deadline, can be aborted and reports to it (kube/guard.ts). */
+export function loadKube(opts: { kubeconfig?: string; context?: string } = {}, guard?: RequestGuard): Kube {
   const kc = new KubeConfig();
   const file = opts.kubeconfig;
   // KUBECONFIG may list several files (path-list separated, as kubectl reads it): client-node merges them.
@@ -59,5 +61,5 @@ export function loadKube(opts: { kubeconfig?: string; context?: string } = {}): 
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new KubeconfigError('the kubeconfig has no current cluster');
-  return { kc, core: kc.makeApiClient(CoreV1Api), server: cluster.server };
+  return { kc, core: guard ? guardedCore(kc, cluster.server, guard) : kc.makeApiClient(CoreV1Api), server: cluster.server };
 }

@@ -76,6 +76,14 @@ export function exitCodeOf(status: V1Status): number | undefined {
 
 export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 
+export interface ExecOptions {
+  stdin?: Buffer | string | Readable;
+  timeoutMs?: number;
+  onOutput?: OutputListener;
+  /** Abandons the exec: its socket is destroyed and the call fails with the signal's reason. */
+  signal?: AbortSignal;
+}
+
 function collector(into: Buffer[], stream: 'stdout' | 'stderr', listener?: OutputListener): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -91,7 +99,7 @@ export async function execInPod(
   kc: KubeConfig,
   target: ExecTarget,
   command: string[],
-  opts: { stdin?: Buffer | string | Readable; timeoutMs?: number; onOutput?: OutputListener } = {},
+  opts: ExecOptions = {},
 ): Promise<ExecResult> {
   execCounter.calls++;
   execCounter.inFlight++;
@@ -107,11 +115,15 @@ async function execOnce(
   kc: KubeConfig,
   target: ExecTarget,
   command: string[],
-  opts: { stdin?: Buffer | string | Readable; timeoutMs?: number; onOutput?: OutputListener },
+  opts: ExecOptions,
 ): Promise<ExecResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   const where = `${target.namespace}/${target.pod}`;
+  // Messages name the program, never its arguments: the agent's bootstrap is Python source.
+  const program = command[0] ?? '';
+  const { signal } = opts;
+  if (signal?.aborted) throw signal.reason as Error;
   let status: V1Status | undefined;
   // A stream stays open for input written later (a Buffer or string is all of stdin, then closed).
   const stdin = opts.stdin === undefined ? null : opts.stdin instanceof Readable ? opts.stdin : Readable.from([Buffer.from(opts.stdin)]);
@@ -125,19 +137,28 @@ async function execOnce(
     const refused = (e as { error?: unknown })?.error ?? e;
     throw new ExecError(`exec in ${where} failed: ${msg}`, refused instanceof RefusedUpgrade ? refused.status : undefined);
   }
+  const socket = ws;
   await new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      (socket as unknown as { terminate?: () => void }).terminate?.();
+      reject(signal!.reason as Error);
+    };
     const timer = opts.timeoutMs
       ? setTimeout(() => {
-          ws.close();
-          reject(new ExecError(`exec in ${where} timed out after ${opts.timeoutMs} ms: ${command.join(' ')}`));
+          signal?.removeEventListener('abort', onAbort);
+          socket.close();
+          reject(new ExecError(`exec in ${where} timed out after ${opts.timeoutMs} ms: ${program}`));
         }, opts.timeoutMs)
       : undefined;
-    ws.on('close', () => {
+    signal?.addEventListener('abort', onAbort, { once: true });
+    socket.on('close', () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve();
     });
   });
-  if (!status) throw new ExecError(`exec in ${where} ended without a status (connection lost?): ${command.join(' ')}`);
+  if (!status) throw new ExecError(`exec in ${where} ended without a status (connection lost?): ${program}`);
   const exitCode = exitCodeOf(status);
   if (exitCode === undefined) throw new ExecError(`exec in ${where} failed: ${status.message ?? status.reason ?? 'unknown error'}`);
   return { exitCode, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };

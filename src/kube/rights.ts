@@ -29,6 +29,7 @@ export const RUN_RIGHTS: readonly Right[] = [
   { verb: 'create', resource: 'namespaces', scope: 'cluster', why: 'the run\'s own namespace', probes: true },
   { verb: 'get', resource: 'namespaces', scope: 'run', why: 'waiting until the run\'s namespace is gone', probes: true },
   { verb: 'delete', resource: 'namespaces', scope: 'run', why: 'removing the run\'s namespace and its probes', probes: true },
+  { verb: 'patch', resource: 'namespaces', scope: 'run', why: 'renewing the run\'s heartbeat annotation (podwire cleanup leaves live runs alone)', probes: true },
   { verb: 'create', resource: 'pods', scope: 'run', why: 'the probe pods', probes: true },
   { verb: 'watch', resource: 'pods', scope: 'run', why: 'knowing the moment each probe is ready', probes: true },
   { verb: 'get', resource: 'pods/exec', scope: 'run', why: 'the probe agent over WebSocket exec (a GET upgrade)', probes: true },

@@ -7,7 +7,10 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { VersionApi, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { PassThrough } from 'node:stream';
-import { InfraError, UsageError } from '../errors.js';
+import { InfraError, LostApiError, UsageError } from '../errors.js';
+import { ApiGuard } from '../kube/guard.js';
+import { isTransportFailure } from '../kube/liveness.js';
+import { markEnded, heartbeatAnnotations, startHeartbeat } from './heartbeat.js';
 import { externalTargetConflict } from '../conformance/external-target.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
@@ -103,12 +106,13 @@ function captureFilter(role: ProbeRole, portBase: number, externals: readonly Ex
 }
 
 /** Deletes a run's namespace and waits until it is gone; an error names what did not go. */
-export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number, limit: Limiter = unlimited): Promise<void> {
+export async function deleteRunNamespace(kube: Kube, ns: string, waitMs: number, limit: Limiter = unlimited, signal?: AbortSignal): Promise<void> {
   await limit(() => kube.core.deleteNamespace({ name: ns })).catch((err: unknown) => {
     if ((err as { code?: number }).code !== 404) throw new InfraError(`cannot delete namespace ${ns}: ${apiMessage(err)}`);
   });
   const deadline = Date.now() + waitMs;
   while (Date.now() < deadline) {
+    if (signal?.aborted) throw signal.reason as Error;
     const gone = await limit(() => kube.core.readNamespace({ name: ns })).then(() => false, (e: unknown) => {
       // Without the right to read it, waiting would last until the deadline and prove nothing.
       if ((e as { code?: number }).code === 403) throw new InfraError(`namespace ${ns} was deleted, but whether it is gone cannot be known: ${apiMessage(e)}`);
@@ -169,10 +173,25 @@ interface Ctx {
   limit: Limiter;
   /** Each node's InternalIPs (every family, as listed). */
   nodeIPs: Map<string, string[]>;
+  /** Whether the API still answers; it abandons every request and exec of the run once the API is lost. */
+  guard: ApiGuard;
 }
 
-/** An exec under the run's cap. */
-const exec = (ctx: Ctx, ...args: Parameters<typeof execInPod>) => ctx.limit(() => execInPod(...args));
+/** An exec under the run's cap, abandoned when the run is; what it gets back (or does not) tells the guard whether the API answers. */
+const exec = (ctx: Ctx, ...[kc, target, command, opts]: Parameters<typeof execInPod>) => ctx.limit(() => execInPod(kc, target, command, {
+  ...opts,
+  signal: ctx.guard.signal,
+  onOutput: (stream, chunk) => {
+    ctx.guard.answered();
+    opts?.onOutput?.(stream, chunk);
+  },
+}).then((r) => {
+  ctx.guard.answered();
+  return r;
+}, (err: unknown) => {
+  ctx.guard.failed(err);
+  throw err;
+}));
 
 /** Nodes sorted by name, split into candidates and nodes left out on purpose. */
 function candidateNodes(nodes: V1Node[]): { candidates: string[]; leftOut: NodeCoverage[] } {
@@ -220,6 +239,7 @@ async function deployProbes(ctx: Ctx, candidates: string[], failed: Map<string, 
   }
   const names = specs.map((s) => s.metadata!.name!).filter((n) => !failed.has(n));
   const progress = ctx.phase('probes ready', names.length);
+  ctx.guard.phase = 'waiting for the probes to be ready';
   const wait = await waitProbes(kube.core, ns, names, opts.timeoutS * 1000, (r) => progress.update(r), (...a) => watchPods(kube.kc, ...a), ctx.limit).finally(() => progress.end());
   for (const [name, reason] of wait.failed) {
     const tail = /CrashLoopBackOff|exited/.test(reason) ? await lastLogLines(ctx, name) : '';
@@ -448,13 +468,46 @@ async function stopCapture(ctx: Ctx, probe: Probe, capture: CaptureHandle): Prom
   await exec(ctx, ctx.kube.kc, { namespace: ctx.ns, pod: probe.name }, command, { stdin, timeoutMs: 30_000 }).catch(() => undefined);
 }
 
+/**
+ * A run's collection, bounded against an API server that stops answering:
+ * every request has a deadline, and once nothing has answered for
+ * LOST_AFTER_MS after a request failed for want of an answer, the run is
+ * abandoned with a LostApiError naming the phase and the namespace.
+ */
 export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<RunBundle> {
+  const guard = new ApiGuard('');
+  const kube = loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) }, guard);
+  guard.use(kube.kc, kube.server);
+  guard.start();
+  // While the API does not answer, what the run says waits: if the API is lost, the error that ends the run says it all (one
+  // line, not a failure per exec); if it answers again, the lines follow.
+  const held: string[] = [];
+  const log = (line: string) => {
+    if (guard.aborted) return;
+    if (guard.suspect) held.push(line);
+    else hooks.log(line);
+  };
+  guard.onRecover = () => {
+    for (const line of held.splice(0)) hooks.log(line);
+  };
+  try {
+    return await guard.race(collectGuarded(opts, { ...hooks, log }, kube, guard));
+  } catch (err) {
+    if (err instanceof LostApiError || guard.aborted || !guard.suspect) throw err;
+    // A request failed for want of an answer and the run could not go on: one more question tells a lost API from an error of its own.
+    const answers = await withTimeout(kube.core.getAPIResources(), 3_000, 'the API check').then(() => true, (e: unknown) => !isTransportFailure(e) && !/timed out/.test(String((e as Error)?.message)));
+    throw answers ? err : guard.lostError();
+  } finally {
+    guard.stop();
+  }
+}
+
+async function collectGuarded(opts: RunOptions, hooks: CollectHooks, kube: Kube, guard: ApiGuard): Promise<RunBundle> {
   const { log } = hooks;
   const startedAt = new Date().toISOString();
   const execsBefore = execCounter.calls;
   execCounter.maxInFlight = execCounter.inFlight;
   const limit = createLimiter(opts.concurrency);
-  const kube = loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
   const phases: RunPhases = {};
   const since = (t0: number) => Math.round(performance.now() - t0);
   let t0 = performance.now();
@@ -466,6 +519,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const missing = await missingRights(kube, runRights(version, kinds.size > 0), runNs, limit);
   if (missing === undefined) log('the API server did not say which rights this identity has (SelfSubjectAccessReview); going on');
   else if (missing.length) throw new InfraError(`${rbacLine(missing, runNs, await whoAmI(kube))} (deploy/rbac.yaml lists what a run needs)`);
+  guard.phase = 'listing nodes';
   const nodeList = await retrying('listing nodes', () => limit(() => kube.core.listNode()));
   phases.api = since(t0);
   const { candidates, leftOut } = candidateNodes(nodeList.items);
@@ -495,7 +549,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       if (key) phases[key] = since(start);
     } };
   };
-  const ctx: Ctx = { kube, ns: runNs, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs };
+  const ctx: Ctx = { kube, ns: runNs, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs, guard };
   log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${externals.length ? `, external target ${externals.map(targetText).join(', ')}` : ''}`);
 
   let coverage: NodeCoverage[] = candidates.map((node) => ({ node, covered: true }));
@@ -505,14 +559,19 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   let pairs: Pairs = { mode: 'all' };
   let families: Family[] = [];
   let traffic: { sent: SentFlow[]; captures: BundleCapture[] } = { sent: [], captures: [] };
+  let stopHeartbeat = () => undefined as void;
   try {
     if (kinds.size > 0) {
       t0 = performance.now();
-      const created = await retrying(`creating namespace ${ctx.ns}`, () => limit(() => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId) })));
+      guard.phase = 'creating the run\'s namespace';
+      guard.namespace = ctx.ns; // from the first attempt on: a create whose answer was lost may have created it
+      const created = await retrying(`creating namespace ${ctx.ns}`, () => limit(() => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId, heartbeatAnnotations()) })));
       hooks.onNamespace?.(ctx.ns, kube);
+      stopHeartbeat = startHeartbeat(kube, ctx.ns, guard, (err) => guard.abort(err));
       // A policy on the cluster may have changed the PodSecurity level podwire asked for: said if PodSecurity then refuses the probes.
       const enforce = created.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
       const failed = new Map<string, string>();
+      guard.phase = 'deploying probes';
       const { specs, ready } = await deployProbes(ctx, candidates, failed, enforce);
       // The pairs are chosen among the nodes whose probes all started, before the inventory: the host probes look up the uplinks of those flows only.
       const readyNodes = coverageOf(candidates, specs, failed).filter((c) => c.covered).map((c) => c.node);
@@ -526,6 +585,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       if (families.length > 1 || families[0] === 6) log(`families: ${families.map(familyName).join(' and ')}`);
       phases.deploy = since(t0);
       log('inventory: addresses, routes, rules, links, uplinks, nat and filter tables, listener ports');
+      guard.phase = 'the probes\' inventory';
       t0 = performance.now();
       const inv = await inventoryProbes(ctx, ready, kinds.has('pod-external') ? externals : [], failed, peers, families);
       phases.inventory = since(t0);
@@ -540,9 +600,11 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       flows = planFlows(runId, probes, nodeIPs, kinds.has('pod-external') ? externals : [], pairs, peers, families).filter((f) => kinds.has(f.kind));
       // Captures of probes on nodes that are not covered (another of their probes failed) are not read: end them.
       await Promise.all(ready.filter((p) => inv.handles.has(p.name) && !probing.has(p.name)).map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
+      guard.phase = 'sending flows and retrieving captures';
       if (flows.length) traffic = await sendAndCapture(ctx, probes, flows, inv.handles);
       else await Promise.all(probes.map((p) => stopCapture(ctx, p, inv.handles.get(p.name)!)));
     }
+    guard.phase = 'listing pods';
     const podList = await listAllPods(kube, limit);
     return {
       run: {
@@ -569,11 +631,22 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       captures: traffic.captures,
     };
   } finally {
-    if (kinds.size > 0 && !opts.keep) {
-      log(`deleting namespace ${ctx.ns}`);
-      t0 = performance.now();
-      await deleteRunNamespace(kube, ctx.ns, 60_000, limit).catch((err: Error) => log(err.message));
-      phases.cleanup = since(t0); // the bundle holds this object: it is written after collect returns
+    // The heartbeat stops before the namespace goes: a renewal of a deleted namespace would read as someone else deleting it.
+    stopHeartbeat();
+    if (kinds.size > 0 && !guard.aborted) {
+      guard.phase = opts.keep ? 'marking the kept namespace' : 'deleting the run\'s namespace';
+      if (opts.keep) {
+        await markEnded(kube, ctx.ns).catch((err: unknown) => log(`could not mark namespace ${ctx.ns} as ended (podwire cleanup will see it live for a minute): ${apiMessage(err)}`));
+      } else {
+        log(`deleting namespace ${ctx.ns}`);
+        t0 = performance.now();
+        // A lost API is said once, by the error that ends the run.
+        let lost = false;
+        await deleteRunNamespace(kube, ctx.ns, 60_000, limit, guard.signal).catch((err: Error) => (lost = guard.suspect) || log(err.message));
+        phases.cleanup = since(t0); // the bundle holds this object: it is written after collect returns
+        // The namespace may be left: that ends the run, as a lost API anywhere else does (the caller checks the API once more).
+        if (lost) throw new InfraError(`cannot delete namespace ${ctx.ns}`);
+      }
     }
   }
 }

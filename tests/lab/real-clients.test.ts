@@ -48,6 +48,25 @@ describeLab('real clients against the lab', () => {
     for (const [i, row] of rows.slice(1).entries()) expect(row).toContain(`172.18.0.${11 + i}`);
   });
 
+  test('kubectl annotate, label and patch (merge, strategic merge, JSON patch) change a namespace; other fields are refused', async () => {
+    await lab().kube.core.createNamespace({ body: { metadata: { name: 'patchme' } } }); // kubectl would send it as protobuf, which the lab does not read
+    try {
+      await kubectl(['annotate', 'namespace', 'patchme', 'podwire.dev/heartbeat=2026-01-01T00:00:00Z', 'x=1']);
+      await kubectl(['label', 'namespace', 'patchme', 'team=net']);
+      await kubectl(['annotate', 'namespace', 'patchme', 'x-']);
+      await kubectl(['patch', 'namespace', 'patchme', '-p', '{"metadata":{"labels":{"tier":"a"}}}']); // strategic merge, kubectl's default
+      await kubectl(['patch', 'namespace', 'patchme', '--type=json', '-p', '[{"op":"remove","path":"/metadata/labels/team"}]']);
+      const ns = JSON.parse((await kubectl(['get', 'namespace', 'patchme', '-o', 'json'])).stdout) as { metadata: { labels: Record<string, string>; annotations?: Record<string, string> } };
+      expect(ns.metadata.labels).toEqual({ 'kubernetes.io/metadata.name': 'patchme', tier: 'a' });
+      expect(ns.metadata.annotations).toEqual({ 'podwire.dev/heartbeat': '2026-01-01T00:00:00Z' });
+      const refused = await kubectl(['patch', 'namespace', 'patchme', '--type=merge', '-p', '{"spec":{"finalizers":[]}}'], false);
+      expect(refused.exitCode).not.toBe(0);
+      expect(refused.stderr).toMatch(/labels and annotations only/);
+    } finally {
+      await kubectl(['delete', 'namespace', 'patchme'], false);
+    }
+  });
+
   test('kubectl wait and get --watch follow a pod through the watch API: created, ready, deleted', async () => {
     const file = join(dir, 'watched.yaml');
     writeFileSync(file, POD_YAML.replace(/kubectl-pod/g, 'watched-pod'));

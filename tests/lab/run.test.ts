@@ -227,7 +227,8 @@ describeLab('podwire run against broken and limited labs', () => {
     expect(r.exitCode).toBe(0);
     expect((await leftovers(lab())).length).toBeGreaterThan(0);
     const c = await cli(['cleanup', '--kubeconfig', lab().kubeconfig]);
-    expect(String(c.stdout)).toMatch(/deleted 1 namespace/);
+    // A kept run is not live (--keep stamps its end), so it goes at once.
+    expect(String(c.stdout)).toMatch(/^deleted podwire-\S+ \(not live: its run ended \d+ s ago and kept it \(--keep\)\)\n1 deleted, 0 left /);
     expect(await leftovers(lab())).toEqual([]);
   });
 
@@ -241,7 +242,7 @@ describeLab('podwire run against broken and limited labs', () => {
       const argv = m![1]!.split(' ').slice(1);
       expect(argv).toEqual(['cleanup', '--kubeconfig', lab().kubeconfig, '--namespace', ns]);
       const c = await cli(argv);
-      expect(String(c.stdout)).toBe(`deleted 1 namespace(s) of earlier runs: ${ns}`);
+      expect(String(c.stdout)).toMatch(new RegExp(`^deleted ${ns} \\(not live: its run ended \\d+ s ago and kept it \\(--keep\\)\\)\\n1 deleted, 0 left `));
       const left = await leftovers(lab());
       expect(left.some((x) => x.includes(ns))).toBe(false);
       expect(left).toContain(`ns/podwire-${b.report!.runId}`);

@@ -143,7 +143,7 @@ describe('role files (lab kubeconfig --role)', () => {
     const g = parseRoleFile(readFileSync('deploy/rbac.yaml', 'utf8'), 'deploy/rbac.yaml');
     expect(g.user).toBe('system:serviceaccount:podwire-system:podwire');
     expect(g.namespaced).toEqual([]);
-    expect(g.clusterRules.map((r) => `${r.resources!.join(',')}:${r.verbs.join(',')}`)).toEqual(['nodes:list', 'namespaces:create,get,delete', 'pods:create,list,watch', 'pods/exec:get,create']);
+    expect(g.clusterRules.map((r) => `${r.resources!.join(',')}:${r.verbs.join(',')}`)).toEqual(['nodes:list', 'namespaces:create,get,delete,patch', 'pods:create,list,watch', 'pods/exec:get,create']);
   });
 
   test('a Role applies in its namespace ("default" when it names none); no binding: a default ServiceAccount', () => {

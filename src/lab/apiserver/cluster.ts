@@ -15,8 +15,9 @@ import { externalTargets } from '../external-target.js';
 import {
   NETNS_ANNOTATION, type Condition, type ContainerSpec, type ContainerStatus, type Namespace, type Node, type Pod,
 } from './objects.js';
-import { errors } from './status.js';
+import { ApiError, errors } from './status.js';
 import { admitNamespace, admitPod } from './admission.js';
+import { checkMeta, checkPodSpec } from './validate.js';
 
 export const KUBE_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-podwire-lab' };
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -182,6 +183,7 @@ export class Cluster {
 
   createNamespace(body: unknown): Namespace {
     const obj = asObject(body, 'Namespace');
+    checkMeta('Namespace', obj.metadata);
     const meta = (obj.metadata ?? {}) as { name?: string; generateName?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
     const name = resolveName(meta, 'namespaces');
     if (name.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) {
@@ -192,6 +194,67 @@ export class Cluster {
     if (this.namespaces.has(name)) throw errors.alreadyExists('namespaces', name);
     const ns = this.namespaceObject(name, admitted.labels, admitted.annotations);
     this.namespaces.set(name, ns);
+    return ns;
+  }
+
+  /**
+   * PATCH of a namespace's labels and annotations (podwire's run heartbeat):
+   * a JSON merge patch or strategic merge patch (the same for these string
+   * maps; null removes a key), or a JSON patch of `/metadata/labels/KEY` and
+   * `/metadata/annotations/KEY`. Anything else is refused (422).
+   */
+  patchNamespace(name: string, patch: unknown, contentType: string): Namespace {
+    const ns = this.getNamespace(name);
+    const maps = { labels: { ...(ns.metadata.labels ?? {}) }, annotations: { ...(ns.metadata.annotations ?? {}) } };
+    const refuse = (field: string, why: string) => errors.invalid('Namespace', name, field, why);
+    const type = contentType.split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/merge-patch+json' || type === 'application/strategic-merge-patch+json') {
+      const obj = asObject(patch, 'Namespace');
+      for (const k of Object.keys(obj)) if (!['metadata', 'apiVersion', 'kind'].includes(k)) throw refuse(k, 'the podwire lab patches namespace labels and annotations only');
+      const meta = obj.metadata ?? {};
+      if (!meta || typeof meta !== 'object' || Array.isArray(meta)) throw refuse('metadata', 'must be an object');
+      for (const [k, v] of Object.entries(meta as Record<string, unknown>)) {
+        if (k !== 'labels' && k !== 'annotations') {
+          if (k === 'name' && v === name) continue;
+          throw refuse(`metadata.${k}`, 'the podwire lab patches namespace labels and annotations only');
+        }
+        if (v === null) {
+          maps[k] = {};
+          continue;
+        }
+        if (typeof v !== 'object' || Array.isArray(v)) throw refuse(`metadata.${k}`, 'must be a map of strings');
+        for (const [key, val] of Object.entries(v as Record<string, unknown>)) {
+          if (val === null) delete maps[k][key];
+          else if (typeof val === 'string') maps[k][key] = val;
+          else throw refuse(`metadata.${k}.${key}`, 'must be a string');
+        }
+      }
+    } else if (type === 'application/json-patch+json') {
+      if (!Array.isArray(patch)) throw errors.badRequest('a JSON patch is a list of operations');
+      patch.forEach((op: unknown, i) => {
+        const o = op as { op?: unknown; path?: unknown; value?: unknown } | null;
+        const m = typeof o?.path === 'string' ? /^\/metadata\/(labels|annotations)(?:\/(.+))?$/.exec(o.path) : null;
+        if (!o || !m || !['add', 'replace', 'remove'].includes(o.op as string)) throw refuse(`[${i}]`, 'the podwire lab takes add, replace and remove of /metadata/labels and /metadata/annotations only');
+        const which = m[1] as 'labels' | 'annotations';
+        const key = m[2]?.replace(/~1/g, '/').replace(/~0/g, '~');
+        if (key === undefined) {
+          if (o.op === 'remove') maps[which] = {};
+          else if (o.value && typeof o.value === 'object' && !Array.isArray(o.value) && Object.values(o.value).every((x) => typeof x === 'string')) maps[which] = { ...(o.value as Record<string, string>) };
+          else throw refuse(`metadata.${which}`, 'must be a map of strings');
+        } else if (o.op === 'remove') {
+          if (!(key in maps[which])) throw refuse(`metadata.${which}.${key}`, 'not found');
+          delete maps[which][key];
+        } else if (typeof o.value === 'string') maps[which][key] = o.value;
+        else throw refuse(`metadata.${which}.${key}`, 'must be a string');
+      });
+    } else {
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got ${JSON.stringify(contentType)})`);
+    }
+    maps.labels['kubernetes.io/metadata.name'] = name;
+    ns.metadata.labels = maps.labels;
+    if (Object.keys(maps.annotations).length) ns.metadata.annotations = maps.annotations;
+    else delete ns.metadata.annotations;
+    ns.metadata.resourceVersion = this.bump();
     return ns;
   }
 
@@ -231,6 +294,7 @@ export class Cluster {
 
   createPod(namespace: string, body: unknown): Pod {
     const obj = asObject(body, 'Pod');
+    checkMeta('Pod', obj.metadata);
     const meta = (obj.metadata ?? {}) as Pod['metadata'];
     if (meta.namespace && meta.namespace !== namespace) {
       throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -239,10 +303,8 @@ export class Cluster {
     if (name.length > 253 || !NAME.test(name)) {
       throw errors.invalid('Pod', name, 'metadata.name', 'a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\'');
     }
-    const spec = obj.spec as Pod['spec'] | undefined;
-    if (!spec || !Array.isArray(spec.containers) || spec.containers.length === 0) {
-      throw errors.invalid('Pod', name, 'spec.containers', 'Required value');
-    }
+    checkPodSpec(name, obj.spec);
+    const spec = obj.spec as Pod['spec'];
     const seen = new Set<string>();
     spec.containers.forEach((c, i) => {
       if (!c || typeof c.name !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(c.name)) {

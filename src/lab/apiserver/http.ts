@@ -17,6 +17,9 @@ import { toTable, wantsTable } from './tables.js';
 import type { LabRuntime } from '../runtime.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
+const MAX_FRAME = 4 * 1024 * 1024;
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 15_000;
 const POD_FIELDS = ['metadata.name', 'metadata.namespace', 'spec.nodeName', 'status.phase', 'status.podIP', 'spec.restartPolicy'];
 
 export interface ApiServerOptions {
@@ -45,7 +48,7 @@ const API_RESOURCES = {
   apiVersion: 'v1',
   groupVersion: 'v1',
   resources: [
-    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list'], shortNames: ['ns'] },
+    { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: ['create', 'delete', 'get', 'list', 'patch'], shortNames: ['ns'] },
     { name: 'nodes', singularName: 'node', namespaced: false, kind: 'Node', verbs: ['get', 'list'], shortNames: ['no'] },
     { name: 'pods', singularName: 'pod', namespaced: true, kind: 'Pod', verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'watch'], shortNames: ['po'], categories: ['all'] },
     { name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] },
@@ -82,11 +85,16 @@ const AUTHENTICATION_RESOURCES = {
 
 export function createApiServer(opts: ApiServerOptions): Server {
   const { cluster, token } = opts;
-  const wss = new WebSocketServer({ noServer: true, handleProtocols: (protocols) => pickProtocol([...protocols].join(',')) ?? false });
+  // Exec frames carry stdin: a frame larger than MAX_FRAME closes the stream (1009) rather than being buffered whole (ws allows 100 MiB).
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME, handleProtocols: (protocols) => pickProtocol([...protocols].join(',')) ?? false });
   // Every request is authenticated (the admin token, or a minted one) and authorized against its RBAC rules before it is routed.
   const rbac = createRbac({ adminToken: token, ...(opts.tokensDir ? { tokensDir: opts.tokensDir } : {}), log: opts.log });
 
-  const server = createServer({ key: opts.key, cert: opts.cert }, (req, res) => {
+  const server = createServer({
+    key: opts.key, cert: opts.cert,
+    // A client that sends headers or a body slower than this is cut off (Node's defaults hold a socket for 60 s / 300 s).
+    headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000,
+  }, (req, res) => {
     const url = new URL(req.url ?? '/', 'https://lab');
     const ctx: Ctx = { req, res, url, method: req.method ?? 'GET', parts: url.pathname.split('/').filter(Boolean) };
     handle(ctx)
@@ -102,6 +110,20 @@ export function createApiServer(opts: ApiServerOptions): Server {
         if (!res.headersSent) send(res, apiErr.code, apiErr.toStatus());
         else res.destroy();
       });
+  });
+
+  // Requests Node's parser refuses (bad syntax, headers over 16 KB, a timeout) get a Status too, and the connection closes.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const e = err.code === 'HPE_HEADER_OVERFLOW' ? new ApiError(431, 'RequestHeaderFieldsTooLarge', 'request header fields too large')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? new ApiError(408, 'Timeout', 'the request was not received in time')
+        : errors.badRequest(`malformed HTTP request (${err.code ?? err.message})`);
+    const body = JSON.stringify(e.toStatus());
+    socket.end(`HTTP/1.1 ${e.code} ${e.reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    setTimeout(() => socket.destroy(), 1_000).unref();
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -193,6 +215,7 @@ export function createApiServer(opts: ApiServerOptions): Server {
       if (rest.length === 2) {
         if (method === 'GET') return render(ctx, 'Namespace', [cluster.getNamespace(ns)], false);
         if (method === 'DELETE') return { code: 200, body: cluster.deleteNamespace(ns) };
+        if (method === 'PATCH') return { code: 200, body: cluster.patchNamespace(ns, await readBody(req), req.headers['content-type'] ?? '') };
         throw errors.methodNotAllowed(method);
       }
       if (r2 !== 'pods') throw errors.noRoute();
@@ -356,6 +379,8 @@ function send(res: ServerResponse, code: number, body: unknown): void {
 }
 
 async function readBody(req: IncomingMessage, optional = false): Promise<unknown> {
+  // A body declared too large is refused before a byte of it is read (the connection then closes: see the request handler).
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) throw errors.tooLarge(MAX_BODY);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
