@@ -84,7 +84,8 @@ describeLab('least privilege (RBAC in the lab)', () => {
     expect([...used].filter((l) => l.startsWith('denied'))).toEqual([]);
     const granted = RUNNER_RULES.flatMap((rule) => rule.resources.flatMap((res) => rule.verbs.map((v) => `allowed ${v} ${res}`)));
     // The lab reports Kubernetes 1.32: a WebSocket exec is authorized as get only (KEP-4006 adds create in 1.35).
-    expect(granted.filter((g) => !used.has(g))).toEqual(['allowed create pods/exec']);
+    // patch namespaces renews the run's heartbeat every 5 s: a run shorter than that never needs it (the rights check asks for it; the case without it below fails).
+    expect(granted.filter((g) => !used.has(g) && g !== 'allowed patch namespaces')).toEqual(['allowed create pods/exec']);
     expect(await leftovers(lab())).toEqual([]);
   });
 
@@ -124,7 +125,7 @@ describeLab('least privilege (RBAC in the lab)', () => {
     }
     const ok = await execa(process.execPath, [CLI, 'cleanup', '--kubeconfig', await mint(lab(), docs('deploy/rbac-cleanup.yaml'))], { reject: false, timeout: 60_000 });
     expect(ok.exitCode, String(ok.stderr)).toBe(0);
-    expect(String(ok.stdout)).toBe('deleted 1 namespace(s) of earlier runs: podwire-rbackept');
+    expect(String(ok.stdout)).toMatch(/^deleted podwire-rbackept \(not live: [^\n]+\)$/m);
     expect(await leftovers(lab())).toEqual([]);
   });
 
