@@ -9,3 +9,10 @@ export class PreconditionError extends Error {}
 
 /** The cluster or its API stopped a run from judging: unreachable, RBAC, no node to probe. Exit 2. */
 export class InfraError extends PreconditionError {}
+
+/** Work stopped by SIGINT/SIGTERM: the interrupt handler cleans up and exits; nobody reports this as a failure. */
+export class InterruptedError extends Error {
+  constructor(readonly signal: string) {
+    super(`interrupted by ${signal}`);
+  }
+}

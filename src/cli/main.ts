@@ -3,15 +3,21 @@
 // one line on stderr and an exit code (0 ok, 1 failure, 2 usage/precondition).
 // Command modules are imported when used: the Kubernetes client alone costs
 // more than half a second of start-up that lab commands do not need.
+// The signal handlers come first: a Ctrl-C at any moment exits 130 (143 for SIGTERM), cleaning up what was made.
+import { installInterruptHandlers, setBeforeInterruptNotice, wasInterrupted } from './signals.js';
 import { parseCommand, type Command } from './args.js';
 import { helpFor } from './commands.js';
 import { PreconditionError, UsageError } from '../errors.js';
-import { setBeforeInterruptNotice, wasInterrupted } from './signals.js';
 import { Progress } from './progress.js';
 import { labDownCommand, labFaultsCommand, labKubeconfigCommand, labListCommand, labPreflightCommand, labStatusCommand, labUpCommand, requireRoot } from './lab.js';
 
+installInterruptHandlers();
 const out = new Progress(process.stderr);
-const progress = (line: string) => out.log(line);
+// After an interrupt only its own lines are printed: the abandoned work's are noise.
+const progress = (line: string) => {
+  if (!wasInterrupted()) out.log(line);
+};
+const phase = (what: string, total: number) => (wasInterrupted() ? { update: () => undefined, end: () => undefined } : out.phase(what, total));
 setBeforeInterruptNotice(() => out.end());
 /** Help and summaries wrap at the terminal's width (at least 60); 100 when stdout is not a terminal. */
 const width = () => (process.stdout.isTTY && process.stdout.columns ? Math.max(60, process.stdout.columns) : 100);
@@ -39,7 +45,7 @@ async function execute(cmd: Command): Promise<number> {
     case 'lab-preflight':
       return labPreflightCommand(cmd, progress);
     case 'run':
-      return (await import('./run.js')).runRun(cmd.opts, { log: progress, phase: (what, total) => out.phase(what, total) }, width());
+      return (await import('./run.js')).runRun(cmd.opts, { log: progress, phase }, width());
     case 'judge':
       return (await import('./run.js')).runJudge(cmd, width());
     case 'diff':
@@ -50,7 +56,7 @@ async function execute(cmd: Command): Promise<number> {
       return (await import('./decode.js')).runDecode(cmd);
     case 'demo':
       requireRoot('podwire demo');
-      return (await import('./demo.js')).runDemo(cmd, { log: progress, phase: (what, total) => out.phase(what, total) }, width());
+      return (await import('./demo.js')).runDemo(cmd, { log: progress, phase }, width());
   }
 }
 

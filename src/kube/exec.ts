@@ -76,6 +76,14 @@ export function exitCodeOf(status: V1Status): number | undefined {
 
 export type OutputListener = (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
 
+export interface ExecOptions {
+  stdin?: Buffer | string | Readable;
+  timeoutMs?: number;
+  onOutput?: OutputListener;
+  /** Aborting closes the exec's connection and rejects with the signal's reason (an interrupt: the command is no longer wanted). */
+  signal?: AbortSignal;
+}
+
 function collector(into: Buffer[], stream: 'stdout' | 'stderr', listener?: OutputListener): Writable {
   return new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -91,7 +99,7 @@ export async function execInPod(
   kc: KubeConfig,
   target: ExecTarget,
   command: string[],
-  opts: { stdin?: Buffer | string | Readable; timeoutMs?: number; onOutput?: OutputListener } = {},
+  opts: ExecOptions = {},
 ): Promise<ExecResult> {
   execCounter.calls++;
   execCounter.inFlight++;
@@ -107,7 +115,7 @@ async function execOnce(
   kc: KubeConfig,
   target: ExecTarget,
   command: string[],
-  opts: { stdin?: Buffer | string | Readable; timeoutMs?: number; onOutput?: OutputListener },
+  opts: ExecOptions,
 ): Promise<ExecResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -125,6 +133,7 @@ async function execOnce(
     const refused = (e as { error?: unknown })?.error ?? e;
     throw new ExecError(`exec in ${where} failed: ${msg}`, refused instanceof RefusedUpgrade ? refused.status : undefined);
   }
+  const signal = opts.signal;
   await new Promise<void>((resolve, reject) => {
     const timer = opts.timeoutMs
       ? setTimeout(() => {
@@ -132,8 +141,15 @@ async function execOnce(
           reject(new ExecError(`exec in ${where} timed out after ${opts.timeoutMs} ms: ${command.join(' ')}`));
         }, opts.timeoutMs)
       : undefined;
+    const onAbort = () => {
+      ws.close();
+      reject(signal!.reason instanceof Error ? signal!.reason : new ExecError(`exec in ${where} aborted`));
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     ws.on('close', () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       resolve();
     });
   });

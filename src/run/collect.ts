@@ -11,7 +11,7 @@ import { InfraError, UsageError } from '../errors.js';
 import { externalTargetConflict } from '../conformance/external-target.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
-import { ExecError, execCounter, execInPod, type OutputListener } from '../kube/exec.js';
+import { ExecError, execCounter, execInPod, type ExecOptions, type ExecTarget, type OutputListener } from '../kube/exec.js';
 import { missingRights, rbacLine, runRights, whoAmI } from '../kube/rights.js';
 import { createLimiter, unlimited, type Limiter } from '../kube/limit.js';
 import {
@@ -51,8 +51,13 @@ export interface CollectHooks {
   log: (line: string) => void;
   /** Starts a long phase (deploy, send, retrieve) of `total` steps; without it, phases are silent. */
   phase?: (what: string, total: number) => PhaseProgress;
-  /** Called once the run's namespace exists, so an interrupt can delete it. */
-  onNamespace?: (ns: string, kube: Kube) => void;
+  /**
+   * Called just before the run's namespace is created, so an interrupt can delete it: once `idle()`
+   * resolves, no request of the run is on the wire any more (none can land after the deletion).
+   */
+  onNamespace?: (ns: string, kube: Kube, idle: () => Promise<void>) => void;
+  /** Aborted by an interrupt: pending API calls and execs are cut, none starts, and the interrupt's cleanup (not collect) deletes the namespace. */
+  signal?: AbortSignal;
 }
 
 function newRunId(): string {
@@ -169,10 +174,12 @@ interface Ctx {
   limit: Limiter;
   /** Each node's InternalIPs (every family, as listed). */
   nodeIPs: Map<string, string[]>;
+  signal?: AbortSignal;
 }
 
-/** An exec under the run's cap. */
-const exec = (ctx: Ctx, ...args: Parameters<typeof execInPod>) => ctx.limit(() => execInPod(...args));
+/** An exec under the run's cap, closed by an interrupt. */
+const exec = (ctx: Ctx, kc: Parameters<typeof execInPod>[0], target: ExecTarget, command: string[], opts: ExecOptions) =>
+  ctx.limit(() => execInPod(kc, target, command, { ...opts, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
 
 /** Nodes sorted by name, split into candidates and nodes left out on purpose. */
 function candidateNodes(nodes: V1Node[]): { candidates: string[]; leftOut: NodeCoverage[] } {
@@ -453,7 +460,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   const startedAt = new Date().toISOString();
   const execsBefore = execCounter.calls;
   execCounter.maxInFlight = execCounter.inFlight;
-  const limit = createLimiter(opts.concurrency);
+  const limit = createLimiter(opts.concurrency, hooks.signal);
   const kube = loadKube({ ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}), ...(opts.context ? { context: opts.context } : {}) });
   const phases: RunPhases = {};
   const since = (t0: number) => Math.round(performance.now() - t0);
@@ -495,7 +502,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       if (key) phases[key] = since(start);
     } };
   };
-  const ctx: Ctx = { kube, ns: runNs, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs };
+  const ctx: Ctx = { kube, ns: runNs, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs, ...(hooks.signal ? { signal: hooks.signal } : {}) };
   log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${externals.length ? `, external target ${externals.map(targetText).join(', ')}` : ''}`);
 
   let coverage: NodeCoverage[] = candidates.map((node) => ({ node, covered: true }));
@@ -508,8 +515,8 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
   try {
     if (kinds.size > 0) {
       t0 = performance.now();
+      hooks.onNamespace?.(ctx.ns, kube, () => limit.idle());
       const created = await retrying(`creating namespace ${ctx.ns}`, () => limit(() => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId) })));
-      hooks.onNamespace?.(ctx.ns, kube);
       // A policy on the cluster may have changed the PodSecurity level podwire asked for: said if PodSecurity then refuses the probes.
       const enforce = created.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
       const failed = new Map<string, string>();
@@ -569,7 +576,7 @@ export async function collect(opts: RunOptions, hooks: CollectHooks): Promise<Ru
       captures: traffic.captures,
     };
   } finally {
-    if (kinds.size > 0 && !opts.keep) {
+    if (kinds.size > 0 && !opts.keep && !hooks.signal?.aborted) {
       log(`deleting namespace ${ctx.ns}`);
       t0 = performance.now();
       await deleteRunNamespace(kube, ctx.ns, 60_000, limit).catch((err: Error) => log(err.message));
