@@ -24,6 +24,8 @@ let cleaning: InterruptScope | undefined;
 let beforeNotice: () => void = () => undefined;
 let exit: (code: number) => void = (code) => process.exit(code);
 let installed = false;
+/** A scope was opened and closed: a signal now comes after the work, not before it. */
+let released = false;
 
 /** True once a signal stopped the command: later errors of the abandoned work are noise. */
 export const wasInterrupted = () => interrupted;
@@ -49,7 +51,7 @@ function handle(sig: NodeJS.Signals): void {
   interrupted = true;
   const scope = current;
   if (!scope) {
-    say(`${sig}: stopped`);
+    say(`${sig}: stopped ${released ? 'after the work was done' : 'before any work began'}`);
     exit(code);
     return;
   }
@@ -87,6 +89,7 @@ export function onInterrupt(scope: InterruptScope): { signal: AbortSignal; relea
     signal: entry.ctl.signal,
     release: () => {
       if (current === entry) current = undefined;
+      released = true;
     },
   };
 }
@@ -103,4 +106,5 @@ export function resetInterruptsForTest(exitFn: (code: number) => void): void {
   interrupted = false;
   current = undefined;
   cleaning = undefined;
+  released = false;
 }
