@@ -40,7 +40,8 @@ function say(line: string): void {
   process.stderr.write(`podwire: ${line}\n`);
 }
 
-function handle(sig: NodeJS.Signals): void {
+/** What a SIGINT or SIGTERM does (exported for tests, which call it instead of signalling their own process). */
+export function handleSignal(sig: NodeJS.Signals): void {
   const code = exitCodeOfSignal(sig);
   if (cleaning) {
     const left = cleaning.leftover();
@@ -70,8 +71,8 @@ function handle(sig: NodeJS.Signals): void {
 export function installInterruptHandlers(): void {
   if (installed) return;
   installed = true;
-  process.on('SIGINT', handle);
-  process.on('SIGTERM', handle);
+  process.on('SIGINT', handleSignal);
+  process.on('SIGTERM', handleSignal);
 }
 
 /**
