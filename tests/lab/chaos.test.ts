@@ -29,7 +29,7 @@ describeLab(`${count} interrupts at seeded moments leave nothing (seed ${seed}; 
   }, 300_000);
   afterAll(() => runner.teardown(), 60_000);
 
-  test.each(planMoments(seed, count).map((m) => ({ ...m, pct: Math.round(m.at * 100) })))('#$i $command, $signal at $pct% of its measured duration: exit 130/143 and nothing left', async (m) => {
+  test.each(planMoments(seed, count).map((m) => ({ ...m, share: m.at.toFixed(2) })))('#$i $command, $signal at $share of its measured duration: exit 130/143 and nothing left', async (m) => {
     const o = await runner.interrupt(m);
     expect(o.problems, o.phase).toEqual([]);
     expect(o.leftovers, o.phase).toEqual([]);
