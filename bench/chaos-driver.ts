@@ -238,8 +238,9 @@ export class ChaosRunner {
     } else if (!announced) {
       leftovers.push(...(await this.labLeftovers(name)));
     }
-    // The processes of a lab left whole on purpose are not leftovers; every other process the command started is.
-    const whole = m.command === 'lab down' && !(phase === 'after exit' || phase === 'teardown');
+    // The processes of a lab left whole on purpose (a lab up that finished, a lab down that never began) are not
+    // leftovers; every other process the command started is.
+    const whole = announced || (m.command === 'lab down' && !(phase === 'after exit' || phase === 'teardown'));
     leftovers.push(...(whole ? [] : markedProcesses(mark).map((p) => `process ${p}`)), ...this.fileLeftovers(tmp, runIds));
     const outcome: ChaosOutcome = { moment: m, atMs: Math.round(sentAt), phase, exit: { code: r.code, signal: r.signal }, leftovers, problems: [] };
     outcome.problems = exitProblems(outcome);
