@@ -5,7 +5,7 @@
 // command that removes what is left. `npm run chaos` runs 200 with a tally.
 import { randomInt } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -15,7 +15,6 @@ import { labNetns } from '../../src/lab/topology.js';
 import { netnsPids } from '../../src/lab/sh.js';
 import { CLI, cli, describeLab, labName, useLab } from '../helpers/lab.js';
 import { leftovers } from '../helpers/run.js';
-import { existsSync } from 'node:fs';
 
 const seed = chaosSeed(process.env.PODWIRE_CHAOS_SEED, () => randomInt(0, 2 ** 32 - 1));
 const count = chaosCount(process.env.PODWIRE_CHAOS_N, 50);
