@@ -87,7 +87,8 @@ export type Met = 'exited' | 'killed' | 'handled';
 export function phaseOf(command: ChaosCommand, linesBefore: readonly string[], met: Met): string {
   if (met === 'exited') return 'after exit';
   if (met === 'killed') return 'node start-up';
-  const lines = linesBefore.map((l) => l.replace(/^podwire: /, ''));
+  // A phase line ended by the interrupt itself ("senders done 2/6 (0.4 s) (interrupted)") says where it stopped, not what had finished.
+  const lines = linesBefore.filter((l) => !l.endsWith(' (interrupted)')).map((l) => l.replace(/^podwire: /, ''));
   const last = (table: [RegExp, string][], from: readonly string[]) => {
     for (let k = from.length - 1; k >= 0; k--) {
       const hit = table.find(([re]) => re.test(from[k]!));

@@ -15,7 +15,7 @@ const progress = (line: string) => {
   if (!wasInterrupted()) out.log(line);
 };
 const phase = (what: string, total: number) => (wasInterrupted() ? { update: () => undefined, end: () => undefined } : out.phase(what, total));
-setBeforeInterruptNotice(() => out.end());
+setBeforeInterruptNotice(() => out.end('(interrupted)'));
 /** Help and summaries wrap at the terminal's width (at least 60); 100 when stdout is not a terminal. */
 const width = () => (process.stdout.isTTY && process.stdout.columns ? Math.max(60, process.stdout.columns) : 100);
 

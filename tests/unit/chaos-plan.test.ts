@@ -40,6 +40,10 @@ describe('the phase an interrupt landed in', () => {
     expect(phaseOf('run', run.slice(0, n), 'handled')).toBe(phase);
   });
 
+  test('a phase line the interrupt ended does not count as finished', () => {
+    expect(phaseOf('run', [...run.slice(0, 5), 'podwire: senders done 2/6 (0.4 s) (interrupted)'], 'handled')).toBe('send');
+  });
+
   test('how the process met the signal comes first', () => {
     expect(phaseOf('run', run, 'exited')).toBe('after exit');
     expect(phaseOf('lab up', [], 'killed')).toBe('node start-up');
