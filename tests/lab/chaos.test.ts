@@ -13,7 +13,7 @@ import { ChaosRunner } from '../../bench/chaos-driver.js';
 import { chaosCount, chaosSeed, planMoments } from '../../bench/chaos-plan.js';
 import { labNetns } from '../../src/lab/topology.js';
 import { netnsPids } from '../../src/lab/sh.js';
-import { CLI, cli, describeLab, labName, useLab } from '../helpers/lab.js';
+import { CLI, cli, describeLab, labName, podSpec, useLab } from '../helpers/lab.js';
 import { leftovers } from '../helpers/run.js';
 
 const seed = chaosSeed(process.env.PODWIRE_CHAOS_SEED, () => randomInt(0, 2 ** 32 - 1));
@@ -83,6 +83,22 @@ describeLab('a second Ctrl-C during the cleanup', () => {
       console.log(`the namespace ${m![1]} was gone before the hint was tried`);
     }
     expect(await leftovers(lab())).toEqual([]);
+    const after = (await Promise.all((await labNetns(lab().name)).map(netnsPids))).flat();
+    expect(after.filter((p) => !before.includes(p))).toEqual([]);
+  });
+
+  test('a namespace deleted while its pods\' sandboxes are being made is gone only once their processes are (what an interrupted deploy meets)', async () => {
+    const kube = lab().kube;
+    const before = (await Promise.all((await labNetns(lab().name)).map(netnsPids))).flat();
+    const ns = 'sandboxes-in-flight';
+    await kube.core.createNamespace({ body: { metadata: { name: ns } } });
+    await Promise.all([1, 2].flatMap((n) => ['a', 'b', 'c'].map((x) => kube.core.createNamespacedPod({ namespace: ns, body: podSpec(`p-${n}-${x}`, `node-${n}`, ['sleep', '3600']) }))));
+    await kube.core.deleteNamespace({ name: ns });
+    for (;;) {
+      const gone = await kube.core.readNamespace({ name: ns }).then(() => false, (e: { code?: number }) => e.code === 404);
+      if (gone) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const after = (await Promise.all((await labNetns(lab().name)).map(netnsPids))).flat();
     expect(after.filter((p) => !before.includes(p))).toEqual([]);
   });
