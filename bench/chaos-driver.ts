@@ -224,7 +224,9 @@ export class ChaosRunner {
     const sentAt = r.sentAtMs ?? killAtMs;
     // A lab announced on stdout is the user's: a signal after that is not the build's to undo.
     const announced = m.command === 'lab up' && /^lab \S+ is up: /m.test(r.stdout);
-    const met: Met = r.exitedBeforeSignal ? 'exited' : r.code === null && r.signal === m.signal ? 'killed' : 'handled';
+    // Killed by the signal's default action: before podwire's code ran (nothing printed yet), or once the command had printed its result.
+    const killed = r.code === null && r.signal === m.signal;
+    const met: Met = r.exitedBeforeSignal ? 'exited' : killed ? (r.stdout.trim() ? 'killed at exit' : 'killed') : 'handled';
     const phase = announced && met === 'handled' ? 'after up' : phaseOf(m.command, r.lines.filter((l) => l.ms <= sentAt || / stopped before any work began$/.test(l.text)).map((l) => l.text), met);
     const runIds = r.lines.map((l) => /^podwire: run (\w+): /.exec(l.text)?.[1]).filter((x): x is string => !!x);
     const leftovers: string[] = [];
@@ -232,7 +234,7 @@ export class ChaosRunner {
       leftovers.push(...(await this.runLeftovers()));
       const now = await labProcessPids(this.runLab);
       leftovers.push(...now.filter((p) => !before.includes(p)).map((p) => `process ${p} in lab ${this.runLab}: ${readCmdline(p)}`));
-    } else if (m.command === 'lab down' && !(phase === 'after exit' || phase === 'teardown')) {
+    } else if (m.command === 'lab down' && !(phase === 'after exit' || phase === 'teardown' || phase === 'node shutdown')) {
       // Stopped before the teardown began (killed while Node started, or handled before the command's work): the lab must be whole, not half.
       leftovers.push(...(await this.labNotWhole(name)).map((p) => `lab ${name} not whole after a lab down that never started: ${p}`));
     } else if (!announced) {
@@ -240,7 +242,7 @@ export class ChaosRunner {
     }
     // The processes of a lab left whole on purpose (a lab up that finished, a lab down that never began) are not
     // leftovers; every other process the command started is.
-    const whole = announced || (m.command === 'lab down' && !(phase === 'after exit' || phase === 'teardown'));
+    const whole = announced || (m.command === 'lab down' && !(phase === 'after exit' || phase === 'teardown' || phase === 'node shutdown'));
     leftovers.push(...(whole ? [] : markedProcesses(mark).map((p) => `process ${p}`)), ...this.fileLeftovers(tmp, runIds));
     const outcome: ChaosOutcome = { moment: m, atMs: Math.round(sentAt), phase, exit: { code: r.code, signal: r.signal }, leftovers, problems: [] };
     outcome.problems = exitProblems(outcome);

@@ -80,13 +80,20 @@ const LAB_PHASES: [RegExp, string][] = [
   [/^building \d+ node/, 'build'],
 ];
 
-/** How the process met the signal: it had exited already, the signal's default action killed it (Node was still starting, podwire's handlers not yet in), or podwire handled it. */
-export type Met = 'exited' | 'killed' | 'handled';
+/**
+ * How the process met the signal: it had exited already; the signal's
+ * default action killed it while Node was still starting (podwire's handlers
+ * not yet in) or while Node was shutting down after the command had done its
+ * work and printed its result (the handlers are gone by then); or podwire
+ * handled it.
+ */
+export type Met = 'exited' | 'killed' | 'killed at exit' | 'handled';
 
 /** The phase an interrupt landed in, from the command's progress lines before the signal ("start": handled before the first line). */
 export function phaseOf(command: ChaosCommand, linesBefore: readonly string[], met: Met): string {
   if (met === 'exited') return 'after exit';
   if (met === 'killed') return 'node start-up';
+  if (met === 'killed at exit') return 'node shutdown';
   // A phase line ended by the interrupt itself ("senders done 2/6 (0.4 s) (interrupted)") says where it stopped, not what had finished.
   const lines = linesBefore.filter((l) => !l.endsWith(' (interrupted)')).map((l) => l.replace(/^podwire: /, ''));
   const last = (table: [RegExp, string][], from: readonly string[]) => {
@@ -151,7 +158,8 @@ export function tally(outcomes: readonly ChaosOutcome[]): TallyRow[] {
 /**
  * How the exit should look: 130 for SIGINT, 143 for SIGTERM. A process the
  * signal itself killed (Node still starting, before podwire's first line of
- * code installed its handlers) made nothing; what it left is checked apart.
+ * code installed its handlers, or shutting down once the work was done) is
+ * accepted; what it left is checked apart.
  */
 export function exitProblems(o: Pick<ChaosOutcome, 'moment' | 'phase' | 'exit'>): string[] {
   const want = o.moment.signal === 'SIGINT' ? 130 : 143;
@@ -159,6 +167,6 @@ export function exitProblems(o: Pick<ChaosOutcome, 'moment' | 'phase' | 'exit'>)
   // `lab up` had announced its lab: exit 0 if it ended first, else the signal's code.
   if (o.phase === 'after up' && o.exit.code === 0) return [];
   if (o.exit.code === want) return [];
-  if (o.exit.signal === o.moment.signal && o.phase === 'node start-up') return [];
+  if (o.exit.signal === o.moment.signal && (o.phase === 'node start-up' || o.phase === 'node shutdown')) return [];
   return [`expected exit ${want} after ${o.moment.signal}, got ${o.exit.code ?? `killed by ${o.exit.signal}`}`];
 }

@@ -47,6 +47,7 @@ describe('the phase an interrupt landed in', () => {
   test('how the process met the signal comes first', () => {
     expect(phaseOf('run', run, 'exited')).toBe('after exit');
     expect(phaseOf('lab up', [], 'killed')).toBe('node start-up');
+    expect(phaseOf('lab down', [], 'killed at exit')).toBe('node shutdown');
   });
 
   test.each([
@@ -85,6 +86,7 @@ describe('tally and exits', () => {
     ['exit 2 after a signal', o(m('lab up'), 'build', 2, null), ['expected exit 130 after SIGINT, got 2']],
     ['killed by the signal while Node started', o(m('lab up'), 'node start-up', null, 'SIGINT'), []],
     ['killed by the signal once podwire ran', o(m('lab up'), 'build', null, 'SIGINT'), ['expected exit 130 after SIGINT, got killed by SIGINT']],
+    ['killed by the signal as Node shut down, the work done', o(m('lab down', 'SIGTERM'), 'node shutdown', null, 'SIGTERM'), []],
     ['finished before the signal', o(m('run'), 'after exit', 0, null), []],
     ['failed before the signal', o(m('run'), 'after exit', 2, null), ['exited 2 before the signal']],
   ])('%s', (_what, outcome, problems) => {
