@@ -159,7 +159,7 @@ export function familyText(lab: { ipFamily?: IpFamily; primary?: Primary }): str
 }
 
 /** Waits for every promise; then throws the first failure, if any. */
-export async function allSettledOrThrow(ps: Promise<unknown>[]): Promise<void> {
+async function allSettledOrThrow(ps: Promise<unknown>[]): Promise<void> {
   const failed = (await Promise.allSettled(ps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
