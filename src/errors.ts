@@ -22,3 +22,10 @@ export class LostApiError extends RunAbortedError {
     super(`lost the Kubernetes API at ${server} during ${phase}${namespace ? `; namespace ${namespace} may be left: ${hint ?? 'podwire cleanup'}` : ''}`);
   }
 }
+
+/** Work stopped by SIGINT/SIGTERM: the interrupt handler cleans up and exits; nobody reports this as a failure. */
+export class InterruptedError extends Error {
+  constructor(readonly signal: string) {
+    super(`interrupted by ${signal}`);
+  }
+}

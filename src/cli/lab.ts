@@ -17,18 +17,28 @@ export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => 
   const { familyText, labUp } = await import('../lab/up.js');
   const { labDown } = await import('../lab/down.js');
   const t0 = performance.now();
-  const up = labUp({
-    name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu, ipFamily: cmd.ipFamily,
-    ...(cmd.primary ? { primary: cmd.primary } : {}),
-    ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), cniConfig: cmd.cniConfig, cniBinDir: cmd.cniBinDir, ...(cmd.admission ? { admission: cmd.admission } : {}), log: progress,
+  // An interrupt stops the build at its next step; labUp then removes what it built before it rejects.
+  let up: Promise<unknown> | undefined;
+  const { signal, release } = onInterrupt({
+    cleanup: async () => {
+      // A build that came up all the same (the signal landed after its last step) is removed here.
+      if (await up?.then(() => true, () => false)) await labDown(cmd.name);
+    },
+    leftover: () => labLeftover(cmd.name),
   });
-  // An interrupt lets the build finish its current step, then removes everything.
-  const release = onInterrupt(async () => {
-    await up.catch(() => undefined);
-    await labDown(cmd.name);
-  });
-  const r = await up;
-  release();
+  let r: Awaited<ReturnType<typeof labUp>>;
+  try {
+    const building = labUp({
+      name: cmd.name, nodes: cmd.nodes, dataplane: cmd.dataplane, faults: cmd.faults, uplinks: cmd.uplinks, mtu: cmd.mtu, ipFamily: cmd.ipFamily,
+      ...(cmd.primary ? { primary: cmd.primary } : {}),
+      ...(kubeconfigOut ? { kubeconfigOut, force: cmd.force } : {}), cniConfig: cmd.cniConfig, cniBinDir: cmd.cniBinDir, ...(cmd.admission ? { admission: cmd.admission } : {}), log: progress, signal,
+    });
+    up = building;
+    r = await building;
+    signal.throwIfAborted();
+  } finally {
+    release();
+  }
   const cni = r.state.cniConfig ? `, CNI config ${r.state.cniConfig.source}` : '';
   const admission = describeAdmission(r.state.admission);
   console.log(`lab ${cmd.name} is up: ${cmd.nodes} node(s), ${cmd.dataplane}, ${familyText(r.state)}, uplinks ${cmd.uplinks}, mtu ${cmd.mtu}${cmd.faults.length ? `, faults ${cmd.faults.join(', ')}` : ''}${cni}${admission ? `, admission: ${admission}` : ''}, API ${r.api.url} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
@@ -37,26 +47,47 @@ export async function labUpCommand(cmd: Cmd<'lab-up'>, progress: (s: string) => 
   return 0;
 }
 
+/** What an interrupted lab command may leave, and the command that removes it. */
+export const labLeftover = (name: string) => `lab ${name} (its netns pw-${name}-*, /run/podwire/${name}, its API server); remove it with: podwire lab down --name ${name}`;
+
 export async function labDownCommand(cmd: Cmd<'lab-down'>): Promise<number> {
   requireRoot('podwire lab down');
   const { allLabs, labDown } = await import('../lab/down.js');
-  const names = cmd.all ? await allLabs() : [cmd.name!];
-  for (const name of names) {
-    const r = await labDown(name);
-    if (!r.found && !cmd.all) {
-      console.log(`no lab named ${name}: nothing to remove`);
-      continue;
+  // An interrupt lets the teardown under way finish (half a lab is worse than a whole one) and starts no other.
+  let tearing: { name: string; done: Promise<unknown> } | undefined;
+  const { signal, release } = onInterrupt({
+    notice: 'finishing the teardown under way',
+    cleanup: async () => {
+      await tearing?.done.catch(() => undefined);
+    },
+    leftover: () => (tearing ? `parts of ${labLeftover(tearing.name)}` : undefined),
+  });
+  try {
+    const names = cmd.all ? await allLabs() : [cmd.name!];
+    for (const name of names) {
+      signal.throwIfAborted();
+      const done = labDown(name);
+      tearing = { name, done };
+      const r = await done;
+      tearing = undefined;
+      signal.throwIfAborted();
+      if (!r.found && !cmd.all) {
+        console.log(`no lab named ${name}: nothing to remove`);
+        continue;
+      }
+      console.log(`lab ${name} removed: ${r.netnsRemoved.length} netns, ${r.processesKilled} process(es) killed${r.serverStopped ? ', API server stopped' : ''}`);
+      const c = r.kubeconfigCopy;
+      if (c?.fate === 'removed') console.log(`removed ${c.path} (the --kubeconfig-out copy)`);
+      if (c?.fate === 'changed') console.log(`left ${c.path} in place: it changed since lab up wrote it`);
+      const minted = r.mintedCopies ?? [];
+      const removed = minted.filter((m) => m.fate === 'removed');
+      if (removed.length) console.log(`removed ${removed.length} kubeconfig(s) written by lab kubeconfig: ${removed.map((m) => m.path).join(', ')}`);
+      for (const m of minted.filter((x) => x.fate === 'changed')) console.log(`left ${m.path} in place: it changed since lab kubeconfig wrote it`);
     }
-    console.log(`lab ${name} removed: ${r.netnsRemoved.length} netns, ${r.processesKilled} process(es) killed${r.serverStopped ? ', API server stopped' : ''}`);
-    const c = r.kubeconfigCopy;
-    if (c?.fate === 'removed') console.log(`removed ${c.path} (the --kubeconfig-out copy)`);
-    if (c?.fate === 'changed') console.log(`left ${c.path} in place: it changed since lab up wrote it`);
-    const minted = r.mintedCopies ?? [];
-    const removed = minted.filter((m) => m.fate === 'removed');
-    if (removed.length) console.log(`removed ${removed.length} kubeconfig(s) written by lab kubeconfig: ${removed.map((m) => m.path).join(', ')}`);
-    for (const m of minted.filter((x) => x.fate === 'changed')) console.log(`left ${m.path} in place: it changed since lab kubeconfig wrote it`);
+    if (cmd.all && names.length === 0) console.log('no labs found');
+  } finally {
+    release();
   }
-  if (cmd.all && names.length === 0) console.log('no labs found');
   return 0;
 }
 

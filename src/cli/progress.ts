@@ -59,12 +59,13 @@ export class Progress {
     };
   }
 
-  /** Ends the running phase, if any, with its final count. */
-  end(): void {
+  /** Ends the running phase, if any, with its final count (and `note`, e.g. why it stopped short). */
+  end(note?: string): void {
     const a = this.active;
     if (!a) return;
     clearInterval(a.timer);
-    this.out.write(this.out.isTTY ? `${CLEAR}${this.line()}\n` : `${this.line()}\n`);
+    const line = note ? `${this.line()} ${note}` : this.line();
+    this.out.write(this.out.isTTY ? `${CLEAR}${line}\n` : `${line}\n`);
     this.active = undefined;
   }
 }

@@ -1,7 +1,7 @@
 // `podwire run`, `podwire judge` and `podwire cleanup`.
 import { join, resolve } from 'node:path';
-import { InfraError, LostApiError, PreconditionError, UsageError } from '../errors.js';
-import { onInterrupt } from './signals.js';
+import { InfraError, InterruptedError, LostApiError, PreconditionError, UsageError } from '../errors.js';
+import { onInterrupt, settledWithin } from './signals.js';
 import type { Command } from './args.js';
 import type { RunOptions } from '../conformance/options.js';
 import { RUN_LABEL, apiMessage } from '../conformance/probes.js';
@@ -16,6 +16,9 @@ import { consoleSummary } from '../report/render.js';
 import { loadReport, runExitCode } from './diff.js';
 import { checkReportDir } from './report-dir.js';
 
+/** How long an interrupt waits for the run's requests on the wire to end (they were aborted) before deleting its namespace. */
+const IN_FLIGHT_WAIT_MS = 5_000;
+
 /** The command that removes a kept run namespace, with the same cluster flags as the run. */
 export function cleanupHint(opts: Pick<RunOptions, 'kubeconfig' | 'context'>, ns: string): string {
   const q = (s: string) => (/^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -29,16 +32,20 @@ export async function runRun(opts: RunOptions, hooks: Omit<CollectHooks, 'onName
   if (baseline && baseline.options.profile !== opts.profile) {
     throw new UsageError(`the baseline \`${opts.baseline}\` was judged under profile \`${baseline.options.profile}\`, this run uses \`${opts.profile}\`: pass \`--profile ${baseline.options.profile}\``);
   }
-  let target: { ns: string; kube: Kube } | undefined;
-  // An interrupt deletes the run's namespace (and waits for it) before exiting.
-  const release = onInterrupt(async () => {
-    if (target) {
-      hooks.log(`deleting namespace ${target.ns}`);
+  let target: { ns: string; kube: Kube; idle: () => Promise<void> } | undefined;
+  // An interrupt cuts the run's calls, waits (briefly) for the ones on the wire, then deletes the namespace and waits until it is gone.
+  const { signal, release } = onInterrupt({
+    cleanup: async () => {
+      if (!target) return;
+      await settledWithin(target.idle(), IN_FLIGHT_WAIT_MS);
+      process.stderr.write(`podwire: deleting namespace ${target.ns}\n`);
       await deleteRunNamespace(target.kube, target.ns, 30_000);
-    }
+    },
+    leftover: () => (target ? `namespace ${target.ns} at ${target.kube.server}; remove it with: ${cleanupHint(opts, target.ns)}` : undefined),
   });
   try {
-    const { report, dir } = await runConformance(opts, { ...hooks, onNamespace: (ns, kube) => (target = { ns, kube }) });
+    const { report, dir } = await runConformance(opts, { ...hooks, signal, onNamespace: (ns, kube, idle) => (target = { ns, kube, idle }) });
+    signal.throwIfAborted();
     console.log(consoleSummary(report, { dir, bundle: join(dir, 'bundle') }, { width }));
     if (opts.keep && target) console.log(`\nkept namespace ${target.ns} with its probes (--keep); remove it with: ${cleanupHint(opts, target.ns)}`);
     return runExitCode(report, baseline, (s) => console.log(s));
@@ -46,7 +53,7 @@ export async function runRun(opts: RunOptions, hooks: Omit<CollectHooks, 'onName
     // The command that removes what a lost run may have left, with the run's own cluster flags.
     if (err instanceof LostApiError && err.namespace) throw new LostApiError(err.server, err.phase, err.namespace, cleanupHint(opts, err.namespace));
     // Anything that stops a run from judging is an infrastructure error (exit 2), not a failed check.
-    if (err instanceof PreconditionError || err instanceof UsageError) throw err;
+    if (err instanceof PreconditionError || err instanceof UsageError || err instanceof InterruptedError) throw err;
     throw new InfraError(`the run could not complete: ${apiMessage(err)}`);
   } finally {
     release();

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import pRetry, { AbortError } from 'p-retry';
 import type { CoreV1Api, V1Namespace, V1Pod } from '@kubernetes/client-node';
-import { InfraError } from '../errors.js';
+import { InfraError, InterruptedError } from '../errors.js';
 import { rbacDenial } from '../forbidden.js';
 import { ROLE_LABEL, RUN_LABEL } from '../names.js';
 import { listenerContainer } from './agent.js';
@@ -153,10 +153,13 @@ export function retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
       return await fn();
     } catch (err) {
       const code = status(err);
+      // An interrupt is not retried: the run is over.
+      if (err instanceof InterruptedError) throw new AbortError(err);
       if (code !== undefined && code !== 429 && code < 500) throw new AbortError(err as Error);
       throw err;
     }
   }, { retries: 3, minTimeout: 200, maxTimeout: 2000 }).catch((err: unknown) => {
+    if (err instanceof InterruptedError) throw err;
     const message = apiMessage(err);
     throw new ApiCallError(`${what}: ${message}`, status(err), message.startsWith('RBAC: '));
   });

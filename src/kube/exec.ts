@@ -80,7 +80,7 @@ export interface ExecOptions {
   stdin?: Buffer | string | Readable;
   timeoutMs?: number;
   onOutput?: OutputListener;
-  /** Abandons the exec: its socket is destroyed and the call fails with the signal's reason. */
+  /** Abandons the exec (an interrupt, a lost API): its socket is destroyed and the call fails with the signal's reason. */
   signal?: AbortSignal;
 }
 
@@ -151,7 +151,8 @@ async function execOnce(
           reject(new ExecError(`exec in ${where} timed out after ${opts.timeoutMs} ms: ${program}`));
         }, opts.timeoutMs)
       : undefined;
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     socket.on('close', () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);

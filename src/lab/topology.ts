@@ -168,8 +168,9 @@ export const NO_DAD = 'for c in default all; do echo 0 > /proc/sys/net/ipv6/conf
 const BRIDGE_NF = '[ -w /proc/sys/net/bridge/bridge-nf-call-iptables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables || true\n';
 const BRIDGE_NF6 = '[ -w /proc/sys/net/bridge/bridge-nf-call-ip6tables ] && echo 1 > /proc/sys/net/bridge/bridge-nf-call-ip6tables || true\n';
 
-async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
+async function buildNode(plan: LabPlan, node: NodePlan, signal?: AbortSignal): Promise<void> {
   const dp = dataplaneLines(plan, node);
+  signal?.throwIfAborted();
   await ipBatch(node.netns, [
     ...nodeUplinkLines(plan, node),
     ...(plan.faults.includes('node-to-pod-snat') && node.index === FAULT_NODE ? [`addr add ${agentSnatIP(node)}/${UNDERLAY_PREFIX} dev eth0`] : []),
@@ -186,19 +187,24 @@ async function buildNode(plan: LabPlan, node: NodePlan): Promise<void> {
     await writeFile(file, subnetEnvText(subnetEnvFor(node, vxlanMTU(plan.mtu, plan.faults), plan.faults)));
   }
   const six = hasFamily(plan, 6) ? `${BRIDGE_NF6}ip6tables-restore <<'EOF'\n${nodeNatRules6(node, plan.faults, plan.dataplane)}EOF\n` : '';
+  signal?.throwIfAborted();
   await shIn(node.netns, `${sysctlScript(plan)}${BRIDGE_NF}${bridgeCmds}\niptables-restore <<'EOF'\n${nodeNatRules(node, plan.faults, plan.dataplane, plan.podRanges)}${filter}EOF\n${six}`);
 }
 
 /** Creates the whole topology. On failure the caller tears the lab down. */
-export async function buildTopology(plan: LabPlan): Promise<void> {
+export async function buildTopology(plan: LabPlan, signal?: AbortSignal): Promise<void> {
   const all = [plan.fabricNetns, plan.internetNetns, ...plan.nodes.map((n) => n.netns)];
   await ipBatch(undefined, all.map((ns) => `netns add ${ns}`));
   const six = hasFamily(plan, 6);
   if (six) await Promise.all(all.map((ns) => shIn(ns, NO_DAD)));
   const fabric = plan.fabricNetns;
+  // An interrupt stops the build between steps (each is one short command).
+  signal?.throwIfAborted();
   // The NICs' MTUs are set as the veths are created (fabricLines); mtu-blackhole's jumbo NICs too.
   await ipBatch(fabric, [...fabricLines(plan), ...(plan.dataplane === 'vpc' ? vpcFabricLines(plan) : [])]);
+  signal?.throwIfAborted();
   await shIn(fabric, sysctlScript(plan));
+  signal?.throwIfAborted();
   await ipBatch(plan.internetNetns, [
     'link set lo up',
     `addr add ${INTERNET_IP}/${INTERNET_PREFIX} dev eth0`,
@@ -207,7 +213,10 @@ export async function buildTopology(plan: LabPlan): Promise<void> {
     `route add default via ${ROUTER_INTERNET_IP} dev eth0`,
     ...(six ? [`route add ::/0 via ${ROUTER_INTERNET_IP6} dev eth0`] : []),
   ]);
-  await Promise.all(plan.nodes.map((n) => buildNode(plan, n)));
+  signal?.throwIfAborted();
+  // Every node's build settles before a failure is thrown, so the teardown never races one.
+  const failed = (await Promise.allSettled(plan.nodes.map((n) => buildNode(plan, n, signal)))).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**

@@ -46,6 +46,12 @@ export interface LabUpOptions {
   /** PodSecurity default and pinning, probe-denying webhook (`--pod-security`, `--pin-pod-security`, `--deny-probes`). */
   admission?: AdmissionConfig;
   log?: (line: string) => void;
+  /**
+   * Aborted by an interrupt: no new step starts, the step under way ends
+   * (a started API server is killed), and what was built is removed before
+   * labUp rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface LabUpResult {
@@ -87,10 +93,12 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
   const base = labPlan(opts.name, opts.nodes, opts.dataplane, faults, { uplinks, mtu, ipFamily, ...(opts.primary ? { primary: opts.primary } : {}) });
   const rendered = cni ? renderForNodes(base, cni.list) : undefined;
   const plan = rendered ? { ...base, podRanges: extraPodRanges(opts.cniConfig!, rendered) } : base;
+  const signal = opts.signal;
   await preflight(ipFamily === 'ipv4' ? LAB_REQUIREMENTS : [...LAB_REQUIREMENTS, ...IPV6_REQUIREMENTS], { install: true, log });
+  signal?.throwIfAborted();
   await assertNameFree(opts.name);
+  signal?.throwIfAborted();
   const p = paths(plan.stateDir);
-  await ensureDir(plan.stateDir);
   const state: LabState = {
     apiVersion: 'podwire.dev/v1alpha1',
     kind: 'LabState',
@@ -102,7 +110,9 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     createdAt: new Date().toISOString(),
     ...(opts.kubeconfigOut ? { kubeconfigOut: opts.kubeconfigOut } : {}),
   };
+  let internetListeners: number[] = [];
   try {
+    await ensureDir(plan.stateDir);
     await writeJsonAtomic(p.state, state);
     if (rendered) {
       await ensureDir(p.cniDir);
@@ -110,21 +120,26 @@ export async function labUp(opts: LabUpOptions): Promise<LabUpResult> {
     }
     log(`building ${opts.nodes} node(s), dataplane ${opts.dataplane}, ${familyText(plan)}, uplinks ${uplinks}, mtu ${mtu}${faults.length ? `, faults: ${faults.join(', ')}` : ''}${cni ? `, CNI config ${cni.info.source} (${cni.info.plugins.join(' → ')})` : ''}${describeAdmission(opts.admission) ? `, admission: ${describeAdmission(opts.admission)}` : ''}`);
     const t1 = performance.now();
-    await Promise.all([
-      buildTopology(plan).then(() => mark('topology', t1)),
+    // Both settle before a failure is thrown: the teardown must not race a step still writing into the lab.
+    await allSettledOrThrow([
+      buildTopology(plan, signal).then(() => mark('topology', t1)),
       generatePki(p.pki, `podwire-${opts.name}`).then(() => mark('pki', t1)),
     ]);
-    startInternetListener(plan);
+    signal?.throwIfAborted();
+    internetListeners = startInternetListener(plan);
     log('starting the API server');
     const t2 = performance.now();
-    const api = await startServer(plan.stateDir);
+    const api = await startServer(plan.stateDir, signal);
     mark('apiserver', t2);
+    signal?.throwIfAborted();
     const kubeconfig = await kubeconfigYaml({ name: opts.name, server: api.url, caCertFile: p.caCert, token: state.token });
     await writeFile(p.kubeconfig, kubeconfig, { mode: 0o600 });
     if (opts.kubeconfigOut) await writeKubeconfigCopy(p.kubeconfigCopy, opts.kubeconfigOut, kubeconfig, opts.force ?? false);
     mark('total', t0);
     return { state, api, kubeconfig: opts.kubeconfigOut ?? p.kubeconfig, timingsMs };
   } catch (err) {
+    // The listeners are killed by their PIDs too: an `ip netns exec` that had not yet entered the netns would escape the teardown's netns sweep.
+    for (const pid of internetListeners.filter(pidAlive)) process.kill(pid, 'SIGKILL');
     await labDown(opts.name).catch(() => undefined);
     throw err;
   }
@@ -141,6 +156,12 @@ export function familyConflict(ipFamily: IpFamily, primary: Primary | undefined,
 export function familyText(lab: { ipFamily?: IpFamily; primary?: Primary }): string {
   const f = lab.ipFamily ?? 'ipv4';
   return f === 'dual' ? `dual-stack (${lab.primary === 'ipv6' ? 'IPv6' : 'IPv4'} first)` : f;
+}
+
+/** Waits for every promise; then throws the first failure, if any. */
+async function allSettledOrThrow(ps: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(ps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**
@@ -160,7 +181,7 @@ async function writeKubeconfigCopy(recordFile: string, path: string, kubeconfig:
   }
 }
 
-async function startServer(stateDir: string): Promise<ApiEndpoint> {
+async function startServer(stateDir: string, signal?: AbortSignal): Promise<ApiEndpoint> {
   const p = paths(stateDir);
   const logFd = openSync(p.serverLog, 'a', 0o600);
   const child = spawn(process.execPath, [SERVER_MAIN, stateDir], { detached: true, stdio: ['ignore', logFd, logFd] });
@@ -171,6 +192,11 @@ async function startServer(stateDir: string): Promise<ApiEndpoint> {
   const ca = await readFile(p.caCert);
   const deadline = Date.now() + API_READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
+    // Interrupted before it announced itself: `lab down` would not know its PID.
+    if (signal?.aborted) {
+      if (child.pid && pidAlive(child.pid)) process.kill(child.pid, 'SIGKILL');
+      signal.throwIfAborted();
+    }
     if (exited !== null) {
       const tail = (await readFile(p.serverLog, 'utf8').catch(() => '')).trim().split('\n').slice(-2).join(' | ');
       throw new LabError(`the lab API server exited (code ${exited}) before it was ready: ${tail}`);

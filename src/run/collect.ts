@@ -14,7 +14,7 @@ import { markEnded, heartbeatAnnotations, startHeartbeat } from './heartbeat.js'
 import { externalTargetConflict } from '../conformance/external-target.js';
 import { EXTERNAL_TARGET_ANNOTATION } from '../names.js';
 import { loadKube, type Kube } from '../kube/client.js';
-import { ExecError, execCounter, execInPod, type OutputListener } from '../kube/exec.js';
+import { ExecError, execCounter, execInPod, type ExecOptions, type ExecTarget, type OutputListener } from '../kube/exec.js';
 import { missingRights, rbacLine, runRights, whoAmI } from '../kube/rights.js';
 import { createLimiter, unlimited, type Limiter } from '../kube/limit.js';
 import {
@@ -54,8 +54,13 @@ export interface CollectHooks {
   log: (line: string) => void;
   /** Starts a long phase (deploy, send, retrieve) of `total` steps; without it, phases are silent. */
   phase?: (what: string, total: number) => PhaseProgress;
-  /** Called once the run's namespace exists, so an interrupt can delete it. */
-  onNamespace?: (ns: string, kube: Kube) => void;
+  /**
+   * Called just before the run's namespace is created, so an interrupt can delete it: once `idle()`
+   * resolves, no request of the run is on the wire any more (none can land after the deletion).
+   */
+  onNamespace?: (ns: string, kube: Kube, idle: () => Promise<void>) => void;
+  /** Aborted by an interrupt: pending API calls and execs are cut, none starts, and the interrupt's cleanup (not collect) deletes the namespace. */
+  signal?: AbortSignal;
 }
 
 function newRunId(): string {
@@ -175,12 +180,14 @@ interface Ctx {
   nodeIPs: Map<string, string[]>;
   /** Whether the API still answers; it abandons every request and exec of the run once the API is lost. */
   guard: ApiGuard;
+  /** Aborted when the API is lost (the guard) or the user interrupts the run: every exec is closed. */
+  signal: AbortSignal;
 }
 
-/** An exec under the run's cap, abandoned when the run is; what it gets back (or does not) tells the guard whether the API answers. */
+/** An exec under the run's cap, abandoned when the run is (a lost API, an interrupt); what it gets back (or does not) tells the guard whether the API answers. */
 const exec = (ctx: Ctx, ...[kc, target, command, opts]: Parameters<typeof execInPod>) => ctx.limit(() => execInPod(kc, target, command, {
   ...opts,
-  signal: ctx.guard.signal,
+  signal: ctx.signal,
   onOutput: (stream, chunk) => {
     ctx.guard.answered();
     opts?.onOutput?.(stream, chunk);
@@ -507,7 +514,7 @@ async function collectGuarded(opts: RunOptions, hooks: CollectHooks, kube: Kube,
   const startedAt = new Date().toISOString();
   const execsBefore = execCounter.calls;
   execCounter.maxInFlight = execCounter.inFlight;
-  const limit = createLimiter(opts.concurrency);
+  const limit = createLimiter(opts.concurrency, hooks.signal);
   const phases: RunPhases = {};
   const since = (t0: number) => Math.round(performance.now() - t0);
   let t0 = performance.now();
@@ -549,7 +556,10 @@ async function collectGuarded(opts: RunOptions, hooks: CollectHooks, kube: Kube,
       if (key) phases[key] = since(start);
     } };
   };
-  const ctx: Ctx = { kube, ns: runNs, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs, guard };
+  const ctx: Ctx = {
+    kube, ns: runNs, runId, portBase: randomInt(PORT_MIN, PORT_MAX), opts, log, phase, limit, nodeIPs, guard,
+    signal: hooks.signal ? AbortSignal.any([guard.signal, hooks.signal]) : guard.signal,
+  };
   log(`run ${runId}: ${candidates.length} node(s) (${version}), ${opts.checks.length} check(s), profile ${opts.profile}${externals.length ? `, external target ${externals.map(targetText).join(', ')}` : ''}`);
 
   let coverage: NodeCoverage[] = candidates.map((node) => ({ node, covered: true }));
@@ -565,8 +575,9 @@ async function collectGuarded(opts: RunOptions, hooks: CollectHooks, kube: Kube,
       t0 = performance.now();
       guard.phase = 'creating the run\'s namespace';
       guard.namespace = ctx.ns; // from the first attempt on: a create whose answer was lost may have created it
+      // Known before it is asked for: an interrupt during its creation still removes it.
+      hooks.onNamespace?.(ctx.ns, kube, () => limit.idle());
       const created = await retrying(`creating namespace ${ctx.ns}`, () => limit(() => kube.core.createNamespace({ body: namespaceSpec(ctx.ns, runId, heartbeatAnnotations()) })));
-      hooks.onNamespace?.(ctx.ns, kube);
       stopHeartbeat = startHeartbeat(kube, ctx.ns, guard, (err) => guard.abort(err));
       // A policy on the cluster may have changed the PodSecurity level podwire asked for: said if PodSecurity then refuses the probes.
       const enforce = created.metadata?.labels?.['pod-security.kubernetes.io/enforce'];
@@ -633,7 +644,7 @@ async function collectGuarded(opts: RunOptions, hooks: CollectHooks, kube: Kube,
   } finally {
     // The heartbeat stops before the namespace goes: a renewal of a deleted namespace would read as someone else deleting it.
     stopHeartbeat();
-    if (kinds.size > 0 && !guard.aborted) {
+    if (kinds.size > 0 && !guard.aborted && !hooks.signal?.aborted) {
       guard.phase = opts.keep ? 'marking the kept namespace' : 'deleting the run\'s namespace';
       if (opts.keep) {
         await markEnded(kube, ctx.ns).catch((err: unknown) => log(`could not mark namespace ${ctx.ns} as ended (podwire cleanup will see it live for a minute): ${apiMessage(err)}`));

@@ -19,13 +19,17 @@ export interface RunOutcome {
 
 export async function runConformance(opts: RunOptions, hooks: CollectHooks): Promise<RunOutcome> {
   const bundle = await collect(opts, hooks);
+  // An interrupt that came as collection ended: no new stage starts.
+  hooks.signal?.throwIfAborted();
   const dir = resolve(opts.reportDir, bundle.run.runId);
   let t0 = performance.now();
   await writeBundle(join(dir, 'bundle'), bundle);
   let write = performance.now() - t0;
   t0 = performance.now();
+  hooks.signal?.throwIfAborted();
   const { report, captures } = judgeBundle(bundle);
   const judge = performance.now() - t0;
+  hooks.signal?.throwIfAborted();
   t0 = performance.now();
   await writeReport(dir, report, bundle, captures);
   write += performance.now() - t0;

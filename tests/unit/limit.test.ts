@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLimiter } from '../../src/kube/limit.js';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, parseConcurrency, parseRunOptions } from '../../src/conformance/options.js';
-import { UsageError } from '../../src/errors.js';
+import { InterruptedError, UsageError } from '../../src/errors.js';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 
@@ -60,6 +60,29 @@ describe('the concurrency limiter (--concurrency)', () => {
     expect(limiter.waiting + limiter.active).toBe(2);
     await Promise.all([second, third]);
     expect(most).toBe(1);
+  });
+
+  it('on an interrupt: a pending call rejects at once, waiting and new calls never start, idle() waits for the call on the wire', async () => {
+    const ctl = new AbortController();
+    const limiter = createLimiter(1, ctl.signal);
+    let finish!: () => void;
+    let onWireDone = false;
+    const onWire = limiter(() => new Promise<void>((r) => (finish = r)).then(() => void (onWireDone = true)));
+    let started = 0;
+    const waiting = limiter(async () => void started++);
+    await tick();
+    ctl.abort(new InterruptedError('SIGINT'));
+    await expect(onWire).rejects.toBeInstanceOf(InterruptedError);
+    await expect(waiting).rejects.toBeInstanceOf(InterruptedError);
+    await expect(limiter(async () => void started++)).rejects.toThrow('interrupted by SIGINT');
+    expect(started).toBe(0);
+    let idle = false;
+    const idling = limiter.idle().then(() => (idle = true));
+    await tick();
+    expect(idle).toBe(false);
+    finish();
+    await idling;
+    expect(onWireDone).toBe(true);
   });
 
   it.each([0, -1, 1.5, Number.NaN])('refuses the limit %s', (n) => {

@@ -42,6 +42,8 @@ interface PodRecord {
   deleting?: Promise<void>;
   /** Set once teardown started, so late container exits do not restart. */
   stopping: boolean;
+  /** The sandbox's creation under way: a deletion waits for it, so the pod is gone only once its processes are. */
+  creating?: Promise<unknown>;
 }
 
 const now = () => new Date().toISOString();
@@ -416,7 +418,9 @@ export class Cluster {
     if (rec.stopping || !rec.node) return;
     const ref = { namespace: pod.metadata.namespace!, name: pod.metadata.name, portMappings: podPortMappings(pod.spec.containers) };
     try {
-      rec.sandbox = await this.runtime.createSandbox(rec.node, pod.spec.hostNetwork === true, ref);
+      const creating = this.runtime.createSandbox(rec.node, pod.spec.hostNetwork === true, ref);
+      rec.creating = creating;
+      rec.sandbox = await creating;
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       pod.status.containerStatuses = pod.spec.containers.map((c) =>
@@ -425,10 +429,8 @@ export class Cluster {
       this.changed('MODIFIED', pod);
       return;
     }
-    if (rec.stopping) {
-      await this.runtime.destroySandbox(rec.sandbox, ref);
-      return;
-    }
+    // Deleted while its sandbox was made: the deletion (which waited for it) destroys it.
+    if (rec.stopping) return;
     pod.metadata.annotations![NETNS_ANNOTATION] = rec.sandbox.netns;
     const ips = this.reportedIPs(rec.sandbox);
     pod.status.podIP = ips[0];
@@ -551,6 +553,8 @@ export class Cluster {
   }
 
   private async teardown(rec: PodRecord, graceMs: number): Promise<void> {
+    // A sandbox still being made is waited for, then destroyed with the rest: no process of a deleted pod (or namespace) outlives it.
+    await rec.creating?.catch(() => undefined);
     const runs = [...rec.containers.values()];
     for (const r of runs) clearTimeout(r.timer);
     await Promise.all([
