@@ -3,7 +3,7 @@
 // (a check fails if it fails in either family) and how reports name them.
 import { describe, expect, test } from 'vitest';
 import { CHECKS } from '../../src/conformance/catalogue.js';
-import { addressOf, familiesOf, forFamily, runFamilies, targetOf, viewProbes } from '../../src/conformance/families.js';
+import { addressOf, familiesOf, familiesOfChoice, forFamily, runFamilies, targetOf, viewProbes } from '../../src/conformance/families.js';
 import { planFlows } from '../../src/conformance/flows.js';
 import { canonicalIP } from '../../src/conformance/ip.js';
 import type { CheckResult, FlowObservation, Probe } from '../../src/conformance/model.js';
@@ -67,6 +67,14 @@ describe('families of a run', () => {
     expect(v4).not.toHaveProperty('external');
     expect(v4.probes.find((p) => p.name === 'pw-pod-n2-a')!.ip).toBe('10.244.2.2');
     expect(targetOf(EXTERNALS, 6)).toBe(EXTERNALS[1]);
+    // A run that records one target (bundles from before dual-stack) gives it to its family's view.
+    const { externals: _e, ...single } = obs;
+    expect(forFamily({ ...single, external: EXTERNALS[0]! }, 4).external).toEqual(EXTERNALS[0]);
+    expect(forFamily({ ...single, external: EXTERNALS[0]! }, 6)).not.toHaveProperty('external');
+    expect(forFamily(single, 4)).not.toHaveProperty('external');
+    expect(familiesOfChoice('ipv4')).toEqual([4]);
+    expect(familiesOfChoice('ipv6')).toEqual([6]);
+    expect(familiesOfChoice('dual')).toEqual([4, 6]);
   });
 });
 
@@ -106,7 +114,7 @@ describe('verdicts merged across families', () => {
   test('one family: the check as judged, untouched', () => {
     const c = check('passed', 'ok');
     expect(mergeFamilies([{ family: 6, check: c }])).toBe(c);
-    expect(() => mergeFamilies([])).toThrow();
+    expect(() => mergeFamilies([])).toThrow('mergeFamilies: no family was judged');
   });
   test.each([
     ['passed', 'failed', 'failed'], ['failed', 'passed', 'failed'], ['inconclusive', 'passed', 'inconclusive'], ['passed', 'inconclusive', 'inconclusive'],
