@@ -17,17 +17,9 @@ export interface Moment {
   signal: 'SIGINT' | 'SIGTERM';
 }
 
-/** mulberry32: a small seeded generator, enough to replay a chaos run from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded-random.js';
+
+export { seededRandom };
 
 /** `n` moments from `seed`: the same seed gives the same plan. */
 export function planMoments(seed: number, n: number): Moment[] {

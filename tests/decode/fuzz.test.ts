@@ -6,18 +6,10 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { decodeFrame, readCapture } from '../../src/decode/index.js';
 import { ROOT } from '../helpers/lab.js';
+import { seededRandom } from '../../bench/seeded-random.js';
 
-/** mulberry32: a tiny seeded PRNG, so every run mutates the same way. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so every run mutates the same way. */
+const rng = seededRandom;
 
 const files = ['crafted', 'lab', 'damaged'].flatMap((d) => {
   try {
