@@ -117,7 +117,7 @@ export function judgeBundle(b: RunBundle, opts: JudgeOptions = {}): Judged {
   const results: CheckResult[] = CHECKS.filter((c) => checks.includes(c)).map((c) => {
     const fams = c.flowKinds.length || apiFamilies.length === 0 ? flowFamilies : apiFamilies;
     return mergeFamilies(fams.map((family) => {
-      const { view, diagnosis } = views.get(family) ?? { view: forFamily(obs, family), diagnosis: diagnoseContext({ obs: forFamily(obs, family), indexes: arp }) };
+      const { view, diagnosis } = views.get(family)!; // every family of a check has its view
       return { family, check: diagnoseCheck({ id: c.id, title: c.title, rule: c.rule, profile: c.profile, ...c.judge(view) }, diagnosis) };
     }));
   });
