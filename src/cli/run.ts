@@ -1,5 +1,6 @@
 // `podwire run`, `podwire judge` and `podwire cleanup`.
 import { join, resolve } from 'node:path';
+import { hostname } from 'node:os';
 import { InfraError, InterruptedError, LostApiError, PreconditionError, UsageError } from '../errors.js';
 import { onInterrupt, settledWithin } from './signals.js';
 import type { Command } from './args.js';
@@ -18,6 +19,18 @@ import { checkReportDir } from './report-dir.js';
 
 /** How long an interrupt waits for the run's requests on the wire to end (they were aborted) before deleting its namespace. */
 const IN_FLIGHT_WAIT_MS = 5_000;
+
+/** A run's holder (`host pid N`, as heartbeat.ts writes it) on this host: whether its process still runs (signal 0). */
+export function localHolderAlive(holder: string): boolean | undefined {
+  const m = /^(\S+) pid (\d+)$/.exec(holder);
+  if (!m || m[1] !== hostname()) return undefined;
+  try {
+    process.kill(Number(m[2]), 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** The command that removes a kept run namespace, with the same cluster flags as the run. */
 export function cleanupHint(opts: Pick<RunOptions, 'kubeconfig' | 'context'>, ns: string): string {
@@ -99,7 +112,7 @@ export async function runCleanup(cmd: Extract<Command, { kind: 'cleanup' }>): Pr
     console.log('nothing to clean up: no namespace carries the podwire.dev/run label');
     return 0;
   }
-  const decisions = decideLeftovers(considered, Date.now(), cmd.olderThanMs !== undefined ? { olderThanMs: cmd.olderThanMs } : {});
+  const decisions = decideLeftovers(considered, Date.now(), { ...(cmd.olderThanMs !== undefined ? { olderThanMs: cmd.olderThanMs } : {}), holderAlive: localHolderAlive });
   const errors = new Map<string, string>();
   await Promise.all(decisions.filter((d) => d.delete).map((d) => deleteRunNamespace(kube, d.namespace, 60_000).catch((err: unknown) => {
     errors.set(d.namespace, apiMessage(err));

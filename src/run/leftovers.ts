@@ -39,8 +39,15 @@ const time = (v: string | undefined): number | undefined => {
   return Number.isFinite(t) ? t : undefined;
 };
 
-/** Whether the run that owns `ns` is live at `now`, and why. */
-export function liveness(ns: V1Namespace, now: number, staleMs = STALE_AFTER_MS): { live: boolean; why: string } {
+/**
+ * Whether the process a holder annotation (`host pid N`) names still runs:
+ * true or false when it is on this host, undefined when it is not (or the
+ * annotation does not parse). Injected, so the decision stays pure.
+ */
+export type HolderCheck = (holder: string) => boolean | undefined;
+
+/** Whether the run that owns `ns` is live at `now`, and why. A fresh heartbeat of a process known to be gone (it ran on this host) is not live: a run killed, or stopped by a second Ctrl-C, leaves one behind. */
+export function liveness(ns: V1Namespace, now: number, staleMs = STALE_AFTER_MS, holderAlive?: HolderCheck): { live: boolean; why: string } {
   const a = ns.metadata?.annotations ?? {};
   const ended = time(a[ENDED_ANNOTATION]);
   if (ended !== undefined) return { live: false, why: `its run ended ${age(now - ended)} ago and kept it (--keep)` };
@@ -48,15 +55,16 @@ export function liveness(ns: V1Namespace, now: number, staleMs = STALE_AFTER_MS)
   if (beat === undefined) return { live: false, why: 'no heartbeat' };
   const holder = a[HOLDER_ANNOTATION] ? `, ${a[HOLDER_ANNOTATION]}` : '';
   if (now - beat >= staleMs) return { live: false, why: `heartbeat ${age(now - beat)} ago${holder}` };
+  if (a[HOLDER_ANNOTATION] && holderAlive?.(a[HOLDER_ANNOTATION]) === false) return { live: false, why: `heartbeat ${age(now - beat)} ago, but its process (${a[HOLDER_ANNOTATION]}) is gone` };
   return { live: true, why: `heartbeat ${age(now - beat)} ago${holder}` };
 }
 
 /** What cleanup does with each run namespace: delete those not live, and with `olderThanMs` those created that long ago, live or not. */
-export function decideLeftovers(namespaces: V1Namespace[], now: number, opts: { olderThanMs?: number; staleMs?: number } = {}): LeftoverDecision[] {
+export function decideLeftovers(namespaces: V1Namespace[], now: number, opts: { olderThanMs?: number; staleMs?: number; holderAlive?: HolderCheck } = {}): LeftoverDecision[] {
   return namespaces.map((ns) => {
     const name = ns.metadata?.name ?? '';
     const created = time(ns.metadata?.creationTimestamp instanceof Date ? ns.metadata.creationTimestamp.toISOString() : (ns.metadata?.creationTimestamp as string | undefined));
-    const l = liveness(ns, now, opts.staleMs);
+    const l = liveness(ns, now, opts.staleMs, opts.holderAlive);
     if (opts.olderThanMs !== undefined && created !== undefined && now - created >= opts.olderThanMs) {
       return { namespace: name, delete: true, reason: `created ${age(now - created)} ago, older than --older-than${l.live ? ` (live: ${l.why})` : ''}` };
     }

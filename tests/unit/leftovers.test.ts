@@ -4,6 +4,8 @@ import { describe, expect, test } from 'vitest';
 import type { V1Namespace } from '@kubernetes/client-node';
 import { age, decideLeftovers, liveness, parseDuration, STALE_AFTER_MS } from '../../src/run/leftovers.js';
 import { isTransportFailure, Liveness, LOST_AFTER_MS } from '../../src/kube/liveness.js';
+import { hostname } from 'node:os';
+import { localHolderAlive } from '../../src/cli/run.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 const iso = (msAgo: number) => new Date(NOW - msAgo).toISOString();
@@ -31,6 +33,23 @@ describe('liveness of a run namespace', () => {
     ['ended with --keep, a heartbeat left beside', { endedAgo: 2_000, beatAgo: 1_000 }, false, 'its run ended 2 s ago and kept it (--keep)'],
   ])('%s', (_what, o, live, why) => {
     expect(liveness(ns('podwire-x', o), NOW)).toEqual({ live, why });
+  });
+
+  test('a fresh heartbeat whose process is known to be gone (this host, a dead PID) is not live; on another host, or alive, it is', () => {
+    const n = ns('podwire-x', { beatAgo: 3_000, holder: 'ci-7 pid 42' });
+    expect(liveness(n, NOW, STALE_AFTER_MS, () => false)).toEqual({ live: false, why: 'heartbeat 3 s ago, but its process (ci-7 pid 42) is gone' });
+    expect(liveness(n, NOW, STALE_AFTER_MS, () => true).live).toBe(true);
+    expect(liveness(n, NOW, STALE_AFTER_MS, () => undefined).live).toBe(true);
+    expect(decideLeftovers([n], NOW, { holderAlive: (h) => h !== 'ci-7 pid 42' })).toEqual([{ namespace: 'podwire-x', delete: true, reason: 'not live: heartbeat 3 s ago, but its process (ci-7 pid 42) is gone' }]);
+    // A stale heartbeat is not asked about.
+    expect(liveness(ns('podwire-y', { beatAgo: STALE_AFTER_MS, holder: 'ci-7 pid 42' }), NOW, STALE_AFTER_MS, () => true).live).toBe(false);
+  });
+
+  test('the holder check: this host\'s live process, a dead one, another host, a holder that does not parse', () => {
+    expect(localHolderAlive(`${hostname()} pid ${process.pid}`)).toBe(true);
+    expect(localHolderAlive(`${hostname()} pid 999999999`)).toBe(false);
+    expect(localHolderAlive(`not-${hostname()} pid ${process.pid}`)).toBeUndefined();
+    expect(localHolderAlive('pid 42')).toBeUndefined();
   });
 
   test('a heartbeat that is not a time is no heartbeat', () => {
