@@ -121,6 +121,25 @@ export function captureOne(kube: Kube, pod: string, iface: string, filter: strin
   return { listening, done };
 }
 
+/**
+ * Starts `tcpdump -c 1` in a lab netns (the host's side: a node, the fabric,
+ * the internet host) and resolves `listening` once it listens; `done` gives
+ * what it printed for the first matching packet (`ethernet`: with link-level
+ * headers, tcpdump -e), or nothing after `timeoutS`.
+ */
+export function captureInNetns(netns: string, iface: string, filter: string, opts: { timeoutS?: number; ethernet?: boolean } = {}) {
+  const p = execa('ip', ['netns', 'exec', netns, 'timeout', String(opts.timeoutS ?? 15), 'tcpdump', '-i', iface, ...(opts.ethernet ? ['-e'] : []), '-nn', '-l', '-c', '1', filter], { reject: false });
+  const listening = new Promise<void>((resolve) => {
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('listening on')) resolve();
+    });
+    void p.finally(resolve);
+  });
+  return { listening, done: p.then((r) => String(r.stdout)) };
+}
+
 /** `IP a.b.c.d.port > e.f.g.h.port:` → addresses of the first packet tcpdump printed. */
 export function parseTcpdumpLine(out: string): { src: string; dst: string } | undefined {
   const m = /IP (\d+\.\d+\.\d+\.\d+)(?:\.\d+)? > (\d+\.\d+\.\d+\.\d+)(?:\.\d+)?:/.exec(out);

@@ -8,7 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { beforeAll, expect, test } from 'vitest';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { EXTERNAL_TARGET_ANNOTATION } from '../../src/names.js';
-import { cli, createRunningPod, describeLab, labName, podSpec, sh, skipLab, useLab, type TestLab } from '../helpers/lab.js';
+import { captureInNetns, cli, createRunningPod, describeLab, labName, podSpec, sh, skipLab, useLab, type TestLab } from '../helpers/lab.js';
 
 type Fam = 4 | 6;
 const famOf = (ip: string): Fam => (ip.includes(':') ? 6 : 4);
@@ -30,18 +30,11 @@ const ipOf = (pod: V1Pod, f: Fam) => pod.status!.podIPs!.map((p) => p.ip).find((
 const nodeIP = (i: number, f: Fam) => (f === 6 ? `fd00:172:18::${10 + i}` : `172.18.0.${10 + i}`);
 
 /** tcpdump in a lab netns (the internet host); resolves `listening` once it listens, `lines` with what it printed. */
-function captureIn(netns: string, filter: string, iface = 'eth0') {
-  const p = execa('ip', ['netns', 'exec', netns, 'timeout', '8', 'tcpdump', '-i', iface, '-e', '-nn', '-l', '-c', '1', filter], { reject: false });
-  const listening = new Promise<void>((resolve) => {
-    let err = '';
-    p.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('listening on')) resolve();
-    });
-    void p.finally(resolve);
-  });
-  return { listening, lines: p.then((r) => String(r.stdout)) };
-}
+/** tcpdump -e in a lab netns: the first packet the filter matches, with its link-level header, within 8 s. */
+const captureIn = (netns: string, filter: string, iface = 'eth0') => {
+  const c = captureInNetns(netns, iface, filter, { timeoutS: 8, ethernet: true });
+  return { listening: c.listening, lines: c.done };
+};
 
 /** Source and destination of the first IPv6 packet in tcpdump's lines (`-e`: after the link header). */
 function ip6Packet(out: string): { src: string; dst: string } | undefined {

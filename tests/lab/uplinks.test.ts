@@ -7,25 +7,13 @@ import { expect, test } from 'vitest';
 import type { V1Pod } from '@kubernetes/client-node';
 import { execInPod } from '../../src/kube/exec.js';
 import type { Kube } from '../../src/kube/client.js';
-import { captureOne, createRunningPod, describeLab, parseTcpdumpLine, podSpec, sh, useLab } from '../helpers/lab.js';
+import { captureInNetns, captureOne, createRunningPod, describeLab, parseTcpdumpLine, podSpec, sh, useLab } from '../helpers/lab.js';
 
 const INTERNET = '198.51.100.10';
 const SLEEP = ['sleep', '3600'];
 const SYN_TO_80 = 'tcp dst port 80 and tcp[tcpflags] & tcp-syn != 0';
 
 /** Starts `tcpdump -c 1` in a lab netns; `listening` resolves once it captures, `done` gives its output. */
-function captureInNetns(netns: string, iface: string, filter: string) {
-  const p = execa('ip', ['netns', 'exec', netns, 'timeout', '15', 'tcpdump', '-i', iface, '-nn', '-l', '-c', '1', filter], { reject: false });
-  const listening = new Promise<void>((resolve) => {
-    let err = '';
-    p.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.includes('listening on')) resolve();
-    });
-    void p.finally(resolve);
-  });
-  return { listening, done: p.then((r) => String(r.stdout)) };
-}
 
 /** The internet host's echo, asked from a pod: its reply line, or what went wrong. */
 async function askInternet(kube: Kube, pod: string, token: string): Promise<string> {
