@@ -2,8 +2,8 @@
 // a sound address plan (NM-3.2) and, strict, pods inside their node's
 // podCIDR (NM-3.4). Per family; live pods only (FIELD.md §2). Pure.
 import type { FlowVerdict, Verdict } from './model.js';
-import { familyOf, inCidr, parseCidr, type Family } from './ip.js';
-import { familyName } from './families.js';
+import { familyOf, inCidr, parseCidr } from './ip.js';
+import { familiesOf, familyName } from './families.js';
 import { isLive, type ApiNode, type ApiPod, type Observations } from './observations.js';
 import type { CheckOutcome } from './verdicts.js';
 
@@ -34,7 +34,7 @@ export function uniquePodIPs(o: Observations): CheckOutcome {
     return finding(ip, `${fam} ${ip} is held by ${who[0]} only`, 'passed', `${ip} held by one live pod`,
       kept ? `also kept by finished pod(s) ${kept.join(', ')}: a stale IP, reused as Kubernetes allows, not a duplicate` : undefined);
   });
-  const perFamily = ([4, 6] as const).map((f) => [f, [...owners.keys()].filter((ip) => familyOf(ip) === f).length] as const).filter(([, n]) => n > 0);
+  const perFamily = familiesOf(owners.keys()).map((f) => [f, [...owners.keys()].filter((ip) => familyOf(ip) === f).length] as const);
   return apiOutcome(findings, `${perFamily.map(([f, n]) => `${n} ${familyName(f)}`).join(' and ')} pod IP(s) of ${live.length} live pod(s), all unique`);
 }
 

@@ -57,31 +57,17 @@ const API_RESOURCES = {
   ],
 };
 
-const AUTHORIZATION_GROUP = {
-  name: 'authorization.k8s.io',
-  versions: [{ groupVersion: 'authorization.k8s.io/v1', version: 'v1' }],
-  preferredVersion: { groupVersion: 'authorization.k8s.io/v1', version: 'v1' },
-};
+/** A v1 API group's discovery documents (its entry in /apis and its resource list), for a group serving one cluster-scoped create-only resource. */
+function groupDiscovery(group: string, resource: { name: string; singularName: string; kind: string }) {
+  const gv = { groupVersion: `${group}/v1`, version: 'v1' };
+  return {
+    group: { name: group, versions: [gv], preferredVersion: gv },
+    resources: { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv.groupVersion, resources: [{ ...resource, namespaced: false, verbs: ['create'] }] },
+  };
+}
 
-const AUTHORIZATION_RESOURCES = {
-  kind: 'APIResourceList',
-  apiVersion: 'v1',
-  groupVersion: 'authorization.k8s.io/v1',
-  resources: [{ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] }],
-};
-
-const AUTHENTICATION_GROUP = {
-  name: 'authentication.k8s.io',
-  versions: [{ groupVersion: 'authentication.k8s.io/v1', version: 'v1' }],
-  preferredVersion: { groupVersion: 'authentication.k8s.io/v1', version: 'v1' },
-};
-
-const AUTHENTICATION_RESOURCES = {
-  kind: 'APIResourceList',
-  apiVersion: 'v1',
-  groupVersion: 'authentication.k8s.io/v1',
-  resources: [{ name: 'selfsubjectreviews', singularName: 'selfsubjectreview', namespaced: false, kind: 'SelfSubjectReview', verbs: ['create'] }],
-};
+const AUTHORIZATION = groupDiscovery('authorization.k8s.io', { name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', kind: 'SelfSubjectAccessReview' });
+const AUTHENTICATION = groupDiscovery('authentication.k8s.io', { name: 'selfsubjectreviews', singularName: 'selfsubjectreview', kind: 'SelfSubjectReview' });
 
 export function createApiServer(opts: ApiServerOptions): Server {
   const { cluster, token } = opts;
@@ -182,9 +168,9 @@ export function createApiServer(opts: ApiServerOptions): Server {
       const port = (req.socket.localPort ?? 0).toString();
       return { code: 200, body: { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: `127.0.0.1:${port}` }] } };
     }
-    if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [AUTHORIZATION_GROUP, AUTHENTICATION_GROUP] } };
-    if (method === 'GET' && path === '/apis/authorization.k8s.io/v1') return { code: 200, body: AUTHORIZATION_RESOURCES };
-    if (method === 'GET' && path === '/apis/authentication.k8s.io/v1') return { code: 200, body: AUTHENTICATION_RESOURCES };
+    if (method === 'GET' && path === '/apis') return { code: 200, body: { kind: 'APIGroupList', apiVersion: 'v1', groups: [AUTHORIZATION.group, AUTHENTICATION.group] } };
+    if (method === 'GET' && path === '/apis/authorization.k8s.io/v1') return { code: 200, body: AUTHORIZATION.resources };
+    if (method === 'GET' && path === '/apis/authentication.k8s.io/v1') return { code: 200, body: AUTHENTICATION.resources };
     if (method === 'GET' && path === '/api/v1') return { code: 200, body: API_RESOURCES };
     if (parts[0] !== 'api' || parts[1] !== 'v1') throw errors.noRoute();
     const rest = parts.slice(2);
